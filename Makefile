@@ -1,0 +1,40 @@
+# Radiogram: `make run` runs the whole service locally, `make test` runs every test.
+GO        ?= go
+GOFLAGS   ?=
+PORT      ?= 8080
+LAMBDA_BUILD = GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w'
+
+.PHONY: run test lint unit bench build sam-build clean \
+	build-IngestFunction build-ApiFunction
+
+run: ## the whole service on 127.0.0.1:$(PORT) against a local moto_server
+	RADIOGRAM_ALLOW_LOOPBACK=1 PORT=$(PORT) $(GO) run ./cmd/radiogram-local
+
+test: lint ## lint, vet, template check, unit and integration tests (moto starts itself)
+	$(GO) test -race -count=1 -timeout 12m ./...
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	cfn-lint template.yaml
+
+unit: ## tests that need no moto_server
+	$(GO) test -short -count=1 ./...
+
+bench: ## throughput benchmarks; figures are printed
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./internal/...
+
+build: ## Lambda binaries for arm64 in bin/<function>/bootstrap
+	$(MAKE) build-IngestFunction ARTIFACTS_DIR=bin/ingest
+	$(MAKE) build-ApiFunction ARTIFACTS_DIR=bin/api
+
+# SAM's makefile build method calls these with ARTIFACTS_DIR set.
+build-IngestFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/ingest
+
+build-ApiFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/api
+
+clean:
+	rm -rf bin .aws-sam

@@ -1,0 +1,111 @@
+// Command radiogram-local runs the whole service on one machine for `make
+// run`: moto_server with the stack from template.yaml, the HTTP API on
+// loopback, and the ingest on its schedule. Ctrl-C stops all of it.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/radiogram/radiogram/internal/app"
+	"github.com/radiogram/radiogram/internal/config"
+	"github.com/radiogram/radiogram/internal/ingest"
+	"github.com/radiogram/radiogram/internal/localenv"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "radiogram-local:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	port := flag.String("port", envOr("PORT", "8080"), "port of the HTTP API on 127.0.0.1")
+	interval := flag.Duration("ingest-every", 30*time.Minute, "how often the ingest runs")
+	stack := flag.String("stack", "radiogram-local", "local CloudFormation stack name")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	log := app.NewLogger(cfg.LogLevel)
+
+	env, err := localenv.Start(ctx, localenv.Options{Endpoint: cfg.AWSEndpoint, StackName: *stack})
+	if err != nil {
+		return fmt.Errorf("local AWS: %w", err)
+	}
+	defer env.Close()
+	cfg.AWSEndpoint, cfg.Region = env.Endpoint, env.Region
+	cfg.FeedsTable, cfg.ItemsTable = env.Outputs["FeedsTableName"], env.Outputs["ItemsTableName"]
+	if cfg.AdminToken == "" {
+		cfg.AdminToken = rand.Text()
+	}
+
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	handler, err := a.APIHandler(ctx)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", *port))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server", "err", err)
+			stop()
+		}
+	}()
+	base := "http://" + ln.Addr().String()
+	log.Info("radiogram is running",
+		"api", base, "aws_endpoint", env.Endpoint, "stack", env.StackName,
+		"feeds_table", cfg.FeedsTable, "items_table", cfg.ItemsTable,
+		"ingest_every", interval.String(), "allow_loopback", cfg.AllowLoopback)
+	fmt.Fprintf(os.Stderr, "\n  API:          %s\n  Admin token:  %s\n  Try:          curl -H 'Authorization: Bearer %s' %s/admin/feeds\n  Stop:         Ctrl-C\n\n",
+		base, cfg.AdminToken, cfg.AdminToken, base)
+
+	runIngest := func() {
+		if _, err := a.Ingest.Run(ctx, ingest.TriggerSchedule); err != nil && ctx.Err() == nil {
+			log.Error("ingest", "err", err)
+		}
+	}
+	runIngest()
+	ticker := time.NewTicker(*interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("stopping")
+			shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return srv.Shutdown(shutdownCtx)
+		case <-ticker.C:
+			runIngest()
+		}
+	}
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

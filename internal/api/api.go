@@ -1,0 +1,184 @@
+// Package api owns Radiogram's HTTP API: plain net/http handlers that serve
+// the same way under Lambda and in `make run`.
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"runtime/debug"
+	"strings"
+
+	"github.com/radiogram/radiogram/internal/feeds"
+	"github.com/radiogram/radiogram/internal/ingest"
+	"github.com/radiogram/radiogram/internal/items"
+)
+
+// FeedRegistry is what the admin routes need of the feed store.
+type FeedRegistry interface {
+	ListFeeds(ctx context.Context) ([]feeds.Feed, error)
+	Create(ctx context.Context, f feeds.Feed) error
+	Delete(ctx context.Context, id string) error
+	Societies(ctx context.Context) ([]string, error)
+}
+
+// ItemLister lists stored items.
+type ItemLister interface {
+	List(ctx context.Context, q items.Query) ([]items.Item, error)
+}
+
+// Ingester runs an ingest.
+type Ingester interface {
+	Run(ctx context.Context, trigger ingest.Trigger) (ingest.Summary, error)
+}
+
+// Server holds the API's dependencies; its fields are set once.
+type Server struct {
+	Feeds  FeedRegistry
+	Items  ItemLister
+	Ingest Ingester
+	// KnownTopic reports whether a topic id is in the taxonomy.
+	KnownTopic func(id string) bool
+	AdminToken string
+	Log        *slog.Logger
+}
+
+// maxBodyBytes bounds every request body; no route needs more.
+const maxBodyBytes = 64 << 10
+
+// Handler returns the API's routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	admin := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, s.requireAdmin(h)) }
+	admin("GET /admin/feeds", s.listFeeds)
+	admin("POST /admin/feeds", s.createFeed)
+	admin("DELETE /admin/feeds/{id}", s.deleteFeed)
+	admin("POST /admin/ingest", s.runIngest)
+	admin("GET /admin/items", s.listItems)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	return s.recoverPanics(jsonErrors(mux))
+}
+
+// requireAdmin admits requests bearing the admin token. The token is hashed
+// before the constant-time comparison so its length does not leak either.
+func (s *Server) requireAdmin(next http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(s.AdminToken))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		got := sha256.Sum256([]byte(strings.TrimSpace(token)))
+		if !ok || s.AdminToken == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="radiogram-admin"`)
+			writeError(w, http.StatusUnauthorized, "a valid admin bearer token is required")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverPanics turns a handler's panic into a 500 without a stack trace for
+// the client; the trace goes to the log.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.Log.ErrorContext(r.Context(), "handler panicked", "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				writeError(w, http.StatusInternalServerError, "internal error")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// internalError logs what went wrong and tells the client only that it did.
+func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
+	s.Log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	writeError(w, http.StatusInternalServerError, "internal error")
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, reason string) {
+	writeJSON(w, status, errorBody{Error: reason})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	_ = enc.Encode(v)
+}
+
+// decodeJSON reads a bounded JSON body into v, rejecting unknown fields and
+// trailing data, and answers the client itself when it cannot.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			writeError(w, http.StatusUnsupportedMediaType, "the body must be application/json")
+			return false
+		}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.Decode(new(json.RawMessage)) != io.EOF {
+		err = errors.New("unexpected data after the JSON object")
+	}
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body must be at most %d bytes", maxBodyBytes))
+			return false
+		}
+		writeError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// jsonErrors gives the mux's own 404 and 405 answers a JSON body like every
+// other error.
+func jsonErrors(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern == "" {
+			allow := allowedMethods(mux, r)
+			if len(allow) == 0 {
+				writeError(w, http.StatusNotFound, "no such route: "+r.URL.Path)
+				return
+			}
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed here; use %s", r.Method, strings.Join(allow, " or ")))
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
+}

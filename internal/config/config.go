@@ -1,0 +1,146 @@
+// Package config owns Radiogram's settings: read once from the environment,
+// validated, with defaults that are safe in production.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting a Radiogram process reads.
+type Config struct {
+	Region string
+	// AWSEndpoint points every AWS client at one endpoint (moto locally);
+	// empty in the cloud.
+	AWSEndpoint string
+
+	FeedsTable string
+	ItemsTable string
+
+	// FeedsFile and TopicsFile replace the embedded defaults when set.
+	FeedsFile  string
+	TopicsFile string
+
+	FetchTimeout     time.Duration
+	MaxBodyBytes     int64
+	FetchConcurrency int
+	UserAgent        string
+	// AllowLoopback lets the fetcher reach 127.0.0.0/8 for local runs and
+	// tests; every other private range stays refused.
+	AllowLoopback bool
+
+	// AdminToken is set locally; in the stack AdminTokenSecretARN names the
+	// Secrets Manager secret that holds it.
+	AdminToken          string
+	AdminTokenSecretARN string
+
+	LogLevel slog.Level
+}
+
+// FromEnv reads the configuration from environment variables.
+func FromEnv() (Config, error) {
+	return parse(os.Getenv)
+}
+
+func parse(getenv func(string) string) (Config, error) {
+	p := parser{getenv: getenv}
+	c := Config{
+		Region:              p.str("AWS_REGION", "us-east-1"),
+		AWSEndpoint:         p.str("RADIOGRAM_AWS_ENDPOINT", ""),
+		FeedsTable:          p.str("RADIOGRAM_FEEDS_TABLE", ""),
+		ItemsTable:          p.str("RADIOGRAM_ITEMS_TABLE", ""),
+		FeedsFile:           p.str("RADIOGRAM_FEEDS", ""),
+		TopicsFile:          p.str("RADIOGRAM_TOPICS", ""),
+		FetchTimeout:        p.duration("RADIOGRAM_FETCH_TIMEOUT", 10*time.Second),
+		MaxBodyBytes:        int64(p.integer("RADIOGRAM_MAX_BODY_BYTES", 5<<20, 1024, 1<<30)),
+		FetchConcurrency:    p.integer("RADIOGRAM_FETCH_CONCURRENCY", 8, 1, 64),
+		UserAgent:           p.str("RADIOGRAM_USER_AGENT", ""),
+		AllowLoopback:       p.boolean("RADIOGRAM_ALLOW_LOOPBACK"),
+		AdminToken:          p.str("RADIOGRAM_ADMIN_TOKEN", ""),
+		AdminTokenSecretARN: p.str("RADIOGRAM_ADMIN_TOKEN_SECRET_ARN", ""),
+		LogLevel:            p.level("RADIOGRAM_LOG_LEVEL"),
+	}
+	if p.err != nil {
+		return Config{}, p.err
+	}
+	return c, nil
+}
+
+// RequireTables reports a missing table name: every process that stores
+// anything needs both.
+func (c Config) RequireTables() error {
+	if c.FeedsTable == "" || c.ItemsTable == "" {
+		return fmt.Errorf("RADIOGRAM_FEEDS_TABLE and RADIOGRAM_ITEMS_TABLE must be set")
+	}
+	return nil
+}
+
+// parser collects the first error so FromEnv reads like a list of settings.
+type parser struct {
+	getenv func(string) string
+	err    error
+}
+
+func (p *parser) fail(name, value, want string) {
+	if p.err == nil {
+		p.err = fmt.Errorf("%s=%q: want %s", name, value, want)
+	}
+}
+
+func (p *parser) str(name, def string) string {
+	if v := strings.TrimSpace(p.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (p *parser) duration(name string, def time.Duration) time.Duration {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		p.fail(name, v, "a positive duration such as 10s")
+		return def
+	}
+	return d
+}
+
+func (p *parser) integer(name string, def, lo, hi int) int {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		p.fail(name, v, fmt.Sprintf("a whole number from %d to %d", lo, hi))
+		return def
+	}
+	return n
+}
+
+func (p *parser) boolean(name string) bool {
+	v := p.str(name, "")
+	if v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		p.fail(name, v, "1, 0, true or false")
+	}
+	return b
+}
+
+func (p *parser) level(name string) slog.Level {
+	v := p.str(name, "INFO")
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		p.fail(name, v, "DEBUG, INFO, WARN or ERROR")
+	}
+	return l
+}

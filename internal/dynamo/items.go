@@ -1,0 +1,226 @@
+package dynamo
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/radiogram/radiogram/internal/items"
+)
+
+// Index names, as template.yaml defines them on the items table.
+const (
+	indexBySociety = "by-society" // society, pub_key: a society's items newest first
+	indexByIngest  = "by-ingested"
+)
+
+// maxContentBytes keeps an item well under DynamoDB's 400 KB item limit; a
+// larger body is dropped and the summary stands in for it.
+const maxContentBytes = 200_000
+
+// ItemStore keeps items in the items table.
+type ItemStore struct {
+	db    API
+	table string
+}
+
+// NewItemStore returns a store over the named table.
+func NewItemStore(db API, table string) *ItemStore {
+	return &ItemStore{db: db, table: table}
+}
+
+type itemRecord struct {
+	ID          string             `dynamodbav:"id"`
+	Society     string             `dynamodbav:"society"`
+	FeedID      string             `dynamodbav:"feed_id"`
+	GUID        string             `dynamodbav:"guid"`
+	Title       string             `dynamodbav:"title"`
+	Link        string             `dynamodbav:"link"`
+	Published   string             `dynamodbav:"published"`
+	FirstSeen   string             `dynamodbav:"first_seen"`
+	UpdatedAt   string             `dynamodbav:"updated_at,omitempty"`
+	Content     string             `dynamodbav:"content"`
+	Summary     string             `dynamodbav:"summary"`
+	ContentHash string             `dynamodbav:"content_hash"`
+	Topics      []items.TopicScore `dynamodbav:"topics"`
+	TopicIDs    []string           `dynamodbav:"topic_ids,stringset"`
+	PubKey      string             `dynamodbav:"pub_key"`
+	IngestDay   string             `dynamodbav:"ingest_day"`
+	IngestKey   string             `dynamodbav:"ingest_key"`
+}
+
+func toItemRecord(it items.Item) itemRecord {
+	content := it.Content
+	if len(content) > maxContentBytes {
+		content = ""
+	}
+	return itemRecord{
+		ID: it.Key, Society: it.Society, FeedID: it.FeedID, GUID: it.GUID, Title: it.Title, Link: it.Link,
+		Published: timeAttr(it.Published), FirstSeen: timeAttr(it.FirstSeen), UpdatedAt: timeAttr(it.UpdatedAt),
+		Content: content, Summary: it.Summary, ContentHash: it.ContentHash, Topics: it.Topics, TopicIDs: it.TopicIDs(),
+		PubKey:    sortableTime(it.Published) + "#" + it.Key,
+		IngestDay: it.FirstSeen.UTC().Format(time.DateOnly), IngestKey: sortableTime(it.FirstSeen) + "#" + it.Key,
+	}
+}
+
+func (r itemRecord) item() items.Item {
+	return items.Item{
+		Key: r.ID, Society: r.Society, FeedID: r.FeedID, GUID: r.GUID, Title: r.Title, Link: r.Link,
+		Published: parseTime(r.Published), FirstSeen: parseTime(r.FirstSeen), UpdatedAt: parseTime(r.UpdatedAt),
+		Content: r.Content, Summary: r.Summary, ContentHash: r.ContentHash, Topics: r.Topics,
+	}
+}
+
+// ContentHashes reads the stored content hash of each key that exists, in
+// batches of 100 keys.
+func (s *ItemStore) ContentHashes(ctx context.Context, keys []string) (map[string]string, error) {
+	hashes := make(map[string]string, len(keys))
+	for chunk := range slices.Chunk(keys, 100) {
+		req := make([]map[string]types.AttributeValue, len(chunk))
+		for i, k := range chunk {
+			req[i] = map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: k}}
+		}
+		pending := map[string]types.KeysAndAttributes{s.table: {Keys: req, ProjectionExpression: aws.String("id, content_hash")}}
+		for attempt := 0; len(pending) > 0; attempt++ {
+			if attempt > 0 {
+				if attempt > 8 {
+					return nil, fmt.Errorf("read item hashes: keys still unprocessed after %d attempts", attempt)
+				}
+				if err := backoff(ctx, attempt); err != nil {
+					return nil, err
+				}
+			}
+			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
+			if err != nil {
+				return nil, fmt.Errorf("read item hashes: %w", err)
+			}
+			var recs []itemRecord
+			if err := attributevalue.UnmarshalListOfMaps(out.Responses[s.table], &recs); err != nil {
+				return nil, fmt.Errorf("decode item hashes: %w", err)
+			}
+			for _, r := range recs {
+				hashes[r.ID] = r.ContentHash
+			}
+			pending = out.UnprocessedKeys
+		}
+	}
+	return hashes, nil
+}
+
+// Create stores a new item; it reports false when the key already exists.
+func (s *ItemStore) Create(ctx context.Context, it items.Item) (bool, error) {
+	av, err := attributevalue.MarshalMap(toItemRecord(it))
+	if err != nil {
+		return false, fmt.Errorf("encode item %s: %w", it.Key, err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table, Item: av, ConditionExpression: aws.String("attribute_not_exists(id)"),
+	})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("put item %s: %w", it.Key, err)
+	}
+	return true, nil
+}
+
+// Update replaces an item's content and topics and marks it updated. When it
+// was first seen, and so its place among new items, stays.
+func (s *ItemStore) Update(ctx context.Context, it items.Item) error {
+	r := toItemRecord(it)
+	values, err := attributevalue.MarshalMap(map[string]any{
+		":title": r.Title, ":link": r.Link, ":published": r.Published, ":pub_key": r.PubKey,
+		":content": r.Content, ":summary": r.Summary, ":hash": r.ContentHash, ":topics": r.Topics, ":updated": r.UpdatedAt,
+	})
+	if err != nil {
+		return fmt.Errorf("encode item %s: %w", it.Key, err)
+	}
+	values[":topic_ids"] = &types.AttributeValueMemberSS{Value: r.TopicIDs}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table,
+		Key:       map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: it.Key}},
+		UpdateExpression: aws.String("SET title = :title, link = :link, published = :published, pub_key = :pub_key, " +
+			"content = :content, summary = :summary, content_hash = :hash, topics = :topics, topic_ids = :topic_ids, updated_at = :updated"),
+		ConditionExpression:       aws.String("attribute_exists(id)"),
+		ExpressionAttributeValues: values,
+	})
+	if err != nil {
+		return fmt.Errorf("update item %s: %w", it.Key, err)
+	}
+	return nil
+}
+
+// List returns the newest items matching q, published newest first. It
+// reads each society's partition newest first and stops as soon as it has
+// Limit matches there, so a listing costs at most Limit items per society.
+func (s *ItemStore) List(ctx context.Context, q items.Query) ([]items.Item, error) {
+	var (
+		mu       sync.Mutex
+		all      []items.Item
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	for _, society := range q.Societies {
+		wg.Go(func() {
+			found, err := s.listSociety(ctx, society, q)
+			mu.Lock()
+			defer mu.Unlock()
+			all = append(all, found...)
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	slices.SortFunc(all, func(a, b items.Item) int {
+		return cmp.Or(b.Published.Compare(a.Published), cmp.Compare(a.Key, b.Key))
+	})
+	return all[:min(len(all), q.Limit)], nil
+}
+
+func (s *ItemStore) listSociety(ctx context.Context, society string, q items.Query) ([]items.Item, error) {
+	in := &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		IndexName:                 aws.String(indexBySociety),
+		KeyConditionExpression:    aws.String("society = :society"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":society": &types.AttributeValueMemberS{Value: society}},
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(int32(q.Limit)),
+	}
+	if !q.Since.IsZero() {
+		*in.KeyConditionExpression += " AND pub_key >= :since"
+		in.ExpressionAttributeValues[":since"] = &types.AttributeValueMemberS{Value: sortableTime(q.Since)}
+	}
+	if q.Topic != "" {
+		in.FilterExpression = aws.String("contains(topic_ids, :topic)")
+		in.ExpressionAttributeValues[":topic"] = &types.AttributeValueMemberS{Value: q.Topic}
+	}
+	var found []items.Item
+	p := dynamodb.NewQueryPaginator(s.db, in)
+	for p.HasMorePages() && len(found) < q.Limit {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("query items of %s: %w", society, err)
+		}
+		var recs []itemRecord
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &recs); err != nil {
+			return nil, fmt.Errorf("decode items of %s: %w", society, err)
+		}
+		for _, r := range recs {
+			found = append(found, r.item())
+		}
+	}
+	return found[:min(len(found), q.Limit)], nil
+}

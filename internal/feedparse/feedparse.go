@@ -1,0 +1,264 @@
+// Package feedparse owns turning feed documents (RSS 0.9x/1.0 RDF/2.0,
+// Atom, JSON Feed) into normalised items.
+package feedparse
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/microcosm-cc/bluemonday"
+	"github.com/mmcdole/gofeed"
+	jsonfeed "github.com/mmcdole/gofeed/json"
+	"github.com/mmcdole/gofeed/rss"
+
+	"github.com/radiogram/radiogram/internal/items"
+)
+
+// ErrNotAFeed is wrapped by Parse's error when the body is not a feed at all:
+// empty, an HTML page, or JSON that is not a JSON Feed.
+var ErrNotAFeed = errors.New("not a feed")
+
+const (
+	summaryLength    = 300
+	titleFromSummary = 80
+	untitled         = "(untitled)"
+	// futureTolerance absorbs clock skew and time-zone mistakes; a date
+	// further ahead is wrong and would pin the item to the top of every list.
+	futureTolerance = 24 * time.Hour
+)
+
+// Parser turns fetched feed bodies into Documents. Build it once with
+// NewParser; Parse is safe for concurrent use.
+type Parser struct {
+	feeds  *gofeed.Parser
+	policy *bluemonday.Policy
+}
+
+// NewParser builds a Parser and its HTML sanitising policy.
+func NewParser() *Parser {
+	feeds := gofeed.NewParser()
+	// The original feed carries what the universal one drops: RSS <ttl>, and
+	// whether JSON Feed content was content_html or content_text.
+	feeds.KeepOriginalFeed = true
+	return &Parser{feeds: feeds, policy: newContentPolicy()}
+}
+
+// Document is a parsed feed.
+type Document struct {
+	Title string        // feed title, plain text
+	Link  string        // feed's home link, absolute; "" if it has none
+	TTL   time.Duration // RSS <ttl> (minutes) if present, else 0
+	Items []items.Item
+}
+
+// Parse parses body fetched from feedURL; contentType is the HTTP
+// Content-Type header (may be ""). now is used as the fallback published
+// time (first seen).
+//
+// A body that is not a feed gives an error wrapping ErrNotAFeed. A
+// malformed or truncated document gives an error rather than the entries
+// read before the fault, so that a half-written feed never looks complete.
+func (p *Parser) Parse(body []byte, contentType, feedURL string, now time.Time) (*Document, error) {
+	body, err := toUTF8(body, contentType)
+	if err != nil {
+		return nil, fmt.Errorf("parse feed %s: %w", feedURL, err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, fmt.Errorf("parse feed %s: empty body: %w", feedURL, ErrNotAFeed)
+	}
+	feed, err := p.parseFeed(body)
+	if errors.Is(err, gofeed.ErrFeedTypeNotDetected) {
+		return nil, fmt.Errorf("parse feed %s: %w", feedURL, ErrNotAFeed)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("parse feed %s: %w", feedURL, err)
+	}
+
+	var ttl time.Duration
+	var jsonItems []*jsonfeed.Item
+	switch original := feed.OriginalFeed().(type) {
+	case *rss.Feed:
+		ttl = parseTTL(original.TTL)
+	case *jsonfeed.Feed:
+		if !looksLikeJSONFeed(original) {
+			return nil, fmt.Errorf("parse feed %s: JSON without a JSON Feed version or items: %w", feedURL, ErrNotAFeed)
+		}
+		jsonItems = original.Items
+	}
+
+	feedBase := parseBase(feedURL)
+	doc := &Document{
+		Title: plainText(feed.Title),
+		Link:  absoluteWebURL(feed.Link, feedBase),
+		TTL:   ttl,
+		Items: make([]items.Item, 0, len(feed.Items)),
+	}
+	// Entry links that are still relative (gofeed has applied any xml:base)
+	// are relative to the site, which the feed's home link names best.
+	linkBase := feedBase
+	if home := parseBase(doc.Link); home != nil {
+		linkBase = home
+	}
+	now = now.UTC()
+	for i, entry := range feed.Items {
+		if entry == nil {
+			continue
+		}
+		var jsonItem *jsonfeed.Item
+		if i < len(jsonItems) {
+			jsonItem = jsonItems[i]
+		}
+		doc.Items = append(doc.Items, p.normalise(entry, jsonItem, linkBase, now))
+	}
+	return doc, nil
+}
+
+// parseFeed runs gofeed, turning a panic inside it into an error: gofeed
+// v1.4.2 dereferences a JSON Feed's null items, and a hostile body must not
+// take the whole process down.
+func (p *Parser) parseFeed(body []byte) (feed *gofeed.Feed, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			feed, err = nil, fmt.Errorf("gofeed panicked: %v", r)
+		}
+	}()
+	return p.feeds.Parse(bytes.NewReader(body))
+}
+
+// looksLikeJSONFeed tells a JSON Feed from any other JSON object, which
+// gofeed accepts as an empty feed. The version is required by the spec;
+// items are accepted without it, as some publishers forget it.
+func looksLikeJSONFeed(feed *jsonfeed.Feed) bool {
+	return strings.Contains(feed.Version, "jsonfeed.org/version/") || len(feed.Items) > 0
+}
+
+func parseTTL(raw string) time.Duration {
+	minutes, err := strconv.Atoi(strings.TrimSpace(raw))
+	if err != nil || minutes <= 0 {
+		return 0
+	}
+	return time.Duration(minutes) * time.Minute
+}
+
+// normalise turns one gofeed entry into an Item. jsonItem is the entry's
+// JSON Feed original, or nil for the XML formats.
+func (p *Parser) normalise(entry *gofeed.Item, jsonItem *jsonfeed.Item, linkBase *url.URL, now time.Time) items.Item {
+	rawContent := richestContent(entry, jsonItem)
+	guid := strings.TrimSpace(entry.GUID)
+
+	link := entryLink(entry, linkBase)
+	if link == "" {
+		// A GUID that is a web address is, in practice, the permalink.
+		link = absoluteWebURL(guid, nil)
+	}
+	contentBase := linkBase
+	if itemURL := parseBase(link); itemURL != nil {
+		contentBase = itemURL
+	}
+	content := p.sanitize(rawContent, contentBase)
+
+	summarySource := entry.Description
+	if strings.TrimSpace(summarySource) == "" {
+		summarySource = content
+	}
+	summaryText := plainText(summarySource)
+
+	title := plainText(entry.Title)
+	if title == "" {
+		title = truncateWords(summaryText, titleFromSummary)
+	}
+	if title == "" {
+		title = untitled
+	}
+
+	switch {
+	case guid != "":
+	case link != "":
+		guid = link
+	default:
+		guid = sha256Hex(entry.Title + rawContent)
+	}
+
+	return items.Item{
+		GUID:        guid,
+		Title:       title,
+		Link:        link,
+		Published:   publishedTime(entry, now),
+		Content:     content,
+		Summary:     truncateWords(summaryText, summaryLength),
+		ContentHash: sha256Hex(title + "\n" + link + "\n" + content),
+	}
+}
+
+// entryLink is the entry's first link made absolute, or "".
+func entryLink(entry *gofeed.Item, base *url.URL) string {
+	if entry.Link != "" {
+		return absoluteWebURL(entry.Link, base)
+	}
+	for _, l := range entry.Links {
+		if link := absoluteWebURL(l, base); link != "" {
+			return link
+		}
+	}
+	return ""
+}
+
+// richestContent is the entry's fullest HTML: its content (RSS
+// content:encoded, Atom content, JSON Feed content_html) when it has one,
+// else its summary or description. JSON Feed content_text is plain text
+// and is escaped into paragraphs.
+func richestContent(entry *gofeed.Item, jsonItem *jsonfeed.Item) string {
+	if jsonItem != nil && jsonItem.ContentHTML == "" && strings.TrimSpace(jsonItem.ContentText) != "" {
+		return textToHTML(jsonItem.ContentText)
+	}
+	if strings.TrimSpace(entry.Content) != "" {
+		return entry.Content
+	}
+	return entry.Description
+}
+
+// textToHTML escapes plain text into paragraphs, one per blank-line
+// separated block, keeping single line breaks.
+func textToHTML(text string) string {
+	var out strings.Builder
+	text = strings.ReplaceAll(text, "\r\n", "\n")
+	for block := range strings.SplitSeq(text, "\n\n") {
+		block = strings.TrimSpace(block)
+		if block == "" {
+			continue
+		}
+		out.WriteString("<p>")
+		out.WriteString(strings.ReplaceAll(html.EscapeString(block), "\n", "<br>"))
+		out.WriteString("</p>")
+	}
+	return out.String()
+}
+
+// publishedTime is the entry's published time, else its updated time, else
+// now; always UTC, and never more than futureTolerance ahead of now.
+func publishedTime(entry *gofeed.Item, now time.Time) time.Time {
+	published := now
+	switch {
+	case entry.PublishedParsed != nil:
+		published = *entry.PublishedParsed
+	case entry.UpdatedParsed != nil:
+		published = *entry.UpdatedParsed
+	}
+	if published.After(now.Add(futureTolerance)) {
+		published = now
+	}
+	return published.UTC()
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}

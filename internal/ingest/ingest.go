@@ -1,0 +1,290 @@
+// Package ingest owns one ingest run: fetch the due society feeds, parse and
+// tag their items, and store what is new or changed, one feed's failure never
+// stopping the others.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/radiogram/radiogram/internal/feedparse"
+	"github.com/radiogram/radiogram/internal/feeds"
+	"github.com/radiogram/radiogram/internal/httpfeed"
+	"github.com/radiogram/radiogram/internal/items"
+)
+
+// FeedStore keeps the registry and each feed's fetch state.
+type FeedStore interface {
+	// Seed adds the registry's feeds that the store has never held; a feed
+	// an admin deleted stays deleted.
+	Seed(ctx context.Context, reg feeds.Registry) (added int, err error)
+	ListFeeds(ctx context.Context) ([]feeds.Feed, error)
+	// SaveFetch records a fetch's outcome and adds newItems to the feed's count.
+	SaveFetch(ctx context.Context, f feeds.Feed, newItems int) error
+}
+
+// ItemStore keeps items, one record per society and GUID.
+type ItemStore interface {
+	// ContentHashes returns the stored content hash of each key that exists.
+	ContentHashes(ctx context.Context, keys []string) (map[string]string, error)
+	// Create stores a new item and reports false if it already exists.
+	Create(ctx context.Context, it items.Item) (bool, error)
+	// Update replaces a stored item's content, keeping when it was first seen.
+	Update(ctx context.Context, it items.Item) error
+}
+
+// Fetcher fetches one feed document.
+type Fetcher interface {
+	Fetch(ctx context.Context, req httpfeed.Request) (*httpfeed.Response, error)
+}
+
+// Parser turns a feed document into normalised items.
+type Parser interface {
+	Parse(body []byte, contentType, feedURL string, now time.Time) (*feedparse.Document, error)
+}
+
+// Tagger places an item in the topic taxonomy.
+type Tagger interface {
+	Tag(title, text string, defaults []string) []items.TopicScore
+}
+
+// Runner runs ingests. Its fields are set once at start-up.
+type Runner struct {
+	Feeds    FeedStore
+	Items    ItemStore
+	Fetcher  Fetcher
+	Parser   Parser
+	Tagger   Tagger
+	Registry feeds.Registry
+	Policy   feeds.Policy
+	// Concurrency bounds how many feeds are fetched at once.
+	Concurrency int
+	Now         func() time.Time
+	Log         *slog.Logger
+}
+
+// Trigger says why a run happened.
+type Trigger string
+
+const (
+	// TriggerSchedule fetches only the feeds that are due.
+	TriggerSchedule Trigger = "schedule"
+	// TriggerManual fetches every enabled feed, whatever its schedule or backoff.
+	TriggerManual Trigger = "manual"
+)
+
+// Summary is a run's result, logged and returned to whoever started it.
+type Summary struct {
+	Trigger        Trigger      `json:"trigger"`
+	StartedAt      time.Time    `json:"started_at"`
+	FinishedAt     time.Time    `json:"finished_at"`
+	FeedsAdded     int          `json:"feeds_added"`
+	FeedsOK        int          `json:"feeds_ok"`
+	FeedsUnchanged int          `json:"feeds_unchanged"`
+	FeedsFailed    int          `json:"feeds_failed"`
+	FeedsSkipped   int          `json:"feeds_skipped"` // not due yet, or disabled
+	ItemsNew       int          `json:"items_new"`
+	ItemsUpdated   int          `json:"items_updated"`
+	Feeds          []FeedResult `json:"feeds"`
+}
+
+// FeedResult is what a run did with one feed.
+type FeedResult struct {
+	FeedID     string       `json:"feed_id"`
+	Society    string       `json:"society"`
+	URL        string       `json:"url"`
+	Status     feeds.Status `json:"status"`
+	Error      string       `json:"error,omitempty"`
+	New        int          `json:"items_new"`
+	Updated    int          `json:"items_updated"`
+	DurationMS int64        `json:"duration_ms"`
+	// NewKeys lists the stored keys of the feed's new items, for alerts.
+	NewKeys []string `json:"-"`
+}
+
+// Run ingests the due feeds (every enabled feed when manual). It fails only
+// when the registry cannot be read; a feed's failure is recorded on the feed
+// and in the summary.
+func (r *Runner) Run(ctx context.Context, trigger Trigger) (Summary, error) {
+	sum := Summary{Trigger: trigger, StartedAt: r.Now().UTC()}
+	added, err := r.Feeds.Seed(ctx, r.Registry)
+	if err != nil {
+		return sum, fmt.Errorf("seed feed registry: %w", err)
+	}
+	sum.FeedsAdded = added
+	all, err := r.Feeds.ListFeeds(ctx)
+	if err != nil {
+		return sum, fmt.Errorf("list feeds: %w", err)
+	}
+	var due []feeds.Feed
+	for _, f := range all {
+		if f.Enabled && (trigger == TriggerManual || f.Due(sum.StartedAt)) {
+			due = append(due, f)
+		} else {
+			sum.FeedsSkipped++
+		}
+	}
+
+	results := make([]FeedResult, len(due))
+	sem := make(chan struct{}, max(r.Concurrency, 1))
+	var wg sync.WaitGroup
+	for i, f := range due {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i] = r.ingestFeed(ctx, f)
+		}()
+	}
+	wg.Wait()
+
+	for _, res := range results {
+		switch res.Status {
+		case feeds.StatusOK:
+			sum.FeedsOK++
+		case feeds.StatusUnchanged:
+			sum.FeedsUnchanged++
+		default:
+			sum.FeedsFailed++
+		}
+		sum.ItemsNew += res.New
+		sum.ItemsUpdated += res.Updated
+	}
+	sum.Feeds = results
+	sum.FinishedAt = r.Now().UTC()
+	r.Log.InfoContext(ctx, "ingest finished", "trigger", trigger,
+		"feeds_ok", sum.FeedsOK, "feeds_unchanged", sum.FeedsUnchanged, "feeds_failed", sum.FeedsFailed,
+		"feeds_skipped", sum.FeedsSkipped, "items_new", sum.ItemsNew, "items_updated", sum.ItemsUpdated,
+		"duration_ms", sum.FinishedAt.Sub(sum.StartedAt).Milliseconds())
+	return sum, nil
+}
+
+// ingestFeed fetches, parses and stores one feed and records the outcome on
+// it. A panic in any of that is one feed's failure, not the run's.
+func (r *Runner) ingestFeed(ctx context.Context, f feeds.Feed) (res FeedResult) {
+	start := r.Now()
+	res = FeedResult{FeedID: f.ID, Society: f.Society, URL: f.URL}
+	var outcome feeds.Outcome
+	defer func() {
+		if p := recover(); p != nil {
+			r.Log.ErrorContext(ctx, "feed ingest panicked", "feed", f.ID, "panic", p, "stack", string(debug.Stack()))
+			outcome = feeds.Outcome{Status: feeds.StatusFailed, Err: fmt.Errorf("internal error: %v", p), ClearValidators: true}
+			res.New, res.Updated, res.NewKeys = 0, 0, nil
+		}
+		r.Policy.Record(&f, outcome, r.Now().UTC())
+		if err := r.Feeds.SaveFetch(ctx, f, res.New); err != nil {
+			r.Log.ErrorContext(ctx, "save feed state", "feed", f.ID, "err", err)
+		}
+		res.Status, res.Error = outcome.Status, f.LastError
+		res.DurationMS = r.Now().Sub(start).Milliseconds()
+		level := slog.LevelInfo
+		if res.Error != "" {
+			level = slog.LevelWarn
+		}
+		r.Log.Log(ctx, level, "feed ingested", "feed", f.ID, "url", res.URL, "status", res.Status,
+			"items_new", res.New, "items_updated", res.Updated, "error", res.Error, "duration_ms", res.DurationMS)
+	}()
+	outcome = r.fetchAndStore(ctx, f, &res)
+	return res
+}
+
+func (r *Runner) fetchAndStore(ctx context.Context, f feeds.Feed, res *FeedResult) feeds.Outcome {
+	resp, err := r.Fetcher.Fetch(ctx, httpfeed.Request{URL: f.URL, ETag: f.ETag, LastModified: f.LastModified})
+	if err != nil {
+		var status *httpfeed.StatusError
+		if errors.As(err, &status) {
+			if status.StatusCode == 410 {
+				return feeds.Outcome{Status: feeds.StatusGone, Err: err}
+			}
+			return feeds.Outcome{Status: feeds.StatusFailed, Err: err, Wait: status.RetryAfter}
+		}
+		return feeds.Outcome{Status: feeds.StatusFailed, Err: err}
+	}
+	outcome := feeds.Outcome{ETag: resp.ETag, LastModified: resp.LastModified, PermanentURL: resp.PermanentURL, Wait: resp.MaxAge}
+	if resp.NotModified {
+		outcome.Status = feeds.StatusUnchanged
+		return outcome
+	}
+	now := r.Now().UTC()
+	doc, err := r.Parser.Parse(resp.Body, resp.ContentType, resp.FinalURL, now)
+	if err != nil {
+		// Forget the validators: a 304 must not hide a feed we could not read.
+		return feeds.Outcome{Status: feeds.StatusFailed, Err: err, ClearValidators: true}
+	}
+	if err := r.store(ctx, f, doc.Items, now, res); err != nil {
+		return feeds.Outcome{Status: feeds.StatusFailed, Err: err, ClearValidators: true}
+	}
+	outcome.Status = feeds.StatusOK
+	outcome.Wait = max(outcome.Wait, doc.TTL)
+	return outcome
+}
+
+// store writes the document's new and changed items: one batched read for
+// the lot, then one write per new or changed item and none for the rest.
+func (r *Runner) store(ctx context.Context, f feeds.Feed, parsed []items.Item, now time.Time, res *FeedResult) error {
+	byKey := make(map[string]bool, len(parsed))
+	fresh := parsed[:0:0]
+	for _, it := range parsed {
+		it.Society, it.FeedID = f.Society, f.ID
+		it.Key = items.KeyFor(f.Society, it.GUID)
+		if byKey[it.Key] {
+			continue // a feed listing one entry twice
+		}
+		byKey[it.Key] = true
+		fresh = append(fresh, it)
+	}
+	keys := make([]string, len(fresh))
+	for i, it := range fresh {
+		keys[i] = it.Key
+	}
+	stored, err := r.Items.ContentHashes(ctx, keys)
+	if err != nil {
+		return fmt.Errorf("read stored items: %w", err)
+	}
+	for _, it := range fresh {
+		hash, exists := stored[it.Key]
+		if exists && hash == it.ContentHash {
+			continue
+		}
+		it.Topics = r.Tagger.Tag(it.Title, it.Summary, f.Topics)
+		if exists {
+			it.UpdatedAt = now
+			if err := r.Items.Update(ctx, it); err != nil {
+				return fmt.Errorf("update item %s: %w", it.Key, err)
+			}
+			res.Updated++
+			continue
+		}
+		it.FirstSeen = now
+		created, err := r.Items.Create(ctx, it)
+		if err != nil {
+			return fmt.Errorf("store item %s: %w", it.Key, err)
+		}
+		if created {
+			res.New++
+			res.NewKeys = append(res.NewKeys, it.Key)
+		}
+	}
+	return nil
+}
+
+// Event is what the schedule (or `sam local invoke`) hands the ingest
+// function: {"source":"schedule"}, or {"source":"manual"} to fetch every
+// enabled feed now.
+type Event struct {
+	Source string `json:"source"`
+}
+
+// HandleEvent runs the ingest an event asks for.
+func (r *Runner) HandleEvent(ctx context.Context, ev Event) (Summary, error) {
+	trigger := TriggerSchedule
+	if ev.Source == string(TriggerManual) {
+		trigger = TriggerManual
+	}
+	return r.Run(ctx, trigger)
+}

@@ -1,0 +1,71 @@
+// Package items owns the normalised news item: what Radiogram keeps of one
+// entry of a society's feed, however that feed was formatted.
+package items
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
+
+// TopicScore is how strongly an item belongs to one topic of the taxonomy.
+type TopicScore struct {
+	ID    string  `json:"id" dynamodbav:"id"`
+	Score float64 `json:"score" dynamodbav:"score"`
+}
+
+// Item is one normalised feed entry.
+//
+// The parser fills GUID, Title, Link, Published, Content, Summary and
+// ContentHash; ingest adds the society, feed, storage key, topics and the
+// first-seen and updated times.
+type Item struct {
+	// Key is the storage key: stable for the same entry of the same society.
+	Key     string `json:"id"`
+	Society string `json:"society"`
+	FeedID  string `json:"feed_id"`
+	// GUID is the feed's own identity of the entry: its guid/id, else its
+	// link, else a hash of its content.
+	GUID  string `json:"guid"`
+	Title string `json:"title"`
+	// Link is absolute, with tracking parameters removed.
+	Link string `json:"link"`
+	// Published falls back to the entry's updated time, then to FirstSeen.
+	Published time.Time `json:"published"`
+	FirstSeen time.Time `json:"first_seen"`
+	// UpdatedAt is zero until a later fetch sees the title or content change.
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+	// Content is sanitised HTML, safe to embed in a page or an email.
+	Content string `json:"content,omitempty"`
+	// Summary is plain text of about 300 characters, cut at a word boundary.
+	Summary     string       `json:"summary"`
+	ContentHash string       `json:"content_hash"`
+	Topics      []TopicScore `json:"topics"`
+}
+
+// Updated reports whether the item changed after it was first stored.
+func (it Item) Updated() bool { return !it.UpdatedAt.IsZero() }
+
+// TopicIDs lists the item's topic ids in score order.
+func (it Item) TopicIDs() []string {
+	ids := make([]string, len(it.Topics))
+	for i, t := range it.Topics {
+		ids[i] = t.ID
+	}
+	return ids
+}
+
+// KeyFor derives the storage key of an entry: the same GUID from the same
+// society is the same item, even when two of the society's feeds carry it.
+func KeyFor(society, guid string) string {
+	sum := sha256.Sum256([]byte(society + "\x00" + guid))
+	return society + "-" + hex.EncodeToString(sum[:12])
+}
+
+// Query selects items for a listing, newest published first.
+type Query struct {
+	Societies []string // the societies to read; each is one index partition
+	Topic     string   // "" for any
+	Since     time.Time
+	Limit     int
+}
