@@ -32,9 +32,8 @@ var (
 // then removed, or gofeed's own charset reader would decode the converted
 // text a second time into mojibake.
 func toUTF8(body []byte, contentType string) ([]byte, error) {
+	body = bytes.TrimPrefix(body, utf8BOM)
 	switch {
-	case bytes.HasPrefix(body, utf8BOM):
-		body = body[len(utf8BOM):]
 	case isUTF16(body):
 		decoded, err := unicode.UTF16(utf16Order(body), unicode.UseBOM).NewDecoder().Bytes(body)
 		if err != nil {

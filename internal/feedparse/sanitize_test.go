@@ -32,7 +32,7 @@ func TestSanitize(t *testing.T) {
 		{"open-tracking path removed", `<img src="https://mail.example.com/track/open?id=9" width="300">`, ``},
 		{"doubleclick image removed", `<img src="https://ad.doubleclick.net/ddm/ad.gif">`, ``},
 		{"pixel path removed", `<img src="https://stats.example.com/pixel/abc.gif">`, ``},
-		{"normal image kept with size", `<img src="https://cdn.example.org/scan.jpg" width="640px" height="480" title="Scan">`, `<img src="https://cdn.example.org/scan.jpg" width="640" height="480" title="Scan"/>`},
+		{"normal image kept with size", `<img src="https://cdn.example.org/scan.jpg" width="640px" height="480" title="Scan" srcset="a.jpg 2x">`, `<img src="https://cdn.example.org/scan.jpg" width="640" height="480"/>`},
 		{"relative image made absolute", `<img src="../img/ct.png" alt="CT">`, `<img src="https://example.org/news/img/ct.png" alt="CT"/>`},
 		{"relative link made absolute", `<a href="/about">About</a>`, `<a href="https://example.org/about" rel="noopener noreferrer">About</a>`},
 		{"document-relative link", `<a href="other.html#top">Other</a>`, `<a href="https://example.org/news/2024/other.html#top" rel="noopener noreferrer">Other</a>`},
@@ -59,6 +59,13 @@ func TestSanitize(t *testing.T) {
 				t.Errorf("sanitize(%q) = %q: %s", tt.in, got, problem)
 			}
 		})
+	}
+}
+
+func TestSanitizeDropsContentNestedTooDeep(t *testing.T) {
+	deep := strings.Repeat("<div>", 600) + "text"
+	if got := NewParser().sanitize(deep, nil); got != "" {
+		t.Errorf("sanitize = %.40q…, want it dropped", got)
 	}
 }
 

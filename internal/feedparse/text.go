@@ -20,7 +20,8 @@ func plainText(fragment string) string {
 	tokens := html.NewTokenizer(strings.NewReader(fragment))
 	hidden := 0 // depth inside elements whose text is not shown
 	for {
-		switch tokens.Next() {
+		kind := tokens.Next()
+		switch kind {
 		case html.ErrorToken:
 			return strings.Join(strings.Fields(text.String()), " ")
 		case html.TextToken:
@@ -28,9 +29,10 @@ func plainText(fragment string) string {
 				text.Write(tokens.Text())
 			}
 		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken:
-			token := tokens.Token()
-			if isHiddenElement(token.DataAtom) && token.Type != html.SelfClosingTagToken {
-				if token.Type == html.StartTagToken {
+			name, _ := tokens.TagName()
+			element := atom.Lookup(name)
+			if isHiddenElement(element) && kind != html.SelfClosingTagToken {
+				if kind == html.StartTagToken {
 					hidden++
 				} else if hidden > 0 {
 					hidden--
@@ -38,7 +40,7 @@ func plainText(fragment string) string {
 			}
 			// Block boundaries separate words ("<p>a</p><p>b</p>" is "a b");
 			// inline ones do not ("un<b>believ</b>able" is one word).
-			if !isInlineElement(token.DataAtom) {
+			if !isInlineElement(element) {
 				text.WriteByte(' ')
 			}
 		}
