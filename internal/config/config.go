@@ -18,8 +18,11 @@ type Config struct {
 	// empty in the cloud.
 	AWSEndpoint string
 
-	FeedsTable string
-	ItemsTable string
+	FeedsTable        string
+	ItemsTable        string
+	SubscribersTable  string
+	SuppressionsTable string
+	RateLimitsTable   string
 
 	// FeedsFile and TopicsFile replace the embedded defaults when set.
 	FeedsFile  string
@@ -38,6 +41,18 @@ type Config struct {
 	AdminToken          string
 	AdminTokenSecretARN string
 
+	// SigningKeys is the link-signing keyring spec (tokens.ParseKeyring)
+	// locally; in the stack SigningKeysSecretARN names the secret.
+	SigningKeys          string
+	SigningKeysSecretARN string
+	// BaseURL is the public address of the API that links point at.
+	BaseURL string
+
+	MailFrom         string
+	MailReplyTo      string
+	PostalAddress    string
+	ConfigurationSet string
+
 	LogLevel slog.Level
 }
 
@@ -49,20 +64,30 @@ func FromEnv() (Config, error) {
 func parse(getenv func(string) string) (Config, error) {
 	p := parser{getenv: getenv}
 	c := Config{
-		Region:              p.str("AWS_REGION", "us-east-1"),
-		AWSEndpoint:         p.str("RADIOGRAM_AWS_ENDPOINT", ""),
-		FeedsTable:          p.str("RADIOGRAM_FEEDS_TABLE", ""),
-		ItemsTable:          p.str("RADIOGRAM_ITEMS_TABLE", ""),
-		FeedsFile:           p.str("RADIOGRAM_FEEDS", ""),
-		TopicsFile:          p.str("RADIOGRAM_TOPICS", ""),
-		FetchTimeout:        p.duration("RADIOGRAM_FETCH_TIMEOUT", 10*time.Second),
-		MaxBodyBytes:        int64(p.integer("RADIOGRAM_MAX_BODY_BYTES", 5<<20, 1024, 1<<30)),
-		FetchConcurrency:    p.integer("RADIOGRAM_FETCH_CONCURRENCY", 8, 1, 64),
-		UserAgent:           p.str("RADIOGRAM_USER_AGENT", ""),
-		AllowLoopback:       p.boolean("RADIOGRAM_ALLOW_LOOPBACK"),
-		AdminToken:          p.str("RADIOGRAM_ADMIN_TOKEN", ""),
-		AdminTokenSecretARN: p.str("RADIOGRAM_ADMIN_TOKEN_SECRET_ARN", ""),
-		LogLevel:            p.level("RADIOGRAM_LOG_LEVEL"),
+		Region:               p.str("AWS_REGION", "us-east-1"),
+		AWSEndpoint:          p.str("RADIOGRAM_AWS_ENDPOINT", ""),
+		FeedsTable:           p.str("RADIOGRAM_FEEDS_TABLE", ""),
+		ItemsTable:           p.str("RADIOGRAM_ITEMS_TABLE", ""),
+		SubscribersTable:     p.str("RADIOGRAM_SUBSCRIBERS_TABLE", ""),
+		SuppressionsTable:    p.str("RADIOGRAM_SUPPRESSIONS_TABLE", ""),
+		RateLimitsTable:      p.str("RADIOGRAM_RATELIMITS_TABLE", ""),
+		FeedsFile:            p.str("RADIOGRAM_FEEDS", ""),
+		TopicsFile:           p.str("RADIOGRAM_TOPICS", ""),
+		FetchTimeout:         p.duration("RADIOGRAM_FETCH_TIMEOUT", 10*time.Second),
+		MaxBodyBytes:         int64(p.integer("RADIOGRAM_MAX_BODY_BYTES", 5<<20, 1024, 1<<30)),
+		FetchConcurrency:     p.integer("RADIOGRAM_FETCH_CONCURRENCY", 8, 1, 64),
+		UserAgent:            p.str("RADIOGRAM_USER_AGENT", ""),
+		AllowLoopback:        p.boolean("RADIOGRAM_ALLOW_LOOPBACK"),
+		AdminToken:           p.str("RADIOGRAM_ADMIN_TOKEN", ""),
+		AdminTokenSecretARN:  p.str("RADIOGRAM_ADMIN_TOKEN_SECRET_ARN", ""),
+		SigningKeys:          p.str("RADIOGRAM_SIGNING_KEYS", ""),
+		SigningKeysSecretARN: p.str("RADIOGRAM_SIGNING_KEYS_SECRET_ARN", ""),
+		BaseURL:              strings.TrimSuffix(p.str("RADIOGRAM_BASE_URL", ""), "/"),
+		MailFrom:             p.str("RADIOGRAM_MAIL_FROM", "Radiogram <news@example.org>"),
+		MailReplyTo:          p.str("RADIOGRAM_MAIL_REPLY_TO", ""),
+		PostalAddress:        p.str("RADIOGRAM_POSTAL_ADDRESS", ""),
+		ConfigurationSet:     p.str("RADIOGRAM_SES_CONFIGURATION_SET", ""),
+		LogLevel:             p.level("RADIOGRAM_LOG_LEVEL"),
 	}
 	if p.err != nil {
 		return Config{}, p.err
@@ -70,11 +95,16 @@ func parse(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
-// RequireTables reports a missing table name: every process that stores
-// anything needs both.
+// RequireTables reports a missing table name: every process reads them all.
 func (c Config) RequireTables() error {
-	if c.FeedsTable == "" || c.ItemsTable == "" {
-		return fmt.Errorf("RADIOGRAM_FEEDS_TABLE and RADIOGRAM_ITEMS_TABLE must be set")
+	for name, v := range map[string]string{
+		"RADIOGRAM_FEEDS_TABLE": c.FeedsTable, "RADIOGRAM_ITEMS_TABLE": c.ItemsTable,
+		"RADIOGRAM_SUBSCRIBERS_TABLE": c.SubscribersTable, "RADIOGRAM_SUPPRESSIONS_TABLE": c.SuppressionsTable,
+		"RADIOGRAM_RATELIMITS_TABLE": c.RateLimitsTable,
+	} {
+		if v == "" {
+			return fmt.Errorf("%s must be set", name)
+		}
 	}
 	return nil
 }

@@ -1,0 +1,436 @@
+package subscribers
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/radiogram/radiogram/internal/tokens"
+)
+
+// Errors the service reports in terms a handler can answer with.
+var (
+	ErrNotFound     = errors.New("subscriber not found")
+	ErrExists       = errors.New("a subscriber with this address exists")
+	ErrInvalidToken = errors.New("this link is not valid")
+	ErrExpiredToken = errors.New("this link has expired")
+	ErrRateLimited  = errors.New("too many requests; try again later")
+)
+
+// Store keeps subscribers, one per address.
+type Store interface {
+	// Create stores a new subscriber, or fails with ErrExists when the
+	// address already has one.
+	Create(ctx context.Context, s Subscriber) error
+	Get(ctx context.Context, id string) (Subscriber, error)
+	GetByEmail(ctx context.Context, email string) (Subscriber, error)
+	Update(ctx context.Context, s Subscriber) error
+	// Delete removes the subscriber and every record of its address.
+	Delete(ctx context.Context, s Subscriber) error
+}
+
+// Suppressions is the list of addresses never to mail, by address hash.
+type Suppressions interface {
+	Get(ctx context.Context, emailHash string) (Suppression, bool, error)
+	Put(ctx context.Context, s Suppression) error
+	Delete(ctx context.Context, emailHash string) error
+}
+
+// RateLimiter admits at most limit events per key and window.
+type RateLimiter interface {
+	Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, error)
+}
+
+// Notifier sends a subscriber the mails of signing up.
+type Notifier interface {
+	SendConfirmation(ctx context.Context, s Subscriber, links Links) error
+	SendManage(ctx context.Context, s Subscriber, links Links) error
+}
+
+// Signer signs and verifies the tokens in links.
+type Signer interface {
+	Sign(subject string, purpose tokens.Purpose, expires time.Time) string
+	Verify(token string, purpose tokens.Purpose, now time.Time) (string, error)
+}
+
+// Limits on sign-up and manage-link requests, so that the form cannot be
+// used to flood someone's inbox.
+const (
+	perAddressPerHour = 3
+	perAddressPerDay  = 6
+	perClientPerHour  = 30
+	confirmValidity   = 7 * 24 * time.Hour
+	dataLinkValidity  = 24 * time.Hour
+)
+
+// Service runs the subscriber flows. Its fields are set once at start-up.
+type Service struct {
+	Store        Store
+	Suppressions Suppressions
+	Limiter      RateLimiter
+	Notifier     Notifier
+	Signer       Signer
+	Catalog      Catalog
+	// BaseURL is the public address links point at, without a trailing
+	// slash; when empty, the one WithBaseURL put in the request's context.
+	BaseURL string
+	Now     func() time.Time
+	Log     *slog.Logger
+}
+
+// SignUp is a request to subscribe.
+type SignUp struct {
+	Email       string
+	Preferences Preferences
+	ClientIP    string
+}
+
+// Subscribe starts a double opt-in. It answers the same whether or not the
+// address is known, so that the form reveals nothing about who subscribes:
+// a new or pending address gets a confirmation mail, a confirmed one a
+// "manage your subscription" mail, a bounced or complained one nothing.
+func (s *Service) Subscribe(ctx context.Context, req SignUp) error {
+	email, err := NormalizeEmail(req.Email)
+	if err != nil {
+		return err
+	}
+	prefs, err := req.Preferences.Normalize(s.Catalog)
+	if err != nil {
+		return err
+	}
+	if err := s.limit(ctx, email, req.ClientIP); err != nil {
+		return err
+	}
+	blocked, err := s.blocked(ctx, email)
+	if err != nil || blocked {
+		return err
+	}
+	now := s.now()
+	sub, err := s.Store.GetByEmail(ctx, email)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		sub = Subscriber{ID: newID(), Email: email, Status: StatusPending, Preferences: prefs, CreatedAt: now, UpdatedAt: now, SignupIP: req.ClientIP}
+		if err := s.Store.Create(ctx, sub); err != nil {
+			if errors.Is(err, ErrExists) { // a concurrent sign-up won; its mail is on its way
+				return nil
+			}
+			return fmt.Errorf("create subscriber: %w", err)
+		}
+	case err != nil:
+		return fmt.Errorf("look up subscriber: %w", err)
+	case sub.Status == StatusConfirmed:
+		return s.Notifier.SendManage(ctx, sub, s.links(ctx, sub))
+	default: // pending or unsubscribed: this sign-up's choices, confirmed anew
+		sub.Status, sub.Preferences, sub.UpdatedAt, sub.SignupIP = StatusPending, prefs, now, req.ClientIP
+		if err := s.Store.Update(ctx, sub); err != nil {
+			return fmt.Errorf("update subscriber: %w", err)
+		}
+	}
+	return s.Notifier.SendConfirmation(ctx, sub, s.links(ctx, sub))
+}
+
+// RequestManageLink mails a fresh preferences link to a subscribed address,
+// and answers the same for any other.
+func (s *Service) RequestManageLink(ctx context.Context, email, clientIP string) error {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	if err := s.limit(ctx, email, clientIP); err != nil {
+		return err
+	}
+	sub, err := s.Store.GetByEmail(ctx, email)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("look up subscriber: %w", err)
+	}
+	blocked, err := s.blocked(ctx, email)
+	if err != nil || blocked {
+		return err
+	}
+	switch sub.Status {
+	case StatusConfirmed:
+		return s.Notifier.SendManage(ctx, sub, s.links(ctx, sub))
+	case StatusPending:
+		return s.Notifier.SendConfirmation(ctx, sub, s.links(ctx, sub))
+	}
+	return nil
+}
+
+// PendingConfirmation returns whom a confirm link is for, changing nothing:
+// mail scanners follow every link, so only the POST confirms.
+func (s *Service) PendingConfirmation(ctx context.Context, token string) (Subscriber, error) {
+	return s.subscriberFor(ctx, token, tokens.Confirm)
+}
+
+// Confirm completes the double opt-in; confirming twice is harmless.
+func (s *Service) Confirm(ctx context.Context, token, clientIP string) (Subscriber, error) {
+	sub, err := s.subscriberFor(ctx, token, tokens.Confirm)
+	if err != nil || sub.Status == StatusConfirmed {
+		return sub, err
+	}
+	now := s.now()
+	sub.Status, sub.ConfirmedAt, sub.UpdatedAt, sub.UnsubscribedAt, sub.ConfirmIP = StatusConfirmed, now, now, time.Time{}, clientIP
+	if err := s.Store.Update(ctx, sub); err != nil {
+		return sub, fmt.Errorf("confirm subscriber: %w", err)
+	}
+	// Subscribing anew lifts an unsubscribe or an erasure, never a bounce
+	// or a complaint: Subscribe sends nothing to those.
+	if err := s.Suppressions.Delete(ctx, HashEmail(sub.Email)); err != nil {
+		return sub, fmt.Errorf("lift suppression: %w", err)
+	}
+	s.Log.InfoContext(ctx, "subscriber confirmed", "subscriber", sub.ID)
+	return sub, nil
+}
+
+// Preferences returns the subscriber a preferences link is for and the
+// links their page shows.
+func (s *Service) Preferences(ctx context.Context, token string) (Subscriber, Links, error) {
+	sub, err := s.subscriberFor(ctx, token, tokens.Preferences)
+	if err != nil {
+		return sub, Links{}, err
+	}
+	return sub, s.links(ctx, sub), nil
+}
+
+// UpdatePreferences saves new choices and says what changed. Saving from a
+// preferences link also confirms a pending subscriber: the link came by mail.
+func (s *Service) UpdatePreferences(ctx context.Context, token string, p Preferences) (Subscriber, []Change, error) {
+	sub, err := s.subscriberFor(ctx, token, tokens.Preferences)
+	if err != nil {
+		return sub, nil, err
+	}
+	p, err = p.Normalize(s.Catalog)
+	if err != nil {
+		return sub, nil, err
+	}
+	changes := Diff(sub.Preferences, p)
+	if len(changes) == 0 {
+		return sub, nil, nil
+	}
+	sub.Preferences, sub.UpdatedAt = p, s.now()
+	if err := s.Store.Update(ctx, sub); err != nil {
+		return sub, nil, fmt.Errorf("save preferences: %w", err)
+	}
+	return sub, changes, nil
+}
+
+// Unsubscribe stops all mail at once. It is idempotent, and a valid link for
+// a subscriber who has since been erased is a success too.
+func (s *Service) Unsubscribe(ctx context.Context, token string) error {
+	sub, err := s.subscriberFor(ctx, token, tokens.Unsubscribe)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	if sub.Status != StatusUnsubscribed {
+		sub.Status, sub.UnsubscribedAt, sub.UpdatedAt = StatusUnsubscribed, now, now
+		if err := s.Store.Update(ctx, sub); err != nil {
+			return fmt.Errorf("unsubscribe: %w", err)
+		}
+		s.Log.InfoContext(ctx, "subscriber left", "subscriber", sub.ID)
+	}
+	return s.suppress(ctx, sub.Email, ReasonUnsubscribed, now)
+}
+
+// Export returns all data held about the subscriber.
+func (s *Service) Export(ctx context.Context, token string) (Export, error) {
+	sub, err := s.subscriberFor(ctx, token, tokens.Export)
+	if err != nil {
+		return Export{}, err
+	}
+	out := Export{Subscriber: sub, ExportedAt: s.now()}
+	if supp, ok, err := s.Suppressions.Get(ctx, HashEmail(sub.Email)); err != nil {
+		return Export{}, fmt.Errorf("read suppression: %w", err)
+	} else if ok {
+		out.Suppression = &supp
+	}
+	return out, nil
+}
+
+// Erase deletes everything about the subscriber but a hash of the address,
+// kept so that it is never mailed again unless it subscribes anew.
+func (s *Service) Erase(ctx context.Context, token string) error {
+	sub, err := s.subscriberFor(ctx, token, tokens.Erase)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	// Suppress first: if the delete then fails, the address is still safe.
+	if err := s.suppress(ctx, sub.Email, ReasonErased, s.now()); err != nil {
+		return err
+	}
+	if err := s.Store.Delete(ctx, sub); err != nil {
+		return fmt.Errorf("erase subscriber: %w", err)
+	}
+	s.Log.InfoContext(ctx, "subscriber erased", "subscriber", sub.ID)
+	return nil
+}
+
+// Links returns the signed links for a subscriber's mail and pages.
+func (s *Service) Links(ctx context.Context, sub Subscriber) Links { return s.links(ctx, sub) }
+
+func (s *Service) links(ctx context.Context, sub Subscriber) Links {
+	now := s.now()
+	base := s.BaseURL
+	if base == "" {
+		base, _ = ctx.Value(baseURLKey{}).(string)
+	}
+	link := func(path string, purpose tokens.Purpose, validity time.Duration) string {
+		var expires time.Time
+		if validity > 0 {
+			expires = now.Add(validity)
+		}
+		return base + path + "?token=" + url.QueryEscape(s.Signer.Sign(sub.ID, purpose, expires))
+	}
+	l := Links{
+		Preferences: link("/preferences", tokens.Preferences, 0),
+		Unsubscribe: link("/unsubscribe", tokens.Unsubscribe, 0),
+		Export:      link("/me/export", tokens.Export, dataLinkValidity),
+		Erase:       link("/me/erase", tokens.Erase, dataLinkValidity),
+	}
+	if sub.Status != StatusConfirmed {
+		l.Confirm = link("/confirm", tokens.Confirm, confirmValidity)
+	}
+	return l
+}
+
+func (s *Service) subscriberFor(ctx context.Context, token string, purpose tokens.Purpose) (Subscriber, error) {
+	id, err := s.Signer.Verify(token, purpose, s.now())
+	if err != nil {
+		s.Log.InfoContext(ctx, "link refused", "purpose", purpose, "reason", err)
+		if errors.Is(err, tokens.ErrExpired) {
+			return Subscriber{}, ErrExpiredToken
+		}
+		return Subscriber{}, ErrInvalidToken
+	}
+	sub, err := s.Store.Get(ctx, id)
+	if err != nil {
+		return Subscriber{}, err
+	}
+	return sub, nil
+}
+
+// limit applies the per-address and per-client sign-up limits. Addresses
+// are hashed in the keys: rate-limit records must not hold addresses.
+func (s *Service) limit(ctx context.Context, email, clientIP string) error {
+	type check struct {
+		key    string
+		limit  int
+		window time.Duration
+	}
+	h := HashEmail(email)
+	checks := []check{
+		{"addr-h:" + h, perAddressPerHour, time.Hour},
+		{"addr-d:" + h, perAddressPerDay, 24 * time.Hour},
+	}
+	if clientIP != "" {
+		checks = append(checks, check{"client:" + clientIP, perClientPerHour, time.Hour})
+	}
+	for _, c := range checks {
+		ok, err := s.Limiter.Allow(ctx, c.key, c.limit, c.window)
+		if err != nil {
+			return fmt.Errorf("rate limit: %w", err)
+		}
+		if !ok {
+			s.Log.WarnContext(ctx, "sign-up rate limited", "key", c.key)
+			return ErrRateLimited
+		}
+	}
+	return nil
+}
+
+// blocked reports whether an address bounced or complained: such an address
+// is never mailed, whatever a form says.
+func (s *Service) blocked(ctx context.Context, email string) (bool, error) {
+	supp, ok, err := s.Suppressions.Get(ctx, HashEmail(email))
+	if err != nil {
+		return false, fmt.Errorf("read suppression: %w", err)
+	}
+	if ok && !supp.Lifted() {
+		s.Log.InfoContext(ctx, "sign-up for a suppressed address ignored", "reason", supp.Reason)
+		return true, nil
+	}
+	return false, nil
+}
+
+func (s *Service) suppress(ctx context.Context, email string, reason Reason, at time.Time) error {
+	if err := s.Suppressions.Put(ctx, Suppression{EmailHash: HashEmail(email), Reason: reason, At: at}); err != nil {
+		return fmt.Errorf("suppress address: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) now() time.Time { return s.Now().UTC() }
+
+// HashEmail is the key of an address in suppression and rate-limit records.
+func HashEmail(email string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
+	return hex.EncodeToString(sum[:])
+}
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// newID is random, so that an address that erases itself and subscribes
+// again gets a new identity and its old links stay dead.
+func newID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return strings.ToLower(idEncoding.EncodeToString(b))
+}
+
+// Diff lists what changed between two sets of preferences.
+func Diff(from, to Preferences) []Change {
+	var changes []Change
+	add := func(field, a, b string) {
+		if a != b {
+			changes = append(changes, Change{Field: field, From: a, To: b})
+		}
+	}
+	add("topics", strings.Join(from.Topics, ", "), strings.Join(to.Topics, ", "))
+	add("societies", societiesText(from.Societies), societiesText(to.Societies))
+	add("frequency", string(from.Frequency), string(to.Frequency))
+	if to.Frequency == Weekly || from.Frequency == Weekly {
+		add("day", from.Day, to.Day)
+	}
+	add("hour", hourText(from.Hour), hourText(to.Hour))
+	add("timezone", from.TimeZone, to.TimeZone)
+	add("format", string(from.Format), string(to.Format))
+	return changes
+}
+
+func societiesText(ids []string) string {
+	if len(ids) == 0 {
+		return "all societies"
+	}
+	return strings.Join(slices.Sorted(slices.Values(ids)), ", ")
+}
+
+func hourText(h int) string {
+	return fmt.Sprintf("%02d:00", h)
+}
+
+type baseURLKey struct{}
+
+// WithBaseURL records the public address a request was served on, for links
+// when no base URL is configured. Only a trusted source may set it: the
+// domain API Gateway reports, never a client's Host header.
+func WithBaseURL(ctx context.Context, base string) context.Context {
+	return context.WithValue(ctx, baseURLKey{}, strings.TrimSuffix(base, "/"))
+}
