@@ -6,13 +6,16 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
 	"net"
 	"net/http"
+	"net/mail"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -51,10 +54,25 @@ func run() error {
 	defer env.Close()
 	cfg.AWSEndpoint, cfg.Region = env.Endpoint, env.Region
 	cfg.FeedsTable, cfg.ItemsTable = env.Outputs["FeedsTableName"], env.Outputs["ItemsTableName"]
+	cfg.SubscribersTable, cfg.SuppressionsTable = env.Outputs["SubscribersTableName"], env.Outputs["SuppressionsTableName"]
+	cfg.RateLimitsTable = env.Outputs["RateLimitsTableName"]
 	if cfg.AdminToken == "" {
 		cfg.AdminToken = rand.Text()
 	}
+	if cfg.SigningKeys == "" {
+		cfg.SigningKeys = "local:" + base64.StdEncoding.EncodeToString([]byte(rand.Text()+rand.Text()))
+	}
+	if err := env.VerifyEmailIdentity(ctx, senderDomain(cfg.MailFrom)); err != nil {
+		return err
+	}
 
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", *port))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "http://" + ln.Addr().String()
+	}
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -63,10 +81,6 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", *port))
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -74,13 +88,13 @@ func run() error {
 			stop()
 		}
 	}()
-	base := "http://" + ln.Addr().String()
+	base := cfg.BaseURL
 	log.Info("radiogram is running",
 		"api", base, "aws_endpoint", env.Endpoint, "stack", env.StackName,
 		"feeds_table", cfg.FeedsTable, "items_table", cfg.ItemsTable,
 		"ingest_every", interval.String(), "allow_loopback", cfg.AllowLoopback)
-	fmt.Fprintf(os.Stderr, "\n  API:          %s\n  Admin token:  %s\n  Try:          curl -H 'Authorization: Bearer %s' %s/admin/feeds\n  Stop:         Ctrl-C\n\n",
-		base, cfg.AdminToken, cfg.AdminToken, base)
+	fmt.Fprintf(os.Stderr, "\n  Sign-up page: %s/\n  Admin token:  %s\n  Try:          curl -H 'Authorization: Bearer %s' %s/admin/feeds\n  Sent mail:    %s/moto-api/data.json (ses.RawMessage, base64)\n  Stop:         Ctrl-C\n\n",
+		base, cfg.AdminToken, cfg.AdminToken, base, env.Endpoint)
 
 	runIngest := func() {
 		if _, err := a.Ingest.Run(ctx, ingest.TriggerSchedule); err != nil && ctx.Err() == nil {
@@ -101,6 +115,15 @@ func run() error {
 			runIngest()
 		}
 	}
+}
+
+// senderDomain is the domain of a From address such as "Radiogram <news@example.org>".
+func senderDomain(from string) string {
+	if addr, err := mail.ParseAddress(from); err == nil {
+		from = addr.Address
+	}
+	_, domain, _ := strings.Cut(from, "@")
+	return domain
 }
 
 func envOr(name, def string) string {

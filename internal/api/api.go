@@ -19,6 +19,7 @@ import (
 	"github.com/radiogram/radiogram/internal/feeds"
 	"github.com/radiogram/radiogram/internal/ingest"
 	"github.com/radiogram/radiogram/internal/items"
+	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
 // FeedRegistry is what the admin routes need of the feed store.
@@ -48,6 +49,8 @@ type Server struct {
 	KnownTopic func(id string) bool
 	AdminToken string
 	Log        *slog.Logger
+	// Pages adds the subscriber pages and routes to the mux.
+	Pages interface{ Register(mux *http.ServeMux) }
 }
 
 // maxBodyBytes bounds every request body; no route needs more.
@@ -65,7 +68,23 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	return s.recoverPanics(jsonErrors(mux))
+	if s.Pages != nil {
+		s.Pages.Register(mux)
+	}
+	return s.recoverPanics(requestBase(jsonErrors(mux)))
+}
+
+// requestBase records the public address a Lambda request was served on,
+// for links when no base URL is configured. Under the Lambda adapter the
+// request URL is absolute and its host is the domain API Gateway reports;
+// a plain net/http server leaves it relative, and then nothing is recorded.
+func requestBase(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.IsAbs() && r.URL.Host != "" {
+			r = r.WithContext(subscribers.WithBaseURL(r.Context(), "https://"+r.URL.Host))
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // requireAdmin admits requests bearing the admin token. The token is hashed

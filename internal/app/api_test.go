@@ -13,13 +13,17 @@ import (
 	"github.com/radiogram/radiogram/internal/ingest"
 )
 
+// newTestAPI serves the app's API on loopback, with links pointing at it.
 func newTestAPI(t *testing.T, a *App) *httptest.Server {
 	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	a.Config.BaseURL = "http://" + srv.Listener.Addr().String()
 	h, err := a.APIHandler(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	srv.Config.Handler = h
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -5,8 +5,10 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/radiogram/radiogram/infra"
 	"github.com/radiogram/radiogram/internal/api"
@@ -24,19 +27,27 @@ import (
 	"github.com/radiogram/radiogram/internal/feeds"
 	"github.com/radiogram/radiogram/internal/httpfeed"
 	"github.com/radiogram/radiogram/internal/ingest"
+	"github.com/radiogram/radiogram/internal/mail"
 	"github.com/radiogram/radiogram/internal/secrets"
+	"github.com/radiogram/radiogram/internal/ses"
+	"github.com/radiogram/radiogram/internal/subscribers"
+	"github.com/radiogram/radiogram/internal/tokens"
 	"github.com/radiogram/radiogram/internal/topics"
+	"github.com/radiogram/radiogram/internal/web"
 )
 
 // App is Radiogram's dependency graph, built once per process.
 type App struct {
-	Config   config.Config
-	Log      *slog.Logger
-	AWS      aws.Config
-	Taxonomy *topics.Taxonomy
-	Feeds    *dynamo.FeedStore
-	Items    *dynamo.ItemStore
-	Ingest   *ingest.Runner
+	Config       config.Config
+	Log          *slog.Logger
+	AWS          aws.Config
+	Taxonomy     *topics.Taxonomy
+	Feeds        *dynamo.FeedStore
+	Items        *dynamo.ItemStore
+	Subscribers  *dynamo.SubscriberStore
+	Suppressions *dynamo.SuppressionStore
+	Ingest       *ingest.Runner
+	catalog      *catalog
 }
 
 // NewLogger logs JSON lines to stderr, as Lambda and CloudWatch expect.
@@ -71,13 +82,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	db := dynamodb.NewFromConfig(awsCfg)
 	a := &App{
-		Config:   cfg,
-		Log:      log,
-		AWS:      awsCfg,
-		Taxonomy: taxonomy,
-		Feeds:    dynamo.NewFeedStore(db, cfg.FeedsTable),
-		Items:    dynamo.NewItemStore(db, cfg.ItemsTable),
+		Config:       cfg,
+		Log:          log,
+		AWS:          awsCfg,
+		Taxonomy:     taxonomy,
+		Feeds:        dynamo.NewFeedStore(db, cfg.FeedsTable),
+		Items:        dynamo.NewItemStore(db, cfg.ItemsTable),
+		Subscribers:  dynamo.NewSubscriberStore(db, cfg.SubscribersTable),
+		Suppressions: dynamo.NewSuppressionStore(db, cfg.SuppressionsTable),
 	}
+	a.catalog = &catalog{taxonomy: taxonomy, feeds: a.Feeds, registry: registry.Feeds, ttl: time.Minute}
 	a.Ingest = &ingest.Runner{
 		Feeds: a.Feeds,
 		Items: a.Items,
@@ -95,29 +109,113 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	return a, nil
 }
 
-// APIHandler returns the HTTP API, reading the admin token from Secrets
-// Manager when the configuration names a secret rather than a token.
+// APIHandler returns the HTTP API: the admin routes and the subscriber
+// pages. It reads the admin token and the signing keys from Secrets Manager
+// when the configuration names secrets rather than values.
 func (a *App) APIHandler(ctx context.Context) (http.Handler, error) {
-	token := a.Config.AdminToken
-	if token == "" && a.Config.AdminTokenSecretARN != "" {
-		var err error
-		token, err = secrets.String(ctx, secretsmanager.NewFromConfig(a.AWS), a.Config.AdminTokenSecretARN)
-		if err != nil {
-			return nil, fmt.Errorf("admin token: %w", err)
-		}
+	token, err := a.secret(ctx, a.Config.AdminToken, a.Config.AdminTokenSecretARN)
+	if err != nil {
+		return nil, fmt.Errorf("admin token: %w", err)
 	}
 	if token == "" {
 		return nil, fmt.Errorf("set RADIOGRAM_ADMIN_TOKEN or RADIOGRAM_ADMIN_TOKEN_SECRET_ARN: the admin routes need a token")
+	}
+	svc, err := a.SubscriberService(ctx)
+	if err != nil {
+		return nil, err
 	}
 	srv := &api.Server{
 		Feeds:      a.Feeds,
 		Items:      a.Items,
 		Ingest:     a.Ingest,
-		KnownTopic: func(id string) bool { _, ok := a.Taxonomy.Lookup(id); return ok },
+		KnownTopic: a.catalog.KnownTopic,
 		AdminToken: token,
 		Log:        a.Log,
+		Pages: &web.Handlers{
+			Subscribers: svc,
+			Catalog:     a.catalog.Web,
+			ClientIP:    clientIP,
+			Log:         a.Log,
+		},
 	}
 	return srv.Handler(), nil
+}
+
+// SubscriberService returns the subscriber flows, mailing through SES.
+func (a *App) SubscriberService(ctx context.Context) (*subscribers.Service, error) {
+	keys, err := a.Keyring(ctx)
+	if err != nil {
+		return nil, err
+	}
+	db := dynamodb.NewFromConfig(a.AWS)
+	return &subscribers.Service{
+		Store:        a.Subscribers,
+		Suppressions: a.Suppressions,
+		Limiter:      dynamo.NewRateLimiter(db, a.Config.RateLimitsTable, time.Now),
+		Notifier: &notifier{
+			composer: mail.NewComposer(mail.Product{
+				Name: "Radiogram", Link: a.Config.BaseURL, PostalAddress: a.Config.PostalAddress,
+				From: a.Config.MailFrom, ReplyTo: a.Config.MailReplyTo,
+			}),
+			sender:   ses.NewSender(sesv2.NewFromConfig(a.AWS), a.Config.ConfigurationSet),
+			taxonomy: a.Taxonomy,
+		},
+		Signer:  keys,
+		Catalog: a.catalog,
+		BaseURL: a.Config.BaseURL,
+		Now:     time.Now,
+		Log:     a.Log,
+	}, nil
+}
+
+// Keyring returns the link-signing keys.
+func (a *App) Keyring(ctx context.Context) (*tokens.Keyring, error) {
+	spec, err := a.secret(ctx, a.Config.SigningKeys, a.Config.SigningKeysSecretARN)
+	if err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	if spec == "" {
+		return nil, fmt.Errorf("set RADIOGRAM_SIGNING_KEYS or RADIOGRAM_SIGNING_KEYS_SECRET_ARN: every link is signed")
+	}
+	return parseSigningKeys(spec)
+}
+
+// parseSigningKeys accepts the keyring forms of package tokens, and the flat
+// JSON the stack's generated secret holds: {"current":"k1","k1":"<random>"}.
+func parseSigningKeys(spec string) (*tokens.Keyring, error) {
+	keys, err := tokens.ParseKeyring(spec)
+	if err == nil {
+		return keys, nil
+	}
+	var flat map[string]string
+	if json.Unmarshal([]byte(spec), &flat) != nil || flat["current"] == "" {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	current := flat["current"]
+	delete(flat, "current")
+	raw := make(map[string][]byte, len(flat))
+	for id, key := range flat {
+		raw[id] = []byte(key)
+	}
+	return tokens.NewKeyring(current, raw)
+}
+
+// secret returns value, or else the named secret's value.
+func (a *App) secret(ctx context.Context, value, arn string) (string, error) {
+	if value != "" || arn == "" {
+		return value, nil
+	}
+	return secrets.String(ctx, secretsmanager.NewFromConfig(a.AWS), arn)
+}
+
+// clientIP is the address a request came from: API Gateway's source IP
+// under Lambda (the adapter puts it in RemoteAddr), the peer locally.
+// Forwarding headers are ignored: clients can write them.
+func clientIP(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }
 
 func readFileOr(path string, embedded []byte) ([]byte, error) {

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
@@ -56,17 +58,26 @@ func newTestApp(t testing.TB, feedsFile string) *App {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := env.VerifyEmailIdentity(ctx, "radiogram.test"); err != nil {
+		t.Fatal(err)
+	}
 	cfg := config.Config{
-		Region:           env.Region,
-		AWSEndpoint:      env.Endpoint,
-		FeedsTable:       env.Outputs["FeedsTableName"],
-		ItemsTable:       env.Outputs["ItemsTableName"],
-		FeedsFile:        feedsFile,
-		FetchTimeout:     time.Second,
-		MaxBodyBytes:     1 << 20,
-		FetchConcurrency: 4,
-		AllowLoopback:    true,
-		AdminToken:       "test-admin-token",
+		Region:            env.Region,
+		AWSEndpoint:       env.Endpoint,
+		FeedsTable:        env.Outputs["FeedsTableName"],
+		ItemsTable:        env.Outputs["ItemsTableName"],
+		SubscribersTable:  env.Outputs["SubscribersTableName"],
+		SuppressionsTable: env.Outputs["SuppressionsTableName"],
+		RateLimitsTable:   env.Outputs["RateLimitsTableName"],
+		SigningKeys:       "k1:" + base64.StdEncoding.EncodeToString([]byte(rand.Text()+rand.Text())),
+		MailFrom:          "Radiogram <news@radiogram.test>",
+		PostalAddress:     "Radiogram, 1 Test Street, Vienna",
+		FeedsFile:         feedsFile,
+		FetchTimeout:      time.Second,
+		MaxBodyBytes:      1 << 20,
+		FetchConcurrency:  4,
+		AllowLoopback:     true,
+		AdminToken:        "test-admin-token",
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	if testing.Verbose() {
@@ -76,5 +87,9 @@ func newTestApp(t testing.TB, feedsFile string) *App {
 	if err != nil {
 		t.Fatal(err)
 	}
+	testEnvs[a] = env
 	return a
 }
+
+// testEnvs remembers each test app's environment, for reading sent mail.
+var testEnvs = map[*App]*localenv.Env{}

@@ -5,9 +5,14 @@ package dynamo
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -59,4 +64,27 @@ func backoff(ctx context.Context, attempt int) error {
 	case <-time.After(d):
 		return nil
 	}
+}
+
+// setExpression builds "SET #f0 = :f0, ..." for fields, naming every
+// attribute through a placeholder so that none can collide with DynamoDB's
+// long list of reserved words (status, name, timezone, ...).
+func setExpression(fields map[string]any) (string, map[string]string, map[string]types.AttributeValue, error) {
+	names := make(map[string]string, len(fields))
+	values := make(map[string]types.AttributeValue, len(fields))
+	parts := make([]string, 0, len(fields))
+	for i, attr := range slices.Sorted(maps.Keys(fields)) {
+		v := fields[attr]
+		av, ok := v.(types.AttributeValue)
+		if !ok {
+			var err error
+			if av, err = attributevalue.Marshal(v); err != nil {
+				return "", nil, nil, fmt.Errorf("encode %s: %w", attr, err)
+			}
+		}
+		name, value := fmt.Sprintf("#f%d", i), fmt.Sprintf(":f%d", i)
+		names[name], values[value] = attr, av
+		parts = append(parts, name+" = "+value)
+	}
+	return "SET " + strings.Join(parts, ", "), names, values, nil
 }

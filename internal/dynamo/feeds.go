@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -210,22 +211,21 @@ func (s *FeedStore) scan(ctx context.Context, visit func(feedRecord)) error {
 // deleted.
 func (s *FeedStore) SaveFetch(ctx context.Context, f feeds.Feed, newItems int) error {
 	r := toFeedRecord(f)
-	values, err := attributevalue.MarshalMap(map[string]any{
-		":url": r.URL, ":enabled": r.Enabled, ":etag": r.ETag, ":lm": r.LastModified,
-		":fetch": r.LastFetchAt, ":success": r.LastSuccessAt, ":status": r.LastStatus, ":error": r.LastError,
-		":failures": r.ConsecutiveFailures, ":next": r.NextFetchAt, ":new": newItems,
+	set, names, values, err := setExpression(map[string]any{
+		"url": r.URL, "enabled": r.Enabled, "etag": r.ETag, "last_modified": r.LastModified,
+		"last_fetch_at": r.LastFetchAt, "last_success_at": r.LastSuccessAt, "last_status": r.LastStatus,
+		"last_error": r.LastError, "consecutive_failures": r.ConsecutiveFailures, "next_fetch_at": r.NextFetchAt,
 	})
 	if err != nil {
 		return fmt.Errorf("encode feed state %s: %w", f.ID, err)
 	}
+	values[":new"] = &types.AttributeValueMemberN{Value: strconv.Itoa(newItems)}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &s.table,
-		Key:       map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: f.ID}},
-		UpdateExpression: aws.String("SET #url = :url, enabled = :enabled, etag = :etag, last_modified = :lm, " +
-			"last_fetch_at = :fetch, last_success_at = :success, last_status = :status, last_error = :error, " +
-			"consecutive_failures = :failures, next_fetch_at = :next ADD item_count :new"),
+		TableName:                 &s.table,
+		Key:                       map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: f.ID}},
+		UpdateExpression:          aws.String(set + " ADD item_count :new"),
 		ConditionExpression:       aws.String("attribute_exists(society) AND attribute_not_exists(deleted)"),
-		ExpressionAttributeNames:  map[string]string{"#url": "url"},
+		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 	})
 	if err != nil && !isConditionFailed(err) {

@@ -137,20 +137,20 @@ func (s *ItemStore) Create(ctx context.Context, it items.Item) (bool, error) {
 // was first seen, and so its place among new items, stays.
 func (s *ItemStore) Update(ctx context.Context, it items.Item) error {
 	r := toItemRecord(it)
-	values, err := attributevalue.MarshalMap(map[string]any{
-		":title": r.Title, ":link": r.Link, ":published": r.Published, ":pub_key": r.PubKey,
-		":content": r.Content, ":summary": r.Summary, ":hash": r.ContentHash, ":topics": r.Topics, ":updated": r.UpdatedAt,
+	expr, names, values, err := setExpression(map[string]any{
+		"title": r.Title, "link": r.Link, "published": r.Published, "pub_key": r.PubKey, "content": r.Content,
+		"summary": r.Summary, "content_hash": r.ContentHash, "topics": r.Topics,
+		"topic_ids": &types.AttributeValueMemberSS{Value: r.TopicIDs}, "updated_at": r.UpdatedAt,
 	})
 	if err != nil {
 		return fmt.Errorf("encode item %s: %w", it.Key, err)
 	}
-	values[":topic_ids"] = &types.AttributeValueMemberSS{Value: r.TopicIDs}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &s.table,
-		Key:       map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: it.Key}},
-		UpdateExpression: aws.String("SET title = :title, link = :link, published = :published, pub_key = :pub_key, " +
-			"content = :content, summary = :summary, content_hash = :hash, topics = :topics, topic_ids = :topic_ids, updated_at = :updated"),
+		TableName:                 &s.table,
+		Key:                       map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: it.Key}},
+		UpdateExpression:          &expr,
 		ConditionExpression:       aws.String("attribute_exists(id)"),
+		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 	})
 	if err != nil {

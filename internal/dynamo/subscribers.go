@@ -152,22 +152,20 @@ func (st *SubscriberStore) GetByEmail(ctx context.Context, email string) (subscr
 // the same record is left alone, so a save racing a send loses nothing.
 func (st *SubscriberStore) Update(ctx context.Context, s subscribers.Subscriber) error {
 	r := toSubscriberRecord(s)
-	values, err := attributevalue.MarshalMap(map[string]any{
-		":status": r.Status, ":topics": r.Topics, ":societies": r.Societies, ":frequency": r.Frequency, ":day": r.Day,
-		":hour": r.Hour, ":tz": r.TimeZone, ":format": r.Format, ":confirmed": r.ConfirmedAt, ":updated": r.UpdatedAt,
-		":unsubscribed": r.UnsubscribedAt, ":signup_ip": r.SignupIP, ":confirm_ip": r.ConfirmIP,
+	expr, names, values, err := setExpression(map[string]any{
+		"status": r.Status, "topics": r.Topics, "societies": r.Societies, "frequency": r.Frequency, "day": r.Day,
+		"hour": r.Hour, "timezone": r.TimeZone, "format": r.Format, "confirmed_at": r.ConfirmedAt, "updated_at": r.UpdatedAt,
+		"unsubscribed_at": r.UnsubscribedAt, "signup_ip": r.SignupIP, "confirm_ip": r.ConfirmIP,
 	})
 	if err != nil {
 		return fmt.Errorf("encode subscriber: %w", err)
 	}
 	_, err = st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &st.table,
-		Key:       subscriberKey(s.ID),
-		UpdateExpression: aws.String("SET #status = :status, topics = :topics, societies = :societies, frequency = :frequency, " +
-			"#day = :day, #hour = :hour, timezone = :tz, #format = :format, confirmed_at = :confirmed, updated_at = :updated, " +
-			"unsubscribed_at = :unsubscribed, signup_ip = :signup_ip, confirm_ip = :confirm_ip"),
+		TableName:                 &st.table,
+		Key:                       subscriberKey(s.ID),
+		UpdateExpression:          &expr,
 		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeNames:  map[string]string{"#status": "status", "#day": "day", "#hour": "hour", "#format": "format"},
+		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
 	})
 	if isConditionFailed(err) {

@@ -75,7 +75,7 @@ func (m memSuppressions) Get(_ context.Context, h string) (Suppression, bool, er
 	return s, ok, nil
 }
 func (m memSuppressions) Put(_ context.Context, s Suppression) error { m[s.EmailHash] = s; return nil }
-func (m memSuppressions) Delete(_ context.Context, h string) error  { delete(m, h); return nil }
+func (m memSuppressions) Delete(_ context.Context, h string) error   { delete(m, h); return nil }
 
 type memLimiter map[string]int
 

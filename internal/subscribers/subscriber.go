@@ -201,7 +201,8 @@ func NormalizeEmail(raw string) (string, error) {
 		return "", fmt.Errorf("%w: %q is not of the form name@example.org", ErrInvalidEmail, s)
 	}
 	local, domain, _ := strings.Cut(addr.Address, "@")
-	if len(local) > 64 || strings.HasPrefix(local, "\"") {
+	// SES has no SMTPUTF8: a non-ASCII local part could never be delivered.
+	if len(local) > 64 || strings.HasPrefix(local, "\"") || strings.IndexFunc(local, func(r rune) bool { return r > unicode.MaxASCII }) >= 0 {
 		return "", fmt.Errorf("%w: the part before @ is not accepted", ErrInvalidEmail)
 	}
 	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.HasPrefix(domain, "[") {

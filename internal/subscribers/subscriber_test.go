@@ -29,6 +29,8 @@ func TestNormalizeEmail(t *testing.T) {
 		{strings.Repeat("a", 65) + "@example.org", "", false},
 		{"a@" + strings.Repeat("b", 250) + ".org", "", false},
 		{"ada@.example.org", "", false},
+		{"jürgen@example.org", "", false},
+		{"ada@bücher.example", "ada@bücher.example", true},
 	}
 	for _, tt := range tests {
 		got, err := NormalizeEmail(tt.in)

@@ -1,0 +1,145 @@
+// Package web owns the pages and routes subscribers use — sign-up, confirm,
+// preferences, unsubscribe, export and erase — server-rendered with
+// html/template and working fully without JavaScript.
+package web
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+
+	"github.com/radiogram/radiogram/internal/subscribers"
+	"github.com/radiogram/radiogram/internal/topics"
+)
+
+// Subscribers is the subscriber service as the pages use it
+// (*subscribers.Service implements it).
+type Subscribers interface {
+	Subscribe(ctx context.Context, req subscribers.SignUp) error
+	RequestManageLink(ctx context.Context, email, clientIP string) error
+	PendingConfirmation(ctx context.Context, token string) (subscribers.Subscriber, error)
+	Confirm(ctx context.Context, token, clientIP string) (subscribers.Subscriber, error)
+	Preferences(ctx context.Context, token string) (subscribers.Subscriber, subscribers.Links, error)
+	UpdatePreferences(ctx context.Context, token string, p subscribers.Preferences) (subscribers.Subscriber, []subscribers.Change, error)
+	Unsubscribe(ctx context.Context, token string) error
+	Export(ctx context.Context, token string) (subscribers.Export, error)
+	Erase(ctx context.Context, token string) error
+}
+
+// Society is one society a subscriber can choose to hear from.
+type Society struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Catalog is what a subscriber can choose from.
+type Catalog struct {
+	Topics    []topics.Topic
+	Societies []Society
+}
+
+// Handlers holds the pages' dependencies; its fields are set once.
+type Handlers struct {
+	Subscribers Subscribers
+	// Catalog is read per request: societies change as admins edit feeds.
+	Catalog func(ctx context.Context) (Catalog, error)
+	// ClientIP tells the caller's client address, which differs under
+	// Lambda and locally; without it the connection's address is used.
+	ClientIP func(r *http.Request) string
+	Log      *slog.Logger
+}
+
+// maxBodyBytes bounds every request body, as the API does; no form needs more.
+const maxBodyBytes = 64 << 10
+
+// contentSecurityPolicy allows nothing inline: the one script is a file.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// Register adds the subscriber pages and routes to mux. It panics if the
+// embedded templates do not parse, which the package's tests rule out.
+func (h *Handlers) Register(mux *http.ServeMux) {
+	s := &site{
+		subs:     h.Subscribers,
+		catalog:  h.Catalog,
+		clientIP: h.ClientIP,
+		log:      h.Log,
+		pages:    mustParsePages(),
+		assets:   loadAssets(),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.clientIP == nil {
+		s.clientIP = remoteIP
+	}
+	routes := []struct {
+		pattern string
+		handle  http.HandlerFunc
+	}{
+		{"GET /{$}", s.signUpPage},
+		{"POST /subscribe", s.subscribe},
+		{"POST /manage", s.requestManageLink},
+		{"GET /confirm", s.confirmPage},
+		{"POST /confirm", s.confirm},
+		{"GET /preferences", s.preferencesPage},
+		{"POST /preferences", s.savePreferences},
+		{"GET /unsubscribe", s.unsubscribePage},
+		{"POST /unsubscribe", s.unsubscribe},
+		{"GET /me/export", s.export},
+		{"GET /me/erase", s.erasePage},
+		{"POST /me/erase", s.erase},
+		{"GET /topics", s.topicsJSON},
+		{"GET /static/{file}", s.static},
+	}
+	for _, r := range routes {
+		mux.Handle(r.pattern, s.guard(r.handle))
+	}
+}
+
+// site is the registered handlers' shared state.
+type site struct {
+	subs     Subscribers
+	catalog  func(ctx context.Context) (Catalog, error)
+	clientIP func(r *http.Request) string
+	log      *slog.Logger
+	pages    pages
+	assets   assets
+}
+
+// guard sets the headers every answer carries, bounds the body, and turns a
+// panic into the generic error page.
+func (s *site) guard(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		// Tokens are in the URLs of these pages: they must not leak to
+		// another site through the Referer header.
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Content-Type-Options", "nosniff")
+		// Pages show what a token unlocks, so no cache keeps them; only the
+		// static files opt back in.
+		h.Set("Cache-Control", "no-store")
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.ErrorContext(r.Context(), "page handler panicked", "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				s.renderProblem(w, r, internalProblem)
+			}
+		}()
+		next(w, r)
+	})
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

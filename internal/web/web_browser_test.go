@@ -1,0 +1,190 @@
+package web
+
+import (
+	"context"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"github.com/radiogram/radiogram/internal/browsertest"
+	"github.com/radiogram/radiogram/internal/subscribers"
+)
+
+// serveBrowser serves the pages on loopback, with the fake's mailed links
+// pointing back at the test server.
+func serveBrowser(t *testing.T) (*harness, *httptest.Server) {
+	t.Helper()
+	h := newHarness(t, testCatalog())
+	ts := httptest.NewServer(h.handler)
+	t.Cleanup(ts.Close)
+	h.fake.baseURL = ts.URL
+	return h, ts
+}
+
+func run(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+func TestBrowserChangePreferences(t *testing.T) {
+	h, ts := serveBrowser(t)
+	ctx := browsertest.New(t)
+
+	// The page opens from the link in an email.
+	run(t, ctx, chromedp.Navigate(ts.URL+"/preferences?token="+url.QueryEscape(token("preferences", "s1"))))
+	type shown struct {
+		AI, Cancer, Screening, Daily, HTML, DayHidden bool
+		Zone, Hour                                    string
+	}
+	got := eval[shown](t, ctx, `({
+		AI: document.getElementById("topic-ai").checked,
+		Cancer: document.getElementById("topic-cancer").checked,
+		Screening: document.getElementById("topic-screening").checked,
+		Daily: document.getElementById("frequency-daily").checked,
+		HTML: document.getElementById("format-html").checked,
+		DayHidden: document.getElementById("day-field").hidden,
+		Zone: document.getElementById("timezone").value,
+		Hour: document.getElementById("hour").value,
+	})`)
+	want := shown{AI: true, Cancer: true, Screening: false, Daily: true, HTML: true, DayHidden: true, Zone: "Europe/Vienna", Hour: "7"}
+	if got != want {
+		t.Errorf("the page shows %+v, want the stored choices %+v", got, want)
+	}
+
+	// Tick one topic, untick another, and switch to a weekly digest on
+	// Fridays: the day field appears only once weekly is chosen.
+	run(t, ctx,
+		chromedp.Click(chromedp.ID("topic-screening")),
+		chromedp.Click(chromedp.ID("topic-cancer")),
+		chromedp.Click(chromedp.ID("frequency-weekly")),
+		chromedp.WaitVisible(chromedp.ID("day")),
+		chromedp.SetValue(chromedp.ID("day"), "friday"),
+		chromedp.Click(chromedp.CSS(`form.stack button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".notice.success")),
+	)
+	saved, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".notice.success")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		"Saved. What changed:",
+		"Topics: AI & informatics, Cancer imaging → AI & informatics, Screening & early detection",
+		"Frequency: daily → weekly",
+		"Day: none → Friday",
+	} {
+		if !strings.Contains(saved, line) {
+			t.Errorf("the saved notice lacks %q; it reads:\n%s", line, saved)
+		}
+	}
+	sub, _ := h.fake.get("s1")
+	if p := sub.Preferences; !slices.Equal(p.Topics, []string{"ai", "screening"}) || p.Frequency != subscribers.Weekly || p.Day != "friday" || p.TimeZone != "Europe/Vienna" || p.Hour != 7 {
+		t.Errorf("stored preferences = %+v", p)
+	}
+	// The form now shows the saved choices.
+	if eval[bool](t, ctx, `document.getElementById("topic-cancer").checked`) || !eval[bool](t, ctx, `document.getElementById("frequency-weekly").checked`) {
+		t.Error("the form after saving does not show the saved choices")
+	}
+}
+
+func TestBrowserSignUpWithKeyboard(t *testing.T) {
+	h, ts := serveBrowser(t)
+	ctx := browsertest.New(t)
+	if _, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "America/Chicago"}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, chromedp.Navigate(ts.URL+"/"), chromedp.WaitReady(chromedp.ID("email")))
+	if zone := eval[string](t, ctx, `document.getElementById("timezone").value`); zone != "America/Chicago" {
+		t.Errorf("time zone = %q, want the browser's America/Chicago preselected", zone)
+	}
+
+	active := func() string { return eval[string](t, ctx, `document.activeElement.id || document.activeElement.textContent.trim()`) }
+	tabTo := func(target string) {
+		t.Helper()
+		for range 60 {
+			if active() == target {
+				return
+			}
+			run(t, ctx, chromedp.KeyEvent("\t"))
+		}
+		t.Fatalf("Tab never reached %q", target)
+	}
+	tabTo("email")
+	run(t, ctx, chromedp.KeyEvent("reader@example.org"))
+	tabTo("topic-screening")
+	run(t, ctx, chromedp.KeyEvent(" "))
+	tabTo("topic-ai")
+	run(t, ctx, chromedp.KeyEvent(" "))
+	tabTo("Subscribe")
+	run(t, ctx, chromedp.KeyEvent("\r"), chromedp.WaitVisible(chromedp.CSS("h1")))
+
+	heading, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if heading != "Check your inbox" {
+		t.Fatalf("after submitting: heading %q", heading)
+	}
+	signUps := h.fake.signUpsSoFar()
+	if len(signUps) != 1 {
+		t.Fatalf("%d sign-ups, want 1", len(signUps))
+	}
+	got := signUps[0]
+	if got.Email != "reader@example.org" || !slices.Equal(got.Preferences.Topics, []string{"ai", "screening"}) ||
+		got.Preferences.TimeZone != "America/Chicago" || got.Preferences.Frequency != subscribers.Daily || got.Preferences.Hour != 7 {
+		t.Errorf("sign-up = %+v", got)
+	}
+}
+
+// TestBrowserScreenshots saves the pages at phone and desktop widths for a
+// person to look at, and checks that nothing is wider than the screen.
+func TestBrowserScreenshots(t *testing.T) {
+	_, ts := serveBrowser(t)
+	ctx := browsertest.New(t)
+	sizes := []struct {
+		name          string
+		width, height int64
+	}{
+		{"phone", 390, 844},
+		{"narrow", 360, 740},
+		{"desktop", 1280, 900},
+	}
+	pages := []struct{ name, path string }{
+		{"signup", "/"},
+		{"preferences", "/preferences?token=" + url.QueryEscape(token("preferences", "s1"))},
+	}
+	for _, size := range sizes {
+		run(t, ctx, chromedp.EmulateViewport(size.width, size.height))
+		for _, p := range pages {
+			run(t, ctx, chromedp.Navigate(ts.URL+p.path), chromedp.WaitVisible(chromedp.CSS("h1")))
+			if overflow := eval[int](t, ctx, `document.documentElement.scrollWidth - window.innerWidth`); overflow > 0 {
+				t.Errorf("%s at %d px: the page is %d px wider than the screen", p.name, size.width, overflow)
+			}
+			if size.name != "narrow" {
+				t.Logf("screenshot: %s", browsertest.Screenshot(t, ctx, p.name+"-"+size.name))
+			}
+		}
+	}
+	// A form shown again with an error, as a person sees it.
+	run(t, ctx, chromedp.EmulateViewport(390, 844), chromedp.Navigate(ts.URL+"/"),
+		chromedp.SendKeys(chromedp.ID("email"), "reader@example.org"),
+		chromedp.Click(chromedp.CSS(`form.stack button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".error-summary")),
+	)
+	t.Logf("screenshot: %s", browsertest.Screenshot(t, ctx, "signup-error-phone"))
+}
