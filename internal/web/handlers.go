@@ -25,7 +25,7 @@ const (
 func (s *site) signUpPage(w http.ResponseWriter, r *http.Request) {
 	cat, err := s.catalog(r.Context())
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("read catalog: %w", err), "")
+		s.fail(w, r, fmt.Errorf("read catalog: %w", err), expiredOtherAdvice)
 		return
 	}
 	choices := newChoicesView(cat, defaultPreferences())
@@ -98,7 +98,7 @@ func (s *site) subscribe(w http.ResponseWriter, r *http.Request) {
 			s.reshowSignUp(w, r, signUpView{Email: email}, prefs, false, fp)
 			return
 		}
-		s.fail(w, r, err, "")
+		s.fail(w, r, err, expiredOtherAdvice)
 	default:
 		writeJSON(w, http.StatusUnsupportedMediaType, errorBody{Error: "the body must be application/json or a form"})
 	}
@@ -109,7 +109,7 @@ func (s *site) subscribe(w http.ResponseWriter, r *http.Request) {
 func (s *site) reshowSignUp(w http.ResponseWriter, r *http.Request, v signUpView, prefs subscribers.Preferences, guessZone bool, fp *fieldProblem) {
 	cat, err := s.catalog(r.Context())
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("read catalog: %w", err), "")
+		s.fail(w, r, fmt.Errorf("read catalog: %w", err), expiredOtherAdvice)
 		return
 	}
 	v.frame = s.frame("Error: Subscribe") // the title is read first: say at once that something is wrong
@@ -156,7 +156,7 @@ func (s *site) requestManageLink(w http.ResponseWriter, r *http.Request) {
 			s.reshowSignUp(w, r, signUpView{ManageEmail: email}, defaultPreferences(), true, fp)
 			return
 		}
-		s.fail(w, r, err, "")
+		s.fail(w, r, err, expiredOtherAdvice)
 	default:
 		writeJSON(w, http.StatusUnsupportedMediaType, errorBody{Error: "the body must be application/json or a form"})
 	}
@@ -218,7 +218,7 @@ func (s *site) preferencesPage(w http.ResponseWriter, r *http.Request) {
 	}
 	cat, err := s.catalog(ctx)
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("read catalog: %w", err), "")
+		s.fail(w, r, fmt.Errorf("read catalog: %w", err), expiredOtherAdvice)
 		return
 	}
 	s.render(w, r, http.StatusOK, "preferences.html", s.preferencesView(cat, token, sub, links, sub.Preferences))
@@ -240,7 +240,7 @@ func (s *site) savePreferences(w http.ResponseWriter, r *http.Request) {
 	}
 	cat, err := s.catalog(ctx)
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("read catalog: %w", err), "")
+		s.fail(w, r, fmt.Errorf("read catalog: %w", err), expiredOtherAdvice)
 		return
 	}
 	prefs, err := readPreferences(r.PostForm)
@@ -279,7 +279,7 @@ func (s *site) preferencesView(cat Catalog, token string, sub subscribers.Subscr
 func (s *site) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("token")
 	if token == "" {
-		s.fail(w, r, subscribers.ErrInvalidToken, "")
+		s.fail(w, r, subscribers.ErrInvalidToken, expiredOtherAdvice)
 		return
 	}
 	s.render(w, r, http.StatusOK, "action.html", actionView{
@@ -333,7 +333,7 @@ func (s *site) export(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := json.MarshalIndent(data, "", "  ")
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("encode export: %w", err), "")
+		s.fail(w, r, fmt.Errorf("encode export: %w", err), expiredOtherAdvice)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -344,7 +344,7 @@ func (s *site) export(w http.ResponseWriter, r *http.Request) {
 func (s *site) erasePage(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("token")
 	if token == "" {
-		s.fail(w, r, subscribers.ErrInvalidToken, "")
+		s.fail(w, r, subscribers.ErrInvalidToken, expiredOtherAdvice)
 		return
 	}
 	s.render(w, r, http.StatusOK, "action.html", actionView{
@@ -419,17 +419,17 @@ func readPreferences(form url.Values) (subscribers.Preferences, error) {
 	return p, nil
 }
 
-type body int
+type requestBody int
 
 const (
-	unsupportedBody body = iota
+	unsupportedBody requestBody = iota
 	jsonBody
 	formBody
 )
 
 // bodyKind tells a JSON post from a form post. A body without a type is
 // taken as JSON, as the API takes it.
-func bodyKind(r *http.Request) body {
+func bodyKind(r *http.Request) requestBody {
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
 		return jsonBody

@@ -82,6 +82,7 @@ func TestBrowserChangePreferences(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("screenshot: %s", browsertest.Screenshot(t, ctx, "preferences-saved-desktop"))
 	for _, line := range []string{
 		"Saved. What changed:",
 		"Topics: AI & informatics, Cancer imaging → AI & informatics, Screening & early detection",
@@ -113,7 +114,9 @@ func TestBrowserSignUpWithKeyboard(t *testing.T) {
 		t.Errorf("time zone = %q, want the browser's America/Chicago preselected", zone)
 	}
 
-	active := func() string { return eval[string](t, ctx, `document.activeElement.id || document.activeElement.textContent.trim()`) }
+	active := func() string {
+		return eval[string](t, ctx, `document.activeElement.id || document.activeElement.textContent.trim()`)
+	}
 	tabTo := func(target string) {
 		t.Helper()
 		for range 60 {
@@ -180,11 +183,24 @@ func TestBrowserScreenshots(t *testing.T) {
 			}
 		}
 	}
+	// The one-button and message pages, at phone width.
+	for _, p := range []struct{ name, path string }{
+		{"confirm", "/confirm?token=" + url.QueryEscape(token("confirm", "s2"))},
+		{"erase", "/me/erase?token=" + url.QueryEscape(token("erase", "s1"))},
+		{"expired", "/confirm?token=" + url.QueryEscape(token("expired", "s2"))},
+	} {
+		run(t, ctx, chromedp.EmulateViewport(390, 844), chromedp.Navigate(ts.URL+p.path), chromedp.WaitVisible(chromedp.CSS("h1")))
+		t.Logf("screenshot: %s", browsertest.Screenshot(t, ctx, p.name+"-phone"))
+	}
+
 	// A form shown again with an error, as a person sees it.
 	run(t, ctx, chromedp.EmulateViewport(390, 844), chromedp.Navigate(ts.URL+"/"),
 		chromedp.SendKeys(chromedp.ID("email"), "reader@example.org"),
 		chromedp.Click(chromedp.CSS(`form.stack button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(".error-summary")),
 	)
+	if focused := eval[string](t, ctx, `document.activeElement.className`); focused != "error-summary" {
+		t.Errorf("after an error the focus is on %q, want the error summary", focused)
+	}
 	t.Logf("screenshot: %s", browsertest.Screenshot(t, ctx, "signup-error-phone"))
 }

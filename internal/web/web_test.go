@@ -265,7 +265,7 @@ func TestRoutes(t *testing.T) {
 		{
 			name: "confirm page shows a masked address and one button", method: "GET", target: "/confirm?token=confirm:s2",
 			wantStatus: 200, wantText: []string{"p***@example.org", `<form method="post" action="/confirm">`, `<input type="hidden" name="token" value="confirm:s2">`, `>Confirm</button>`},
-			wantNot: []string{"pat@example.org"},
+			wantNot:    []string{"pat@example.org"},
 			wantHeader: map[string]string{"Cache-Control": "no-store"},
 		},
 		{

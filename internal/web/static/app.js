@@ -16,6 +16,13 @@
     }
   }
 
+  // Take keyboard users straight to what went wrong when a form comes back
+  // with an error; the summary links to each field at fault.
+  var summary = document.querySelector(".error-summary");
+  if (summary) {
+    summary.focus();
+  }
+
   // Show the day of the week only when it matters: for a weekly digest.
   var day = document.getElementById("day-field");
   var frequencies = document.querySelectorAll('input[name="frequency"]');
