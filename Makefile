@@ -4,8 +4,8 @@ GOFLAGS   ?=
 PORT      ?= 8080
 LAMBDA_BUILD = GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w'
 
-.PHONY: run test lint unit bench build sam-build clean \
-	build-IngestFunction build-ApiFunction
+.PHONY: run test lint unit bench build clean \
+	build-IngestFunction build-ApiFunction build-PlannerFunction build-SenderFunction build-FeedbackFunction
 
 run: ## the whole service on 127.0.0.1:$(PORT) against a local moto_server
 	RADIOGRAM_ALLOW_LOOPBACK=1 PORT=$(PORT) $(GO) run ./cmd/radiogram-local
@@ -28,6 +28,9 @@ bench: ## throughput benchmarks; figures are printed
 build: ## Lambda binaries for arm64 in bin/<function>/bootstrap
 	$(MAKE) build-IngestFunction ARTIFACTS_DIR=bin/ingest
 	$(MAKE) build-ApiFunction ARTIFACTS_DIR=bin/api
+	$(MAKE) build-PlannerFunction ARTIFACTS_DIR=bin/planner
+	$(MAKE) build-SenderFunction ARTIFACTS_DIR=bin/sender
+	$(MAKE) build-FeedbackFunction ARTIFACTS_DIR=bin/feedback
 
 # SAM's makefile build method calls these with ARTIFACTS_DIR set.
 build-IngestFunction:
@@ -35,6 +38,15 @@ build-IngestFunction:
 
 build-ApiFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/api
+
+build-PlannerFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/planner
+
+build-SenderFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sender
+
+build-FeedbackFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/feedback
 
 clean:
 	rm -rf bin .aws-sam

@@ -1,6 +1,7 @@
 // Command radiogram-local runs the whole service on one machine for `make
 // run`: moto_server with the stack from template.yaml, the HTTP API on
-// loopback, and the ingest on its schedule. Ctrl-C stops all of it.
+// loopback, the ingest and the digest planner on their schedules, and the
+// send queue's consumer in-process. Ctrl-C stops all of it.
 package main
 
 import (
@@ -23,6 +24,7 @@ import (
 	"github.com/radiogram/radiogram/internal/config"
 	"github.com/radiogram/radiogram/internal/ingest"
 	"github.com/radiogram/radiogram/internal/localenv"
+	"github.com/radiogram/radiogram/internal/sqs"
 )
 
 func main() {
@@ -55,7 +57,8 @@ func run() error {
 	cfg.AWSEndpoint, cfg.Region = env.Endpoint, env.Region
 	cfg.FeedsTable, cfg.ItemsTable = env.Outputs["FeedsTableName"], env.Outputs["ItemsTableName"]
 	cfg.SubscribersTable, cfg.SuppressionsTable = env.Outputs["SubscribersTableName"], env.Outputs["SuppressionsTableName"]
-	cfg.RateLimitsTable = env.Outputs["RateLimitsTableName"]
+	cfg.RateLimitsTable, cfg.SendsTable = env.Outputs["RateLimitsTableName"], env.Outputs["SendsTableName"]
+	cfg.SendQueueURL = env.Outputs["SendQueueUrl"]
 	if cfg.AdminToken == "" {
 		cfg.AdminToken = rand.Text()
 	}
@@ -81,6 +84,13 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	sender, err := a.Sender(ctx)
+	if err != nil {
+		return err
+	}
+	// The queue consumer runs in-process, as Lambda's SQS source would.
+	consumer := &sqs.Consumer{Queue: a.Queue, Handler: sender.HandleSQS, RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: log}
+	go consumer.Run(ctx)
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -101,9 +111,18 @@ func run() error {
 			log.Error("ingest", "err", err)
 		}
 	}
+	runPlanner := func() {
+		if _, err := a.PlanSchedule(ctx, struct{}{}); err != nil && ctx.Err() == nil {
+			log.Error("plan digests", "err", err)
+		}
+	}
+	untilNextHour := func() time.Duration { return time.Until(time.Now().Truncate(time.Hour).Add(time.Hour)) }
 	runIngest()
-	ticker := time.NewTicker(*interval)
-	defer ticker.Stop()
+	runPlanner()
+	ingestTicker := time.NewTicker(*interval)
+	defer ingestTicker.Stop()
+	planTimer := time.NewTimer(untilNextHour())
+	defer planTimer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -111,8 +130,11 @@ func run() error {
 			shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			return srv.Shutdown(shutdownCtx)
-		case <-ticker.C:
+		case <-ingestTicker.C:
 			runIngest()
+		case <-planTimer.C:
+			runPlanner()
+			planTimer.Reset(untilNextHour())
 		}
 	}
 }

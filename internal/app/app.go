@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/radiogram/radiogram/infra"
 	"github.com/radiogram/radiogram/internal/api"
@@ -30,6 +31,7 @@ import (
 	"github.com/radiogram/radiogram/internal/mail"
 	"github.com/radiogram/radiogram/internal/secrets"
 	"github.com/radiogram/radiogram/internal/ses"
+	"github.com/radiogram/radiogram/internal/sqs"
 	"github.com/radiogram/radiogram/internal/subscribers"
 	"github.com/radiogram/radiogram/internal/tokens"
 	"github.com/radiogram/radiogram/internal/topics"
@@ -46,6 +48,9 @@ type App struct {
 	Items        *dynamo.ItemStore
 	Subscribers  *dynamo.SubscriberStore
 	Suppressions *dynamo.SuppressionStore
+	Ledger       *dynamo.Ledger
+	Queue        *sqs.Queue
+	MailSender   mail.Sender
 	Ingest       *ingest.Runner
 	catalog      *catalog
 }
@@ -90,6 +95,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Items:        dynamo.NewItemStore(db, cfg.ItemsTable),
 		Subscribers:  dynamo.NewSubscriberStore(db, cfg.SubscribersTable),
 		Suppressions: dynamo.NewSuppressionStore(db, cfg.SuppressionsTable),
+		Ledger:       dynamo.NewLedger(db, cfg.SendsTable, time.Now),
+		Queue:        sqs.New(awssqs.NewFromConfig(awsCfg), cfg.SendQueueURL),
+		MailSender:   ses.NewSender(sesv2.NewFromConfig(awsCfg), cfg.ConfigurationSet),
 	}
 	a.catalog = &catalog{taxonomy: taxonomy, feeds: a.Feeds, registry: registry.Feeds, ttl: time.Minute}
 	a.Ingest = &ingest.Runner{
@@ -105,6 +113,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Concurrency: cfg.FetchConcurrency,
 		Now:         time.Now,
 		Log:         log,
+		AfterRun: func(ctx context.Context, sum ingest.Summary) {
+			if sum.ItemsNew > 0 {
+				a.AlertAfterIngest(ctx, sum.FinishedAt)
+			}
+		},
 	}
 	return a, nil
 }
@@ -157,7 +170,7 @@ func (a *App) SubscriberService(ctx context.Context) (*subscribers.Service, erro
 				Name: "Radiogram", Link: a.Config.BaseURL, PostalAddress: a.Config.PostalAddress,
 				From: a.Config.MailFrom, ReplyTo: a.Config.MailReplyTo,
 			}),
-			sender:   ses.NewSender(sesv2.NewFromConfig(a.AWS), a.Config.ConfigurationSet),
+			sender:   a.MailSender,
 			taxonomy: a.Taxonomy,
 		},
 		Signer:  keys,

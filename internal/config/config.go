@@ -23,6 +23,8 @@ type Config struct {
 	SubscribersTable  string
 	SuppressionsTable string
 	RateLimitsTable   string
+	SendsTable        string
+	SendQueueURL      string
 
 	// FeedsFile and TopicsFile replace the embedded defaults when set.
 	FeedsFile  string
@@ -52,6 +54,13 @@ type Config struct {
 	MailReplyTo      string
 	PostalAddress    string
 	ConfigurationSet string
+	// UnsubscribeMailto is the address of List-Unsubscribe's mailto; ""
+	// offers the https one-click link only.
+	UnsubscribeMailto string
+	// SendRate bounds SES sends per second from one sender process.
+	SendRate int
+	// FeedbackTopicARN is the only SNS topic whose feedback is accepted.
+	FeedbackTopicARN string
 
 	LogLevel slog.Level
 }
@@ -87,6 +96,9 @@ func parse(getenv func(string) string) (Config, error) {
 		MailReplyTo:          p.str("RADIOGRAM_MAIL_REPLY_TO", ""),
 		PostalAddress:        p.str("RADIOGRAM_POSTAL_ADDRESS", ""),
 		ConfigurationSet:     p.str("RADIOGRAM_SES_CONFIGURATION_SET", ""),
+		UnsubscribeMailto:    p.str("RADIOGRAM_UNSUBSCRIBE_MAILTO", ""),
+		SendRate:             p.integer("RADIOGRAM_SEND_RATE", 10, 1, 1000),
+		FeedbackTopicARN:     p.str("RADIOGRAM_FEEDBACK_TOPIC_ARN", ""),
 		LogLevel:             p.level("RADIOGRAM_LOG_LEVEL"),
 	}
 	if p.err != nil {
@@ -100,7 +112,8 @@ func (c Config) RequireTables() error {
 	for name, v := range map[string]string{
 		"RADIOGRAM_FEEDS_TABLE": c.FeedsTable, "RADIOGRAM_ITEMS_TABLE": c.ItemsTable,
 		"RADIOGRAM_SUBSCRIBERS_TABLE": c.SubscribersTable, "RADIOGRAM_SUPPRESSIONS_TABLE": c.SuppressionsTable,
-		"RADIOGRAM_RATELIMITS_TABLE": c.RateLimitsTable,
+		"RADIOGRAM_RATELIMITS_TABLE": c.RateLimitsTable, "RADIOGRAM_SENDS_TABLE": c.SendsTable,
+		"RADIOGRAM_SEND_QUEUE_URL": c.SendQueueURL,
 	} {
 		if v == "" {
 			return fmt.Errorf("%s must be set", name)

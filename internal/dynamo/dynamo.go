@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -87,4 +88,38 @@ func setExpression(fields map[string]any) (string, map[string]string, map[string
 		parts = append(parts, name+" = "+value)
 	}
 	return "SET " + strings.Join(parts, ", "), names, values, nil
+}
+
+// batchGet reads items by key in batches of 100, retrying the keys
+// DynamoDB leaves unprocessed with backoff.
+func batchGet(ctx context.Context, db API, table string, keys []map[string]types.AttributeValue, projection string) ([]map[string]types.AttributeValue, error) {
+	var out []map[string]types.AttributeValue
+	for chunk := range slices.Chunk(keys, 100) {
+		req := types.KeysAndAttributes{Keys: chunk, ConsistentRead: aws.Bool(true)}
+		if projection != "" {
+			req.ProjectionExpression = &projection
+		}
+		pending := map[string]types.KeysAndAttributes{table: req}
+		for attempt := 0; len(pending) > 0; attempt++ {
+			if attempt > 0 {
+				if attempt > 8 {
+					return nil, fmt.Errorf("batch get from %s: keys still unprocessed after %d attempts", table, attempt)
+				}
+				if err := backoff(ctx, attempt); err != nil {
+					return nil, err
+				}
+			}
+			resp, err := db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
+			if err != nil {
+				return nil, fmt.Errorf("batch get from %s: %w", table, err)
+			}
+			out = append(out, resp.Responses[table]...)
+			pending = resp.UnprocessedKeys
+		}
+	}
+	return out, nil
+}
+
+func stringKey(name, value string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{name: &types.AttributeValueMemberS{Value: value}}
 }

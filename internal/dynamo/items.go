@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/items"
 )
 
@@ -31,6 +32,8 @@ type ItemStore struct {
 	db    API
 	table string
 }
+
+var _ delivery.ItemReader = (*ItemStore)(nil)
 
 // NewItemStore returns a store over the named table.
 func NewItemStore(db API, table string) *ItemStore {
@@ -79,40 +82,79 @@ func (r itemRecord) item() items.Item {
 	}
 }
 
-// ContentHashes reads the stored content hash of each key that exists, in
-// batches of 100 keys.
+// ContentHashes reads the stored content hash of each key that exists.
 func (s *ItemStore) ContentHashes(ctx context.Context, keys []string) (map[string]string, error) {
-	hashes := make(map[string]string, len(keys))
-	for chunk := range slices.Chunk(keys, 100) {
-		req := make([]map[string]types.AttributeValue, len(chunk))
-		for i, k := range chunk {
-			req[i] = map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: k}}
-		}
-		pending := map[string]types.KeysAndAttributes{s.table: {Keys: req, ProjectionExpression: aws.String("id, content_hash")}}
-		for attempt := 0; len(pending) > 0; attempt++ {
-			if attempt > 0 {
-				if attempt > 8 {
-					return nil, fmt.Errorf("read item hashes: keys still unprocessed after %d attempts", attempt)
-				}
-				if err := backoff(ctx, attempt); err != nil {
-					return nil, err
-				}
-			}
-			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
-			if err != nil {
-				return nil, fmt.Errorf("read item hashes: %w", err)
-			}
-			var recs []itemRecord
-			if err := attributevalue.UnmarshalListOfMaps(out.Responses[s.table], &recs); err != nil {
-				return nil, fmt.Errorf("decode item hashes: %w", err)
-			}
-			for _, r := range recs {
-				hashes[r.ID] = r.ContentHash
-			}
-			pending = out.UnprocessedKeys
-		}
+	recs, err := s.getMany(ctx, keys, "id, content_hash")
+	if err != nil {
+		return nil, fmt.Errorf("read item hashes: %w", err)
+	}
+	hashes := make(map[string]string, len(recs))
+	for _, r := range recs {
+		hashes[r.ID] = r.ContentHash
 	}
 	return hashes, nil
+}
+
+// GetMany reads the items with these keys; missing ones are left out.
+func (s *ItemStore) GetMany(ctx context.Context, keys []string) ([]items.Item, error) {
+	recs, err := s.getMany(ctx, keys, "")
+	if err != nil {
+		return nil, fmt.Errorf("read items: %w", err)
+	}
+	list := make([]items.Item, len(recs))
+	for i, r := range recs {
+		list[i] = r.item()
+	}
+	return list, nil
+}
+
+func (s *ItemStore) getMany(ctx context.Context, keys []string, projection string) ([]itemRecord, error) {
+	req := make([]map[string]types.AttributeValue, len(keys))
+	for i, k := range keys {
+		req[i] = stringKey("id", k)
+	}
+	raw, err := batchGet(ctx, s.db, s.table, req, projection)
+	if err != nil {
+		return nil, err
+	}
+	var recs []itemRecord
+	if err := attributevalue.UnmarshalListOfMaps(raw, &recs); err != nil {
+		return nil, fmt.Errorf("decode items: %w", err)
+	}
+	return recs, nil
+}
+
+// IngestedBetween returns the items first seen in (since, until], reading
+// one index partition per day of the period.
+func (s *ItemStore) IngestedBetween(ctx context.Context, since, until time.Time) ([]items.Item, error) {
+	var found []items.Item
+	lo, hi := sortableTime(since)+"#~", sortableTime(until)+"#~" // "~" sorts after every key
+	for day := since.UTC().Truncate(24 * time.Hour); !day.After(until); day = day.Add(24 * time.Hour) {
+		p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+			TableName:              &s.table,
+			IndexName:              aws.String(indexByIngest),
+			KeyConditionExpression: aws.String("ingest_day = :day AND ingest_key BETWEEN :lo AND :hi"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":day": &types.AttributeValueMemberS{Value: day.Format(time.DateOnly)},
+				":lo":  &types.AttributeValueMemberS{Value: lo},
+				":hi":  &types.AttributeValueMemberS{Value: hi},
+			},
+		})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("query items ingested %s: %w", day.Format(time.DateOnly), err)
+			}
+			var recs []itemRecord
+			if err := attributevalue.UnmarshalListOfMaps(page.Items, &recs); err != nil {
+				return nil, fmt.Errorf("decode items: %w", err)
+			}
+			for _, r := range recs {
+				found = append(found, r.item())
+			}
+		}
+	}
+	return found, nil
 }
 
 // Create stores a new item; it reports false when the key already exists.

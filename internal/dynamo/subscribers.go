@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/radiogram/radiogram/internal/delivery"
+	"github.com/radiogram/radiogram/internal/digest"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
@@ -33,7 +38,10 @@ func NewSubscriberStore(db TxAPI, table string) *SubscriberStore {
 	return &SubscriberStore{db: db, table: table}
 }
 
-var _ subscribers.Store = (*SubscriberStore)(nil)
+var (
+	_ subscribers.Store        = (*SubscriberStore)(nil)
+	_ delivery.SubscriberIndex = (*SubscriberStore)(nil)
+)
 
 type subscriberRecord struct {
 	PK             string   `dynamodbav:"pk"`
@@ -53,6 +61,12 @@ type subscriberRecord struct {
 	UnsubscribedAt string   `dynamodbav:"unsubscribed_at"`
 	SignupIP       string   `dynamodbav:"signup_ip"`
 	ConfirmIP      string   `dynamodbav:"confirm_ip"`
+	// Delivery bookkeeping, written by RecordSent and by Update's index
+	// upkeep. The two index keys are omitted, never "", so the indexes
+	// stay sparse.
+	Watermark   string `dynamodbav:"watermark,omitempty"`
+	DueSlot     string `dynamodbav:"due_slot,omitempty"`
+	ActiveShard string `dynamodbav:"active_shard,omitempty"`
 }
 
 func subscriberKey(id string) map[string]types.AttributeValue {
@@ -160,6 +174,22 @@ func (st *SubscriberStore) Update(ctx context.Context, s subscribers.Subscriber)
 	if err != nil {
 		return fmt.Errorf("encode subscriber: %w", err)
 	}
+	// Keep the subscriber in the indexes the planner reads: active while
+	// confirmed, due at the next digest hour.
+	due, shard := indexKeys(s)
+	var remove []string
+	for i, kv := range [][2]string{{"due_slot", due}, {"active_shard", shard}} {
+		if kv[1] == "" {
+			remove = append(remove, kv[0])
+			continue
+		}
+		name, value := fmt.Sprintf("#i%d", i), fmt.Sprintf(":i%d", i)
+		names[name], values[value] = kv[0], &types.AttributeValueMemberS{Value: kv[1]}
+		expr += ", " + name + " = " + value
+	}
+	if len(remove) > 0 {
+		expr += " REMOVE " + strings.Join(remove, ", ")
+	}
 	_, err = st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &st.table,
 		Key:                       subscriberKey(s.ID),
@@ -185,6 +215,142 @@ func (st *SubscriberStore) Delete(ctx context.Context, s subscribers.Subscriber)
 	}})
 	if err != nil {
 		return fmt.Errorf("delete subscriber: %w", err)
+	}
+	return nil
+}
+
+// activeShards spreads confirmed subscribers over index partitions, so that
+// listing everyone is a handful of parallel queries, not a Scan, and no
+// partition grows hot.
+const activeShards = 16
+
+// indexKeys returns a subscriber's due slot (confirmed digest subscribers)
+// and active shard (every confirmed subscriber); "" for none.
+func indexKeys(s subscribers.Subscriber) (dueSlot, shard string) {
+	if s.Status != subscribers.StatusConfirmed {
+		return "", ""
+	}
+	h := fnv.New32a()
+	h.Write([]byte(s.ID))
+	shard = fmt.Sprintf("s%02d", h.Sum32()%activeShards)
+	if s.Preferences.Frequency == subscribers.Instant {
+		return "", shard
+	}
+	next, err := digest.NextDue(s.Preferences, s.UpdatedAt)
+	if err != nil {
+		return "", shard
+	}
+	return digest.DueSlot(next), shard
+}
+
+func (r subscriberRecord) candidate() delivery.Candidate {
+	return delivery.Candidate{Subscriber: r.subscriber(), Watermark: parseTime(r.Watermark)}
+}
+
+// Due lists the confirmed digest subscribers due in slot.
+func (st *SubscriberStore) Due(ctx context.Context, slot string) ([]delivery.Candidate, error) {
+	return st.queryIndex(ctx, "by-due", "due_slot", slot)
+}
+
+// Active lists every confirmed subscriber, one query per shard.
+func (st *SubscriberStore) Active(ctx context.Context) ([]delivery.Candidate, error) {
+	var all []delivery.Candidate
+	for i := range activeShards {
+		found, err := st.queryIndex(ctx, "by-active", "active_shard", fmt.Sprintf("s%02d", i))
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, found...)
+	}
+	return all, nil
+}
+
+func (st *SubscriberStore) queryIndex(ctx context.Context, index, attr, value string) ([]delivery.Candidate, error) {
+	p := dynamodb.NewQueryPaginator(st.db, &dynamodb.QueryInput{
+		TableName:                 &st.table,
+		IndexName:                 &index,
+		KeyConditionExpression:    aws.String(attr + " = :v"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberS{Value: value}},
+	})
+	var found []delivery.Candidate
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("query %s %s: %w", index, value, err)
+		}
+		var recs []subscriberRecord
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &recs); err != nil {
+			return nil, fmt.Errorf("decode subscribers: %w", err)
+		}
+		for _, r := range recs {
+			if r.Status == string(subscribers.StatusConfirmed) { // an index lags its table a little
+				found = append(found, r.candidate())
+			}
+		}
+	}
+	return found, nil
+}
+
+// ByEmail returns one subscriber with its watermark.
+func (st *SubscriberStore) ByEmail(ctx context.Context, email string) (delivery.Candidate, error) {
+	sub, err := st.GetByEmail(ctx, email)
+	if err != nil {
+		return delivery.Candidate{}, err
+	}
+	found, err := st.GetMany(ctx, []string{sub.ID})
+	if err != nil {
+		return delivery.Candidate{}, err
+	}
+	c, ok := found[sub.ID]
+	if !ok {
+		return delivery.Candidate{}, subscribers.ErrNotFound
+	}
+	return c, nil
+}
+
+// GetMany reads subscribers by id; erased ones are left out.
+func (st *SubscriberStore) GetMany(ctx context.Context, ids []string) (map[string]delivery.Candidate, error) {
+	keys := make([]map[string]types.AttributeValue, len(ids))
+	for i, id := range ids {
+		keys[i] = subscriberKey(id)
+	}
+	raw, err := batchGet(ctx, st.db, st.table, keys, "")
+	if err != nil {
+		return nil, err
+	}
+	var recs []subscriberRecord
+	if err := attributevalue.UnmarshalListOfMaps(raw, &recs); err != nil {
+		return nil, fmt.Errorf("decode subscribers: %w", err)
+	}
+	out := make(map[string]delivery.Candidate, len(recs))
+	for _, r := range recs {
+		out[r.ID] = r.candidate()
+	}
+	return out, nil
+}
+
+// RecordSent closes a subscriber's period: the watermark moves to until
+// (never back) and, for digest subscribers, the due slot to nextSlot.
+func (st *SubscriberStore) RecordSent(ctx context.Context, id string, until time.Time, nextSlot string) error {
+	expr := "SET watermark = :until"
+	values := map[string]types.AttributeValue{
+		":until":     &types.AttributeValueMemberS{Value: timeAttr(until)},
+		":confirmed": &types.AttributeValueMemberS{Value: string(subscribers.StatusConfirmed)},
+	}
+	if nextSlot != "" {
+		expr += ", due_slot = :slot"
+		values[":slot"] = &types.AttributeValueMemberS{Value: nextSlot}
+	}
+	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &st.table,
+		Key:                       subscriberKey(id),
+		UpdateExpression:          &expr,
+		ConditionExpression:       aws.String("#status = :confirmed AND (attribute_not_exists(watermark) OR watermark < :until)"),
+		ExpressionAttributeNames:  map[string]string{"#status": "status"},
+		ExpressionAttributeValues: values,
+	})
+	if err != nil && !isConditionFailed(err) { // a later watermark, or gone: nothing to do
+		return fmt.Errorf("record send for %s: %w", id, err)
 	}
 	return nil
 }

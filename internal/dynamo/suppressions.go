@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/radiogram/radiogram/internal/delivery"
+	"github.com/radiogram/radiogram/internal/feedback"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
@@ -24,7 +26,33 @@ func NewSuppressionStore(db TxAPI, table string) *SuppressionStore {
 	return &SuppressionStore{db: db, table: table}
 }
 
-var _ subscribers.Suppressions = (*SuppressionStore)(nil)
+var (
+	_ subscribers.Suppressions    = (*SuppressionStore)(nil)
+	_ delivery.SuppressionChecker = (*SuppressionStore)(nil)
+	_ feedback.Suppressor         = (*SuppressionStore)(nil)
+	_ feedback.TransientCounter   = (*SuppressionStore)(nil)
+)
+
+// Suppressed returns which of the hashes are suppressed, and why.
+func (s *SuppressionStore) Suppressed(ctx context.Context, hashes []string) (map[string]subscribers.Reason, error) {
+	keys := make([]map[string]types.AttributeValue, len(hashes))
+	for i, h := range hashes {
+		keys[i] = suppressionKey(h)
+	}
+	raw, err := batchGet(ctx, s.db, s.table, keys, "")
+	if err != nil {
+		return nil, err
+	}
+	var recs []suppressionRecord
+	if err := attributevalue.UnmarshalListOfMaps(raw, &recs); err != nil {
+		return nil, fmt.Errorf("decode suppressions: %w", err)
+	}
+	out := make(map[string]subscribers.Reason, len(recs))
+	for _, r := range recs {
+		out[r.EmailHash] = subscribers.Reason(r.Reason)
+	}
+	return out, nil
+}
 
 type suppressionRecord struct {
 	EmailHash string `dynamodbav:"email_hash"`
@@ -111,4 +139,28 @@ func (l *RateLimiter) Allow(ctx context.Context, key string, limit int, window t
 		return false, fmt.Errorf("rate limit %s: %w", key, err)
 	}
 	return true, nil
+}
+
+// AddTransient records a transient bounce of an address and returns how
+// many it had within window. Bounces are kept as a set of times, so a
+// notification delivered twice counts once.
+func (s *SuppressionStore) AddTransient(ctx context.Context, hash string, at time.Time, window time.Duration) (int, error) {
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       suppressionKey("transient#" + hash),
+		UpdateExpression:          aws.String("ADD bounces :at"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": &types.AttributeValueMemberSS{Value: []string{at.UTC().Format(time.RFC3339Nano)}}},
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count transient bounce: %w", err)
+	}
+	set, _ := out.Attributes["bounces"].(*types.AttributeValueMemberSS)
+	n := 0
+	for _, v := range set.Value {
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil && at.Sub(t) < window {
+			n++
+		}
+	}
+	return n, nil
 }

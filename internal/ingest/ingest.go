@@ -66,6 +66,9 @@ type Runner struct {
 	Concurrency int
 	Now         func() time.Time
 	Log         *slog.Logger
+	// AfterRun, if set, is called with each finished run's summary: instant
+	// alerts go out after a run that found news.
+	AfterRun func(ctx context.Context, sum Summary)
 }
 
 // Trigger says why a run happened.
@@ -161,6 +164,9 @@ func (r *Runner) Run(ctx context.Context, trigger Trigger) (Summary, error) {
 		"feeds_ok", sum.FeedsOK, "feeds_unchanged", sum.FeedsUnchanged, "feeds_failed", sum.FeedsFailed,
 		"feeds_skipped", sum.FeedsSkipped, "items_new", sum.ItemsNew, "items_updated", sum.ItemsUpdated,
 		"duration_ms", sum.FinishedAt.Sub(sum.StartedAt).Milliseconds())
+	if r.AfterRun != nil {
+		r.AfterRun(ctx, sum)
+	}
 	return sum, nil
 }
 

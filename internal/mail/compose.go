@@ -115,10 +115,7 @@ func (c *Composer) Manage(s subscribers.Subscriber, links subscribers.Links) (Me
 			"These links work without a password, so please do not forward this email.",
 			"If you did not ask for this email, you can ignore it: nothing has changed.",
 		},
-		headers: []Header{
-			{Name: "List-Unsubscribe", Value: "<" + links.Unsubscribe + ">"},
-			{Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click"},
-		},
+		headers: UnsubscribeHeaders(links.Unsubscribe, ""),
 	}
 	m, err := c.compose(s, l)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"mime"
 	"net/textproto"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -242,4 +243,19 @@ func writeAndClose(w io.WriteCloser, s string) error {
 		return err
 	}
 	return w.Close()
+}
+
+// UnsubscribeHeaders are the List-Unsubscribe headers of a mail whose
+// unsubscribe link is link: the link, a mailto when one is configured, and
+// the RFC 8058 one-click header, which the RFC allows for https links only.
+func UnsubscribeHeaders(link, mailto string) []Header {
+	value := "<" + link + ">"
+	if mailto != "" {
+		value += ", <mailto:" + mailto + "?subject=unsubscribe>"
+	}
+	headers := []Header{{Name: "List-Unsubscribe", Value: value}}
+	if u, err := url.Parse(link); err == nil && u.Scheme == "https" {
+		headers = append(headers, Header{Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click"})
+	}
+	return headers
 }

@@ -1,0 +1,234 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/radiogram/radiogram/internal/digest"
+	"github.com/radiogram/radiogram/internal/subscribers"
+)
+
+// TargetKind says whom a run is for.
+type TargetKind string
+
+const (
+	TargetDue        TargetKind = "due"        // digest subscribers whose hour has come
+	TargetInstant    TargetKind = "instant"    // alert subscribers, after an ingest found news
+	TargetAll        TargetKind = "all"        // every confirmed subscriber, now
+	TargetTopic      TargetKind = "topic"      // every confirmed subscriber of one topic, now
+	TargetSubscriber TargetKind = "subscriber" // one subscriber, now
+)
+
+// Target selects the recipients of a run.
+type Target struct {
+	Kind  TargetKind `json:"kind"`
+	Slot  string     `json:"slot,omitempty"`  // TargetDue
+	Topic string     `json:"topic,omitempty"` // TargetTopic
+	Email string     `json:"email,omitempty"` // TargetSubscriber
+}
+
+// Request asks the planner for one run.
+type Request struct {
+	RunID  string
+	Target Target
+	// Until ends every recipient's period. A scheduled run uses its slot's
+	// hour, so that planning the same slot twice keys the same sends.
+	Until  time.Time
+	DryRun bool // report who would get what; queue and change nothing
+}
+
+// Skip reasons, as reports and the ledger name them.
+const (
+	SkipNothingNew   = "nothing new"
+	SkipSuppressed   = "suppressed"
+	SkipUnsubscribed = "unsubscribed"
+)
+
+// Report is what a plan found.
+type Report struct {
+	RunID      string         `json:"run_id"`
+	Target     Target         `json:"target"`
+	Until      time.Time      `json:"until"`
+	DryRun     bool           `json:"dry_run"`
+	Candidates int            `json:"candidates"`
+	Planned    int            `json:"planned"` // recipients queued (or, in a dry run, who would be)
+	Jobs       int            `json:"jobs"`
+	Skipped    map[string]int `json:"skipped"`
+	// Topics counts, per topic, the planned recipients with an item of it.
+	Topics map[string]int `json:"topics"`
+	// Recipients details each candidate in a dry run (at most
+	// maxReportedRecipients of them).
+	Recipients []PlannedRecipient `json:"recipients,omitempty"`
+}
+
+// PlannedRecipient is one candidate's place in a plan.
+type PlannedRecipient struct {
+	Email  string   `json:"email"`
+	Items  int      `json:"items"`
+	Titles []string `json:"titles,omitempty"`
+	Skip   string   `json:"skipped,omitempty"`
+}
+
+const maxReportedRecipients = 1000
+
+// ErrUnknownSubscriber is returned for a subscriber target nobody holds.
+var ErrUnknownSubscriber = errors.New("no confirmed subscriber with that address")
+
+// Planner finds who gets what and queues it.
+type Planner struct {
+	Subscribers  SubscriberIndex
+	Items        ItemReader
+	Suppressions SuppressionChecker
+	Queue        Queue
+	Log          *slog.Logger
+}
+
+// Plan runs one plan. DynamoDB reads grow with subscribers plus items:
+// candidates come from an index, items are read once for everyone and
+// matched in memory.
+func (p *Planner) Plan(ctx context.Context, req Request) (Report, error) {
+	rep := Report{RunID: req.RunID, Target: req.Target, Until: req.Until.UTC(), DryRun: req.DryRun, Skipped: map[string]int{}, Topics: map[string]int{}}
+	candidates, err := p.candidates(ctx, req.Target)
+	if err != nil {
+		return rep, err
+	}
+	rep.Candidates = len(candidates)
+	if len(candidates) == 0 {
+		return rep, nil
+	}
+	kind := KindDigest
+	if req.Target.Kind == TargetInstant {
+		kind = KindAlert
+	}
+
+	hashes := make([]string, len(candidates))
+	for i, c := range candidates {
+		hashes[i] = subscribers.HashEmail(c.Subscriber.Email)
+	}
+	suppressed, err := p.Suppressions.Suppressed(ctx, hashes)
+	if err != nil {
+		return rep, fmt.Errorf("check suppressions: %w", err)
+	}
+
+	earliest := rep.Until
+	for _, c := range candidates {
+		if since := digest.Since(c.Watermark, rep.Until, c.Subscriber.Preferences.Frequency); since.Before(earliest) {
+			earliest = since
+		}
+	}
+	all, err := p.Items.IngestedBetween(ctx, earliest, rep.Until)
+	if err != nil {
+		return rep, fmt.Errorf("read items: %w", err)
+	}
+
+	open := map[string]*Job{} // the job still taking recipients, by content
+	var jobs []*Job
+	for i, c := range candidates {
+		sub := c.Subscriber
+		detail := PlannedRecipient{Email: sub.Email}
+		since := digest.Since(c.Watermark, rep.Until, sub.Preferences.Frequency)
+		selected := digest.Select(sub.Preferences, all, since, rep.Until)
+		switch {
+		case suppressed[hashes[i]] != "":
+			detail.Skip = SkipSuppressed + " (" + string(suppressed[hashes[i]]) + ")"
+			rep.Skipped[SkipSuppressed]++
+		case len(selected) == 0:
+			detail.Skip = SkipNothingNew
+			rep.Skipped[SkipNothingNew]++
+			if !req.DryRun {
+				// Nothing to send still closes the period.
+				if err := p.Subscribers.RecordSent(ctx, sub.ID, rep.Until, nextSlot(sub, rep.Until)); err != nil {
+					return rep, fmt.Errorf("advance watermark: %w", err)
+				}
+			}
+		default:
+			rep.Planned++
+			detail.Items = len(selected)
+			keys := make([]string, len(selected))
+			seenTopics := map[string]bool{}
+			for j, it := range selected {
+				keys[j] = it.Key
+				if len(detail.Titles) < 5 {
+					detail.Titles = append(detail.Titles, it.Title)
+				}
+				for _, t := range it.TopicIDs() {
+					if slices.Contains(sub.Preferences.Topics, t) && !seenTopics[t] {
+						seenTopics[t] = true
+						rep.Topics[t]++
+					}
+				}
+			}
+			key := digest.ContentKey(string(kind), sub.Preferences.Format, sub.Preferences.Topics, keys)
+			job := open[key]
+			if job == nil || len(job.Recipients) == MaxRecipients {
+				job = &Job{RunID: req.RunID, Kind: kind, Until: rep.Until, Format: sub.Preferences.Format, Topics: sub.Preferences.Topics, ItemKeys: keys}
+				open[key] = job
+				jobs = append(jobs, job)
+			}
+			job.Recipients = append(job.Recipients, Recipient{SubscriberID: sub.ID, Since: since})
+		}
+		if req.DryRun && len(rep.Recipients) < maxReportedRecipients {
+			rep.Recipients = append(rep.Recipients, detail)
+		}
+	}
+	rep.Jobs = len(jobs)
+	if req.DryRun || len(jobs) == 0 {
+		return rep, nil
+	}
+	queued := make([]Job, len(jobs))
+	for i, j := range jobs {
+		queued[i] = *j
+	}
+	if err := p.Queue.Enqueue(ctx, queued); err != nil {
+		return rep, fmt.Errorf("queue %d jobs: %w", len(jobs), err)
+	}
+	p.Log.InfoContext(ctx, "send planned", "run", req.RunID, "target", req.Target.Kind, "candidates", rep.Candidates,
+		"planned", rep.Planned, "jobs", rep.Jobs, "skipped", rep.Skipped)
+	return rep, nil
+}
+
+func (p *Planner) candidates(ctx context.Context, t Target) ([]Candidate, error) {
+	switch t.Kind {
+	case TargetDue:
+		return p.Subscribers.Due(ctx, t.Slot)
+	case TargetSubscriber:
+		c, err := p.Subscribers.ByEmail(ctx, t.Email)
+		if errors.Is(err, subscribers.ErrNotFound) || (err == nil && c.Subscriber.Status != subscribers.StatusConfirmed) {
+			return nil, ErrUnknownSubscriber
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []Candidate{c}, nil
+	}
+	active, err := p.Subscribers.Active(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch t.Kind {
+	case TargetAll:
+		return active, nil
+	case TargetInstant:
+		return slices.DeleteFunc(active, func(c Candidate) bool { return c.Subscriber.Preferences.Frequency != subscribers.Instant }), nil
+	case TargetTopic:
+		return slices.DeleteFunc(active, func(c Candidate) bool { return !slices.Contains(c.Subscriber.Preferences.Topics, t.Topic) }), nil
+	}
+	return nil, fmt.Errorf("unknown target %q", t.Kind)
+}
+
+// nextSlot is the index slot of a digest subscriber's next digest after
+// until; alert subscribers have none.
+func nextSlot(sub subscribers.Subscriber, until time.Time) string {
+	if sub.Preferences.Frequency == subscribers.Instant {
+		return ""
+	}
+	next, err := digest.NextDue(sub.Preferences, until)
+	if err != nil {
+		return ""
+	}
+	return digest.DueSlot(next)
+}

@@ -1,0 +1,240 @@
+// Package digestmail owns what digest and alert emails look like, and
+// renders them fast: the content of one mail is rendered once with hermes,
+// then filled in for each of its recipients.
+package digestmail
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/radiogram/radiogram/internal/items"
+	"github.com/radiogram/radiogram/internal/mail"
+	"github.com/radiogram/radiogram/internal/subscribers"
+	"github.com/radiogram/radiogram/internal/topics"
+)
+
+// Kind is which mail this is; it is also the value of the "kind" message tag.
+type Kind string
+
+const (
+	KindDigest Kind = "digest" // the daily or weekly summary
+	KindAlert  Kind = "alert"  // sent soon after matching items arrive
+)
+
+// Content is what is the same for every recipient of one distinct mail.
+type Content struct {
+	Kind     Kind
+	Format   subscribers.Format // "" means HTML
+	Sections []Section          // already grouped and ordered by the caller
+	// SocietyNames maps a society id to the name shown with its items;
+	// an id missing from it is shown upper-cased.
+	SocietyNames map[string]string
+	// TopicNames names the topics of items' badges that have no section;
+	// a topic known from neither is left out, since an id is not a name.
+	TopicNames map[string]string
+	// Location is the time zone of the items' dates; nil means UTC.
+	Location *time.Location
+}
+
+// Section is the items of one topic, under a heading with its name.
+type Section struct {
+	Topic topics.Topic
+	Items []items.Item
+}
+
+// Recipient is what differs per recipient. All of it is filled in after
+// rendering.
+type Recipient struct {
+	Email  string
+	Period string // e.g. "16–22 November 2026", already formatted by the caller
+	// Why says why this mail comes, e.g. "You get this weekly digest
+	// because you chose AI and Screening from all societies."
+	Why string
+	// Links' Preferences and Unsubscribe go in the footer; Unsubscribe
+	// also goes in the List-Unsubscribe header.
+	Links subscribers.Links
+}
+
+// Renderer writes digest and alert mails for one product. It is safe for
+// concurrent use.
+type Renderer struct {
+	product           mail.Product
+	unsubscribeMailto string
+	theme             *theme
+	err               error // a setup problem, reported by every render
+}
+
+// NewRenderer returns a Renderer for p; an empty p.Name means "Radiogram".
+// unsubscribeMailto, e.g. "unsubscribe@example.org", is offered in
+// List-Unsubscribe next to the https link; "" offers the link only.
+func NewRenderer(p mail.Product, unsubscribeMailto string) *Renderer {
+	if p.Name == "" {
+		p.Name = "Radiogram"
+	}
+	r := &Renderer{product: p, unsubscribeMailto: unsubscribeMailto}
+	var errs []error
+	var err error
+	if r.theme, err = newTheme(); err != nil {
+		errs = append(errs, err)
+	}
+	if unsubscribeMailto != "" && !isMailtoAddress(unsubscribeMailto) {
+		errs = append(errs, fmt.Errorf("unsubscribe mailto %q: not a bare address", unsubscribeMailto))
+	}
+	r.err = errors.Join(errs...)
+	return r
+}
+
+// Render writes one mail with hermes. It is the slow path, kept as the
+// reference that Compile and Fill must match byte for byte.
+func (r *Renderer) Render(c Content, rc Recipient) (mail.Message, error) {
+	v, err := r.prepare(c)
+	if err != nil {
+		return mail.Message{}, fmt.Errorf("render %s: %w", c.Kind, err)
+	}
+	if err := checkRecipient(rc); err != nil {
+		return mail.Message{}, fmt.Errorf("render %s: %w", c.Kind, err)
+	}
+	f := recipientFields(rc)
+	var html string
+	if v.format == subscribers.FormatHTML {
+		if html, err = r.html(v, f); err != nil {
+			return mail.Message{}, fmt.Errorf("render %s: %w", c.Kind, err)
+		}
+	}
+	return r.message(v, rc, html, r.plainText(v, f)), nil
+}
+
+// Compile renders c once with hermes, with placeholders where each
+// recipient's values go, and splits the output there, ready to be filled
+// for many recipients.
+func (r *Renderer) Compile(c Content) (*Template, error) {
+	v, err := r.prepare(c)
+	if err != nil {
+		return nil, fmt.Errorf("compile %s: %w", c.Kind, err)
+	}
+	ph := newPlaceholders()
+	t := &Template{renderer: r, view: v}
+	if v.format == subscribers.FormatHTML {
+		html, err := r.html(v, ph)
+		if err != nil {
+			return nil, fmt.Errorf("compile %s: %w", c.Kind, err)
+		}
+		if t.html, err = split(html, ph, htmlEscaper); err != nil {
+			return nil, fmt.Errorf("compile %s: HTML part: %w", c.Kind, err)
+		}
+	}
+	if t.text, err = split(r.plainText(v, ph), ph, textEscaper); err != nil {
+		return nil, fmt.Errorf("compile %s: text part: %w", c.Kind, err)
+	}
+	return t, nil
+}
+
+// message puts the parts into a Message for rc, with the headers of a
+// mail to a subscriber.
+func (r *Renderer) message(v *view, rc Recipient, html, text string) mail.Message {
+	return mail.Message{
+		From:    r.product.From,
+		ReplyTo: r.product.ReplyTo,
+		To:      rc.Email,
+		Subject: v.subject,
+		HTML:    html,
+		Text:    text,
+		Headers: r.unsubscribeHeaders(rc.Links.Unsubscribe),
+		Tags:    map[string]string{"kind": string(v.kind)},
+	}
+}
+
+// unsubscribeHeaders offers unsubscribing in the mail client (RFC 2369).
+// One-click (RFC 8058) needs an HTTPS link; a plain http one, as in local
+// development, gets the header without the one-click promise.
+func (r *Renderer) unsubscribeHeaders(link string) []mail.Header {
+	value := "<" + link + ">"
+	if r.unsubscribeMailto != "" {
+		value += ", <mailto:" + r.unsubscribeMailto + "?subject=unsubscribe>"
+	}
+	headers := []mail.Header{{Name: "List-Unsubscribe", Value: value}}
+	if u, err := url.Parse(link); err == nil && u.Scheme == "https" {
+		headers = append(headers, mail.Header{Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click"})
+	}
+	return headers
+}
+
+// field is one per-recipient value of a mail.
+type field int
+
+const (
+	fieldEmail field = iota
+	fieldPeriod
+	fieldWhy
+	fieldPreferences
+	fieldUnsubscribe
+	numFields
+)
+
+var fieldNames = [numFields]string{"email", "period", "why", "preferences link", "unsubscribe link"}
+
+func (f field) String() string { return fieldNames[f] }
+
+func (f field) isLink() bool { return f == fieldPreferences || f == fieldUnsubscribe }
+
+// fieldValues holds a value for each field: a recipient's, or the placeholders.
+type fieldValues [numFields]string
+
+func recipientFields(rc Recipient) fieldValues {
+	return fieldValues{rc.Email, rc.Period, rc.Why, rc.Links.Preferences, rc.Links.Unsubscribe}
+}
+
+// checkRecipient refuses values that could not be filled in the same way
+// they render: control characters (a line break would also break the
+// text part's layout) and invalid UTF-8 are changed by HTML parsing.
+func checkRecipient(rc Recipient) error {
+	if rc.Email == "" {
+		return errors.New("recipient has no email address")
+	}
+	if rc.Period == "" {
+		return errors.New("recipient has no period")
+	}
+	for f, value := range recipientFields(rc) {
+		if !utf8.ValidString(value) || strings.ContainsFunc(value, unicode.IsControl) {
+			return fmt.Errorf("recipient's %s: control character or invalid UTF-8", field(f))
+		}
+	}
+	if err := checkLink(rc.Links.Preferences); err != nil {
+		return fmt.Errorf("recipient's preferences link: %w", err)
+	}
+	if err := checkLink(rc.Links.Unsubscribe); err != nil {
+		return fmt.Errorf("recipient's unsubscribe link: %w", err)
+	}
+	return nil
+}
+
+// checkLink accepts only absolute http(s) URLs, as the transactional mails
+// do: anything else in a link is a mistake at best and a javascript: link
+// at worst.
+func checkLink(link string) error {
+	if link == "" {
+		return errors.New("missing")
+	}
+	if !isWebLink(link) {
+		return fmt.Errorf("%q is not an absolute http(s) URL", link)
+	}
+	return nil
+}
+
+func isWebLink(link string) bool {
+	u, err := url.Parse(link)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+}
+
+func isMailtoAddress(addr string) bool {
+	local, domain, ok := strings.Cut(addr, "@")
+	return ok && local != "" && domain != "" &&
+		!strings.ContainsFunc(addr, func(r rune) bool {
+			return r <= ' ' || r > '~' || strings.ContainsRune("<>,?\"", r)
+		})
+}

@@ -1,0 +1,206 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/radiogram/radiogram/internal/delivery"
+	"github.com/radiogram/radiogram/internal/feedback"
+)
+
+// Ledger is the send ledger: one record per subscriber and period, keyed
+// (subscriber_id, period), with an index by SES message id for feedback.
+type Ledger struct {
+	db    API
+	table string
+	now   func() time.Time
+}
+
+// NewLedger returns a ledger over the named table.
+func NewLedger(db API, table string, now func() time.Time) *Ledger {
+	return &Ledger{db: db, table: table, now: now}
+}
+
+var _ delivery.Ledger = (*Ledger)(nil)
+
+type ledgerRecord struct {
+	SubscriberID string `dynamodbav:"subscriber_id"`
+	Period       string `dynamodbav:"period"`
+	RunID        string `dynamodbav:"run_id"`
+	Kind         string `dynamodbav:"kind"`
+	Status       string `dynamodbav:"status"`
+	Attempts     int    `dynamodbav:"attempts"`
+	MessageID    string `dynamodbav:"message_id,omitempty"` // sparse index key: never ""
+	ItemCount    int    `dynamodbav:"item_count"`
+	Reason       string `dynamodbav:"reason,omitempty"`
+	Feedback     string `dynamodbav:"feedback,omitempty"`
+	At           string `dynamodbav:"at"`
+	ClaimedAt    int64  `dynamodbav:"claimed_at"`
+}
+
+func toLedgerRecord(e delivery.Entry) ledgerRecord {
+	return ledgerRecord{
+		SubscriberID: e.SubscriberID, Period: e.Period, RunID: e.RunID, Kind: string(e.Kind), Status: string(e.Status),
+		Attempts: e.Attempts, MessageID: e.MessageID, ItemCount: e.ItemCount, Reason: e.Reason, Feedback: e.Feedback, At: timeAttr(e.At),
+	}
+}
+
+func (r ledgerRecord) entry() delivery.Entry {
+	return delivery.Entry{
+		SubscriberID: r.SubscriberID, Period: r.Period, RunID: r.RunID, Kind: delivery.Kind(r.Kind), Status: delivery.LedgerStatus(r.Status),
+		Attempts: r.Attempts, MessageID: r.MessageID, ItemCount: r.ItemCount, Reason: r.Reason, Feedback: r.Feedback, At: parseTime(r.At),
+	}
+}
+
+// Claim writes the entry unless the send is done or freshly claimed by
+// another sender: the one conditional write is what makes a duplicated
+// job harmless.
+func (l *Ledger) Claim(ctx context.Context, e delivery.Entry, lease time.Duration) (bool, delivery.Entry, error) {
+	now := l.now()
+	e.At = now
+	e.Attempts++
+	rec := toLedgerRecord(e)
+	rec.ClaimedAt = now.UnixMilli()
+	item, err := attributevalue.MarshalMap(rec)
+	if err != nil {
+		return false, delivery.Entry{}, fmt.Errorf("encode ledger entry: %w", err)
+	}
+	_, err = l.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &l.table,
+		Item:      item,
+		ConditionExpression: aws.String("attribute_not_exists(subscriber_id) OR #status = :failed OR " +
+			"(#status = :sending AND claimed_at < :stale)"),
+		ExpressionAttributeNames: map[string]string{"#status": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":failed":  &types.AttributeValueMemberS{Value: string(delivery.LedgerFailed)},
+			":sending": &types.AttributeValueMemberS{Value: string(delivery.LedgerSending)},
+			":stale":   &types.AttributeValueMemberN{Value: fmt.Sprint(now.Add(-lease).UnixMilli())},
+		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		var old ledgerRecord
+		if err := attributevalue.UnmarshalMap(ccf.Item, &old); err != nil {
+			return false, delivery.Entry{}, fmt.Errorf("decode ledger entry: %w", err)
+		}
+		return false, old.entry(), nil
+	}
+	if err != nil {
+		return false, delivery.Entry{}, fmt.Errorf("claim send: %w", err)
+	}
+	return true, e, nil
+}
+
+// Finish records the outcome of a claimed send.
+func (l *Ledger) Finish(ctx context.Context, e delivery.Entry) error {
+	e.At = l.now()
+	item, err := attributevalue.MarshalMap(toLedgerRecord(e))
+	if err != nil {
+		return fmt.Errorf("encode ledger entry: %w", err)
+	}
+	if _, err := l.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &l.table, Item: item}); err != nil {
+		return fmt.Errorf("finish send: %w", err)
+	}
+	return nil
+}
+
+// History lists a subscriber's sends, newest first.
+func (l *Ledger) History(ctx context.Context, subscriberID string, limit int) ([]delivery.Entry, error) {
+	out, err := l.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 &l.table,
+		KeyConditionExpression:    aws.String("subscriber_id = :id"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: subscriberID}},
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(int32(limit)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read send history: %w", err)
+	}
+	var recs []ledgerRecord
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &recs); err != nil {
+		return nil, fmt.Errorf("decode send history: %w", err)
+	}
+	entries := make([]delivery.Entry, len(recs))
+	for i, r := range recs {
+		entries[i] = r.entry()
+	}
+	return entries, nil
+}
+
+// The planner's state lives in the ledger table under a key no subscriber
+// id can take.
+var plannerStateKey = map[string]types.AttributeValue{
+	"subscriber_id": &types.AttributeValueMemberS{Value: "__planner"},
+	"period":        &types.AttributeValueMemberS{Value: "last-slot"},
+}
+
+var _ delivery.PlanState = (*Ledger)(nil)
+
+// LastPlannedSlot returns the last due slot the schedule planned ("" if none).
+func (l *Ledger) LastPlannedSlot(ctx context.Context) (string, error) {
+	out, err := l.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &l.table, Key: plannerStateKey, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return "", fmt.Errorf("read planner state: %w", err)
+	}
+	slot, _ := out.Item["slot"].(*types.AttributeValueMemberS)
+	if slot == nil {
+		return "", nil
+	}
+	return slot.Value, nil
+}
+
+// SetLastPlannedSlot records the last due slot planned.
+func (l *Ledger) SetLastPlannedSlot(ctx context.Context, slot string) error {
+	_, err := l.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &l.table,
+		Key:                       plannerStateKey,
+		UpdateExpression:          aws.String("SET slot = :slot"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":slot": &types.AttributeValueMemberS{Value: slot}},
+	})
+	if err != nil {
+		return fmt.Errorf("save planner state: %w", err)
+	}
+	return nil
+}
+
+var _ feedback.SendLog = (*Ledger)(nil)
+
+// RecordFeedback notes on a send what SES later said of its message.
+func (l *Ledger) RecordFeedback(ctx context.Context, messageID string, e feedback.Event) error {
+	out, err := l.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 &l.table,
+		IndexName:                 aws.String("by-message"),
+		KeyConditionExpression:    aws.String("message_id = :id"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: messageID}},
+	})
+	if err != nil {
+		return fmt.Errorf("find send of message %s: %w", messageID, err)
+	}
+	note := string(e.Kind)
+	if e.Detail != "" {
+		note += ": " + e.Detail
+	}
+	for _, key := range out.Items {
+		_, err := l.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:        &l.table,
+			Key:              map[string]types.AttributeValue{"subscriber_id": key["subscriber_id"], "period": key["period"]},
+			UpdateExpression: aws.String("SET feedback = :note, feedback_at = :at"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":note": &types.AttributeValueMemberS{Value: note},
+				":at":   &types.AttributeValueMemberS{Value: timeAttr(e.At)},
+			},
+		})
+		if err != nil {
+			return fmt.Errorf("record feedback on message %s: %w", messageID, err)
+		}
+	}
+	return nil
+}
