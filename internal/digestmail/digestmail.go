@@ -144,24 +144,9 @@ func (r *Renderer) message(v *view, rc Recipient, html, text string) mail.Messag
 		Subject: v.subject,
 		HTML:    html,
 		Text:    text,
-		Headers: r.unsubscribeHeaders(rc.Links.Unsubscribe),
+		Headers: mail.UnsubscribeHeaders(rc.Links.Unsubscribe, r.unsubscribeMailto),
 		Tags:    map[string]string{"kind": string(v.kind)},
 	}
-}
-
-// unsubscribeHeaders offers unsubscribing in the mail client (RFC 2369).
-// One-click (RFC 8058) needs an HTTPS link; a plain http one, as in local
-// development, gets the header without the one-click promise.
-func (r *Renderer) unsubscribeHeaders(link string) []mail.Header {
-	value := "<" + link + ">"
-	if r.unsubscribeMailto != "" {
-		value += ", <mailto:" + r.unsubscribeMailto + "?subject=unsubscribe>"
-	}
-	headers := []mail.Header{{Name: "List-Unsubscribe", Value: value}}
-	if u, err := url.Parse(link); err == nil && u.Scheme == "https" {
-		headers = append(headers, mail.Header{Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click"})
-	}
-	return headers
 }
 
 // field is one per-recipient value of a mail.

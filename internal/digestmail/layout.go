@@ -13,6 +13,7 @@ import (
 	"github.com/matcornic/hermes/v2"
 	"golang.org/x/net/html"
 
+	"github.com/radiogram/radiogram/internal/mail"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
@@ -273,14 +274,14 @@ func (r *Renderer) plainText(v *view, f fieldValues) string {
 	for _, s := range v.sections {
 		b.WriteString(s.name + "\n" + strings.Repeat("=", utf8.RuneCountInString(s.name)) + "\n\n")
 		for _, it := range s.items {
-			b.WriteString(wrap(it.title) + "\n")
+			b.WriteString(mail.Wrap(it.title) + "\n")
 			meta := joinNonEmpty(" · ", it.society, it.date, strings.Join(it.topics, ", "))
-			b.WriteString(wrap(meta) + "\n")
+			b.WriteString(mail.Wrap(meta) + "\n")
 			if it.link != "" {
 				b.WriteString(it.link + "\n")
 			}
 			if it.summary != "" {
-				b.WriteString("\n" + wrap(it.summary) + "\n")
+				b.WriteString("\n" + mail.Wrap(it.summary) + "\n")
 			}
 			b.WriteString("\n")
 		}
@@ -288,7 +289,7 @@ func (r *Renderer) plainText(v *view, f fieldValues) string {
 	b.WriteString(signature + ",\n" + r.product.Name + "\n\n")
 	// "-- " starts a signature block that mail clients fold away.
 	b.WriteString("-- \n")
-	b.WriteString(wrap(f[fieldWhy]) + "\n")
+	b.WriteString(mail.Wrap(f[fieldWhy]) + "\n")
 	b.WriteString("This email was sent to " + f[fieldEmail] + ".\n\n")
 	b.WriteString("Manage your preferences:\n" + f[fieldPreferences] + "\n\n")
 	b.WriteString("Unsubscribe:\n" + f[fieldUnsubscribe] + "\n\n")
@@ -328,31 +329,6 @@ func truncate(s string, maxRunes int) string {
 		cut = cut[:i]
 	}
 	return strings.TrimRightFunc(cut, unicode.IsSpace) + "…"
-}
-
-// textWidth is where plain-text paragraphs wrap, short of the 78
-// characters RFC 5322 recommends; the transactional mails use the same.
-const textWidth = 72
-
-// wrap breaks a paragraph between words so that lines stay within
-// textWidth; a word longer than that (a URL) keeps its own line.
-func wrap(paragraph string) string {
-	var b strings.Builder
-	lineLen := 0
-	for _, word := range strings.Fields(paragraph) {
-		switch {
-		case lineLen == 0:
-		case lineLen+1+utf8.RuneCountInString(word) > textWidth:
-			b.WriteString("\n")
-			lineLen = 0
-		default:
-			b.WriteString(" ")
-			lineLen++
-		}
-		b.WriteString(word)
-		lineLen += utf8.RuneCountInString(word)
-	}
-	return b.String()
 }
 
 // theme is hermes' default theme with a footer that also carries the

@@ -152,7 +152,7 @@ func textEscaper(f field, before, after string) (func(string) string, error) {
 	if !strings.HasSuffix(before, "\n") || !strings.HasPrefix(after, "\n") {
 		return nil, fmt.Errorf("not a paragraph of its own")
 	}
-	return wrap, nil
+	return mail.Wrap, nil
 }
 
 // normalizeURL percent-encodes a URL as html/template does in an href

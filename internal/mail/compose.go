@@ -237,7 +237,7 @@ func (c *Composer) plainText(l letter) string {
 	var b strings.Builder
 	b.WriteString(l.title + "\n\n")
 	for _, p := range l.intros {
-		b.WriteString(wrap(p) + "\n\n")
+		b.WriteString(Wrap(p) + "\n\n")
 	}
 	if len(l.facts) > 0 {
 		width := 0
@@ -250,11 +250,11 @@ func (c *Composer) plainText(l letter) string {
 		b.WriteString("\n")
 	}
 	for _, a := range l.actions {
-		b.WriteString(wrap(a.instructions) + "\n\n")
+		b.WriteString(Wrap(a.instructions) + "\n\n")
 		b.WriteString(a.label + ":\n" + a.link + "\n\n")
 	}
 	for _, p := range l.outros {
-		b.WriteString(wrap(p) + "\n\n")
+		b.WriteString(Wrap(p) + "\n\n")
 	}
 	b.WriteString(signature + ",\n" + c.product.Name + "\n\n")
 	// "-- " starts a signature block that mail clients fold away.
@@ -269,9 +269,9 @@ func (c *Composer) plainText(l letter) string {
 // characters RFC 5322 recommends.
 const textWidth = 72
 
-// wrap breaks a paragraph between words so that lines stay within
+// Wrap breaks a paragraph between words so that lines stay within
 // textWidth; a word longer than that (a URL) keeps its own line.
-func wrap(paragraph string) string {
+func Wrap(paragraph string) string {
 	var b strings.Builder
 	lineLen := 0
 	for _, word := range strings.Fields(paragraph) {

@@ -252,7 +252,7 @@ func TestDeliveryInWords(t *testing.T) {
 func TestWrap(t *testing.T) {
 	in := "If you did not ask for this, ignore this email: you will not hear from us again. " +
 		"https://radiogram.example/a/very/long/link/that/is/longer/than/seventy/two/characters/on/its/own"
-	got := wrap(in)
+	got := Wrap(in)
 	for line := range strings.SplitSeq(got, "\n") {
 		if len(line) > textWidth && strings.Contains(line, " ") {
 			t.Errorf("line of %d characters: %q", len(line), line)
