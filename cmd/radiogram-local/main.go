@@ -58,7 +58,7 @@ func run() error {
 	cfg.FeedsTable, cfg.ItemsTable = env.Outputs["FeedsTableName"], env.Outputs["ItemsTableName"]
 	cfg.SubscribersTable, cfg.SuppressionsTable = env.Outputs["SubscribersTableName"], env.Outputs["SuppressionsTableName"]
 	cfg.RateLimitsTable, cfg.SendsTable = env.Outputs["RateLimitsTableName"], env.Outputs["SendsTableName"]
-	cfg.SendQueueURL = env.Outputs["SendQueueUrl"]
+	cfg.SendQueueURL, cfg.AdminTable = env.Outputs["SendQueueUrl"], env.Outputs["AdminTableName"]
 	if cfg.AdminToken == "" {
 		cfg.AdminToken = rand.Text()
 	}

@@ -11,26 +11,22 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/radiogram/radiogram/internal/app"
-	"github.com/radiogram/radiogram/internal/config"
 )
 
 func main() {
-	cfg, err := config.FromEnv()
-	if err != nil {
-		slog.Error("configuration", "err", err)
-		os.Exit(1)
-	}
-	log := app.NewLogger(cfg.LogLevel)
 	ctx := context.Background()
-	a, err := app.New(ctx, cfg, log)
+	a, err := app.Load(ctx)
 	if err != nil {
-		log.Error("start", "err", err)
-		os.Exit(1)
+		fail(err)
 	}
 	handler, err := a.APIHandler(ctx)
 	if err != nil {
-		log.Error("start", "err", err)
-		os.Exit(1)
+		fail(err)
 	}
 	lambda.Start(httpadapter.NewV2(handler).ProxyWithContext)
+}
+
+func fail(err error) {
+	slog.Error("start", "err", err)
+	os.Exit(1)
 }

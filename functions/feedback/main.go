@@ -11,19 +11,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/radiogram/radiogram/internal/app"
-	"github.com/radiogram/radiogram/internal/config"
 )
 
 func main() {
-	cfg, err := config.FromEnv()
+	a, err := app.Load(context.Background())
 	if err != nil {
-		slog.Error("configuration", "err", err)
-		os.Exit(1)
-	}
-	log := app.NewLogger(cfg.LogLevel)
-	a, err := app.New(context.Background(), cfg, log)
-	if err != nil {
-		log.Error("start", "err", err)
+		slog.Error("start", "err", err)
 		os.Exit(1)
 	}
 	lambda.Start(a.Feedback().HandleSNSEvent)

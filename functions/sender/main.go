@@ -10,26 +10,22 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/radiogram/radiogram/internal/app"
-	"github.com/radiogram/radiogram/internal/config"
 )
 
 func main() {
-	cfg, err := config.FromEnv()
-	if err != nil {
-		slog.Error("configuration", "err", err)
-		os.Exit(1)
-	}
-	log := app.NewLogger(cfg.LogLevel)
 	ctx := context.Background()
-	a, err := app.New(ctx, cfg, log)
+	a, err := app.Load(ctx)
 	if err != nil {
-		log.Error("start", "err", err)
-		os.Exit(1)
+		fail(err)
 	}
 	sender, err := a.Sender(ctx)
 	if err != nil {
-		log.Error("start", "err", err)
-		os.Exit(1)
+		fail(err)
 	}
 	lambda.Start(sender.HandleSQS)
+}
+
+func fail(err error) {
+	slog.Error("start", "err", err)
+	os.Exit(1)
 }

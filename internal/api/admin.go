@@ -63,6 +63,7 @@ func (s *Server) createFeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Log.InfoContext(r.Context(), "feed registered", "feed", f.ID, "url", f.URL)
+	s.audit(r, "feed.create", f.ID+" "+f.URL)
 	w.Header().Set("Location", "/admin/feeds/"+f.ID)
 	writeJSON(w, http.StatusCreated, f)
 }
@@ -78,6 +79,7 @@ func (s *Server) deleteFeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Log.InfoContext(r.Context(), "feed deleted", "feed", id)
+	s.audit(r, "feed.delete", id)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -87,6 +89,7 @@ func (s *Server) runIngest(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
+	s.audit(r, "ingest.run", fmt.Sprintf("%d feeds ok, %d failed, %d new items", sum.FeedsOK, sum.FeedsFailed, sum.ItemsNew))
 	writeJSON(w, http.StatusOK, sum)
 }
 

@@ -49,8 +49,13 @@ type Server struct {
 	KnownTopic func(id string) bool
 	AdminToken string
 	Log        *slog.Logger
-	// Pages adds the subscriber pages and routes to the mux.
-	Pages interface{ Register(mux *http.ServeMux) }
+	// Admin carries out sends, previews and the audit log.
+	Admin AdminActions
+	// ClientIP names a request's client for the audit log.
+	ClientIP func(*http.Request) string
+	// Pages and Console add the subscriber pages and the admin console.
+	Pages   interface{ Register(mux *http.ServeMux) }
+	Console interface{ Register(mux *http.ServeMux) }
 }
 
 // maxBodyBytes bounds every request body; no route needs more.
@@ -65,11 +70,16 @@ func (s *Server) Handler() http.Handler {
 	admin("DELETE /admin/feeds/{id}", s.deleteFeed)
 	admin("POST /admin/ingest", s.runIngest)
 	admin("GET /admin/items", s.listItems)
+	if s.Admin != nil {
+		s.registerAdminActions(admin)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	if s.Pages != nil {
-		s.Pages.Register(mux)
+	for _, pages := range []interface{ Register(*http.ServeMux) }{s.Pages, s.Console} {
+		if pages != nil {
+			pages.Register(mux)
+		}
 	}
 	return s.recoverPanics(requestBase(jsonErrors(mux)))
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/radiogram/radiogram/internal/api"
 	"github.com/radiogram/radiogram/internal/awsconfig"
 	"github.com/radiogram/radiogram/internal/config"
+	"github.com/radiogram/radiogram/internal/console"
 	"github.com/radiogram/radiogram/internal/dynamo"
 	"github.com/radiogram/radiogram/internal/feedparse"
 	"github.com/radiogram/radiogram/internal/feeds"
@@ -49,6 +50,7 @@ type App struct {
 	Subscribers  *dynamo.SubscriberStore
 	Suppressions *dynamo.SuppressionStore
 	Ledger       *dynamo.Ledger
+	AdminStore   *dynamo.AdminStore
 	Queue        *sqs.Queue
 	MailSender   mail.Sender
 	Ingest       *ingest.Runner
@@ -96,6 +98,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Subscribers:  dynamo.NewSubscriberStore(db, cfg.SubscribersTable),
 		Suppressions: dynamo.NewSuppressionStore(db, cfg.SuppressionsTable),
 		Ledger:       dynamo.NewLedger(db, cfg.SendsTable, time.Now),
+		AdminStore:   dynamo.NewAdminStore(db, cfg.AdminTable, time.Now),
 		Queue:        sqs.New(awssqs.NewFromConfig(awsCfg), cfg.SendQueueURL),
 		MailSender:   ses.NewSender(sesv2.NewFromConfig(awsCfg), cfg.ConfigurationSet),
 	}
@@ -137,18 +140,34 @@ func (a *App) APIHandler(ctx context.Context) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	keys, err := a.Keyring(ctx)
+	if err != nil {
+		return nil, err
+	}
+	adminSvc := a.AdminService(svc)
 	srv := &api.Server{
 		Feeds:      a.Feeds,
 		Items:      a.Items,
 		Ingest:     a.Ingest,
 		KnownTopic: a.catalog.KnownTopic,
 		AdminToken: token,
+		Admin:      adminSvc,
+		ClientIP:   clientIP,
 		Log:        a.Log,
 		Pages: &web.Handlers{
 			Subscribers: svc,
 			Catalog:     a.catalog.Web,
 			ClientIP:    clientIP,
 			Log:         a.Log,
+		},
+		Console: &console.Handlers{
+			Admin:    adminSvc,
+			Topics:   a.Taxonomy.Topics(),
+			Token:    token,
+			Sessions: keys,
+			ClientIP: clientIP,
+			Now:      time.Now,
+			Log:      a.Log,
 		},
 	}
 	return srv.Handler(), nil
@@ -240,4 +259,14 @@ func readFileOr(path string, embedded []byte) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return data, nil
+}
+
+// Load builds the application from the environment, as every Lambda
+// function starts.
+func Load(ctx context.Context) (*App, error) {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	return New(ctx, cfg, NewLogger(cfg.LogLevel))
 }

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/radiogram/radiogram/internal/admin"
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/digest"
 	"github.com/radiogram/radiogram/internal/digestmail"
@@ -27,6 +28,7 @@ func (a *App) Planner() *delivery.Planner {
 		Items:        a.Items,
 		Suppressions: a.Suppressions,
 		Queue:        a.Queue,
+		Runs:         a.AdminStore,
 		Log:          a.Log,
 	}
 }
@@ -42,27 +44,52 @@ func (a *App) Sender(ctx context.Context) (*delivery.Sender, error) {
 		Items:        a.Items,
 		Suppressions: a.Suppressions,
 		Ledger:       a.Ledger,
-		Renderer: &digestRenderer{
-			mail: digestmail.NewRenderer(mail.Product{
-				Name: "Radiogram", Link: a.Config.BaseURL, PostalAddress: a.Config.PostalAddress,
-				From: a.Config.MailFrom, ReplyTo: a.Config.MailReplyTo,
-			}, a.Config.UnsubscribeMailto),
-			taxonomy: a.Taxonomy,
-			catalog:  a.catalog,
-			links:    svc.Links,
-		},
-		Mail:      a.MailSender,
-		Limiter:   rate.NewLimiter(rate.Limit(a.Config.SendRate), 1),
-		Retryable: ses.Retryable,
-		Lease:     5 * time.Minute,
-		Log:       a.Log,
+		Renderer:     a.digestRenderer(svc),
+		Mail:         a.MailSender,
+		Limiter:      rate.NewLimiter(rate.Limit(a.Config.SendRate), 1),
+		Retryable:    ses.Retryable,
+		Lease:        5 * time.Minute,
+		Log:          a.Log,
 	}, nil
+}
+
+// digestRenderer renders digests and alerts with links signed by svc.
+func (a *App) digestRenderer(svc *subscribers.Service) *digestRenderer {
+	return &digestRenderer{
+		mail: digestmail.NewRenderer(mail.Product{
+			Name: "Radiogram", Link: a.Config.BaseURL, PostalAddress: a.Config.PostalAddress,
+			From: a.Config.MailFrom, ReplyTo: a.Config.MailReplyTo,
+		}, a.Config.UnsubscribeMailto),
+		taxonomy: a.Taxonomy,
+		catalog:  a.catalog,
+		links:    svc.Links,
+	}
+}
+
+// AdminService returns the admin actions: sends, previews, history, audit.
+func (a *App) AdminService(svc *subscribers.Service) *admin.Service {
+	return &admin.Service{
+		FeedStore:        a.Feeds,
+		ItemStore:        a.Items,
+		SubscriberStore:  a.Subscribers,
+		SuppressionStore: a.Suppressions,
+		SendStore:        a.Ledger,
+		RunStore:         a.AdminStore,
+		Planner:          a.Planner(),
+		Renderer:         a.digestRenderer(svc),
+		Mail:             a.MailSender,
+		KnownTopic:       a.catalog.KnownTopic,
+		TestRecipients:   a.Config.AdminEmails,
+		Now:              time.Now,
+		Log:              a.Log,
+	}
 }
 
 // AlertAfterIngest plans instant alerts when an ingest run found news.
 func (a *App) AlertAfterIngest(ctx context.Context, until time.Time) {
 	rep, err := a.Planner().Plan(ctx, delivery.Request{
 		RunID: "alerts-" + until.UTC().Format("20060102T150405"), Target: delivery.Target{Kind: delivery.TargetInstant}, Until: until,
+		StartedBy: "ingest",
 	})
 	if err != nil {
 		a.Log.ErrorContext(ctx, "plan alerts", "err", err)

@@ -113,3 +113,12 @@ func (m receivedMail) link(t *testing.T, path string) string {
 	}
 	return found
 }
+
+// subject is the decoded Subject header.
+func (m receivedMail) subject() string {
+	s, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
+	if err != nil {
+		return m.Header.Get("Subject")
+	}
+	return s
+}

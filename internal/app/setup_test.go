@@ -71,6 +71,8 @@ func newTestApp(t testing.TB, feedsFile string) *App {
 		RateLimitsTable:   env.Outputs["RateLimitsTableName"],
 		SendsTable:        env.Outputs["SendsTableName"],
 		SendQueueURL:      env.Outputs["SendQueueUrl"],
+		AdminTable:        env.Outputs["AdminTableName"],
+		AdminEmails:       []string{"staff@radiogram.test"},
 		SendRate:          200,
 		SigningKeys:       "k1:" + base64.StdEncoding.EncodeToString([]byte(rand.Text()+rand.Text())),
 		MailFrom:          "Radiogram <news@radiogram.test>",

@@ -25,6 +25,7 @@ type Config struct {
 	RateLimitsTable   string
 	SendsTable        string
 	SendQueueURL      string
+	AdminTable        string
 
 	// FeedsFile and TopicsFile replace the embedded defaults when set.
 	FeedsFile  string
@@ -61,6 +62,8 @@ type Config struct {
 	SendRate int
 	// FeedbackTopicARN is the only SNS topic whose feedback is accepted.
 	FeedbackTopicARN string
+	// AdminEmails are the addresses admins may test-send previews to.
+	AdminEmails []string
 
 	LogLevel slog.Level
 }
@@ -99,6 +102,7 @@ func parse(getenv func(string) string) (Config, error) {
 		UnsubscribeMailto:    p.str("RADIOGRAM_UNSUBSCRIBE_MAILTO", ""),
 		SendRate:             p.integer("RADIOGRAM_SEND_RATE", 10, 1, 1000),
 		FeedbackTopicARN:     p.str("RADIOGRAM_FEEDBACK_TOPIC_ARN", ""),
+		AdminEmails:          p.list("RADIOGRAM_ADMIN_EMAILS"),
 		LogLevel:             p.level("RADIOGRAM_LOG_LEVEL"),
 	}
 	if p.err != nil {
@@ -113,7 +117,7 @@ func (c Config) RequireTables() error {
 		"RADIOGRAM_FEEDS_TABLE": c.FeedsTable, "RADIOGRAM_ITEMS_TABLE": c.ItemsTable,
 		"RADIOGRAM_SUBSCRIBERS_TABLE": c.SubscribersTable, "RADIOGRAM_SUPPRESSIONS_TABLE": c.SuppressionsTable,
 		"RADIOGRAM_RATELIMITS_TABLE": c.RateLimitsTable, "RADIOGRAM_SENDS_TABLE": c.SendsTable,
-		"RADIOGRAM_SEND_QUEUE_URL": c.SendQueueURL,
+		"RADIOGRAM_SEND_QUEUE_URL": c.SendQueueURL, "RADIOGRAM_ADMIN_TABLE": c.AdminTable,
 	} {
 		if v == "" {
 			return fmt.Errorf("%s must be set", name)
@@ -139,6 +143,17 @@ func (p *parser) str(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// list reads a comma-separated list, lower-cased and trimmed.
+func (p *parser) list(name string) []string {
+	var out []string
+	for v := range strings.SplitSeq(p.str(name, ""), ",") {
+		if v = strings.ToLower(strings.TrimSpace(v)); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func (p *parser) duration(name string, def time.Duration) time.Duration {

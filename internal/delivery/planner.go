@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/radiogram/radiogram/internal/digest"
@@ -39,6 +40,8 @@ type Request struct {
 	// hour, so that planning the same slot twice keys the same sends.
 	Until  time.Time
 	DryRun bool // report who would get what; queue and change nothing
+	// StartedBy says who asked: "schedule", "ingest", or an admin.
+	StartedBy string
 }
 
 // Skip reasons, as reports and the ledger name them.
@@ -78,12 +81,18 @@ const maxReportedRecipients = 1000
 // ErrUnknownSubscriber is returned for a subscriber target nobody holds.
 var ErrUnknownSubscriber = errors.New("no confirmed subscriber with that address")
 
+// RunRecorder keeps the history of runs.
+type RunRecorder interface {
+	RecordRun(ctx context.Context, req Request, rep Report) error
+}
+
 // Planner finds who gets what and queues it.
 type Planner struct {
 	Subscribers  SubscriberIndex
 	Items        ItemReader
 	Suppressions SuppressionChecker
 	Queue        Queue
+	Runs         RunRecorder // optional
 	Log          *slog.Logger
 }
 
@@ -91,6 +100,17 @@ type Planner struct {
 // candidates come from an index, items are read once for everyone and
 // matched in memory.
 func (p *Planner) Plan(ctx context.Context, req Request) (Report, error) {
+	rep, err := p.plan(ctx, req)
+	if err != nil || p.Runs == nil || (rep.Candidates == 0 && req.Target.Kind == TargetDue) {
+		return rep, err // an empty scheduled hour is not worth a line in the history
+	}
+	if err := p.Runs.RecordRun(ctx, req, rep); err != nil {
+		return rep, fmt.Errorf("record run: %w", err)
+	}
+	return rep, nil
+}
+
+func (p *Planner) plan(ctx context.Context, req Request) (Report, error) {
 	rep := Report{RunID: req.RunID, Target: req.Target, Until: req.Until.UTC(), DryRun: req.DryRun, Skipped: map[string]int{}, Topics: map[string]int{}}
 	candidates, err := p.candidates(ctx, req.Target)
 	if err != nil {
@@ -127,6 +147,7 @@ func (p *Planner) Plan(ctx context.Context, req Request) (Report, error) {
 
 	open := map[string]*Job{} // the job still taking recipients, by content
 	var jobs []*Job
+	var closed []subscribers.Subscriber // nothing to send: their period just ends
 	for i, c := range candidates {
 		sub := c.Subscriber
 		detail := PlannedRecipient{Email: sub.Email}
@@ -136,15 +157,11 @@ func (p *Planner) Plan(ctx context.Context, req Request) (Report, error) {
 		case suppressed[hashes[i]] != "":
 			detail.Skip = SkipSuppressed + " (" + string(suppressed[hashes[i]]) + ")"
 			rep.Skipped[SkipSuppressed]++
+			closed = append(closed, sub)
 		case len(selected) == 0:
 			detail.Skip = SkipNothingNew
 			rep.Skipped[SkipNothingNew]++
-			if !req.DryRun {
-				// Nothing to send still closes the period.
-				if err := p.Subscribers.RecordSent(ctx, sub.ID, rep.Until, nextSlot(sub, rep.Until)); err != nil {
-					return rep, fmt.Errorf("advance watermark: %w", err)
-				}
-			}
+			closed = append(closed, sub)
 		default:
 			rep.Planned++
 			detail.Items = len(selected)
@@ -176,7 +193,13 @@ func (p *Planner) Plan(ctx context.Context, req Request) (Report, error) {
 		}
 	}
 	rep.Jobs = len(jobs)
-	if req.DryRun || len(jobs) == 0 {
+	if req.DryRun {
+		return rep, nil
+	}
+	if err := p.closePeriods(ctx, closed, rep.Until); err != nil {
+		return rep, err
+	}
+	if len(jobs) == 0 {
 		return rep, nil
 	}
 	queued := make([]Job, len(jobs))
@@ -189,6 +212,34 @@ func (p *Planner) Plan(ctx context.Context, req Request) (Report, error) {
 	p.Log.InfoContext(ctx, "send planned", "run", req.RunID, "target", req.Target.Kind, "candidates", rep.Candidates,
 		"planned", rep.Planned, "jobs", rep.Jobs, "skipped", rep.Skipped)
 	return rep, nil
+}
+
+// closeConcurrency bounds the watermark writes of one plan in flight.
+const closeConcurrency = 16
+
+// closePeriods ends the period of subscribers who get nothing this time
+// (nothing new, or suppressed): their watermark and next due slot move on,
+// so the schedule finds them again at their next hour.
+func (p *Planner) closePeriods(ctx context.Context, subs []subscribers.Subscriber, until time.Time) error {
+	sem := make(chan struct{}, closeConcurrency)
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for _, sub := range subs {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := p.Subscribers.RecordSent(ctx, sub.ID, until, nextSlot(sub, until)); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("advance watermark of %s: %w", sub.ID, err))
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func (p *Planner) candidates(ctx context.Context, t Target) ([]Candidate, error) {

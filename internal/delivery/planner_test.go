@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 // In-memory stand-ins for the stores: the planner's logic is tested here;
 // the DynamoDB and SQS adapters are exercised against moto in internal/app.
 type memIndex struct {
+	mu        sync.Mutex // RecordSent is called concurrently
 	subs      map[string]Candidate
 	recorded  map[string]time.Time
 	slotsSeen []string
@@ -62,6 +64,8 @@ func (m *memIndex) GetMany(_ context.Context, ids []string) (map[string]Candidat
 }
 
 func (m *memIndex) RecordSent(_ context.Context, id string, until time.Time, _ string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.recorded[id] = until
 	return nil
 }
@@ -193,6 +197,10 @@ func TestPlanTargets(t *testing.T) {
 			// Nothing new still closes the period: eve's watermark moved.
 			if tt.wantSkipped[SkipNothingNew] > 0 && !idx.recorded["eve"].Equal(until) {
 				t.Errorf("eve's watermark: %v", idx.recorded["eve"])
+			}
+			// So does being suppressed: the schedule must find them again.
+			if tt.wantSkipped[SkipSuppressed] > 0 && !idx.recorded["gone"].Equal(until) {
+				t.Errorf("the suppressed subscriber's watermark: %v", idx.recorded["gone"])
 			}
 		})
 	}

@@ -38,7 +38,7 @@ func (p *Planner) RunSchedule(ctx context.Context, state PlanState, now time.Tim
 		if err != nil {
 			return reports, fmt.Errorf("slot %q: %w", slot, err)
 		}
-		rep, err := p.Plan(ctx, Request{RunID: "schedule-" + slot, Target: Target{Kind: TargetDue, Slot: slot}, Until: until})
+		rep, err := p.Plan(ctx, Request{RunID: "schedule-" + slot, Target: Target{Kind: TargetDue, Slot: slot}, Until: until, StartedBy: "schedule"})
 		if err != nil {
 			return reports, fmt.Errorf("plan slot %s: %w", slot, err)
 		}

@@ -123,3 +123,8 @@ func batchGet(ctx context.Context, db API, table string, keys []map[string]types
 func stringKey(name, value string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{name: &types.AttributeValueMemberS{Value: value}}
 }
+
+// newSuffix makes keys that share a time unique.
+func newSuffix() string {
+	return fmt.Sprintf("%08x", rand.Uint32())
+}

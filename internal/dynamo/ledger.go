@@ -204,3 +204,28 @@ func (l *Ledger) RecordFeedback(ctx context.Context, messageID string, e feedbac
 	}
 	return nil
 }
+
+// ByRun returns every ledger entry of a run, through the by-run index.
+func (l *Ledger) ByRun(ctx context.Context, runID string) ([]delivery.Entry, error) {
+	p := dynamodb.NewQueryPaginator(l.db, &dynamodb.QueryInput{
+		TableName:                 &l.table,
+		IndexName:                 aws.String("by-run"),
+		KeyConditionExpression:    aws.String("run_id = :id"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: runID}},
+	})
+	var entries []delivery.Entry
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read sends of run %s: %w", runID, err)
+		}
+		var recs []ledgerRecord
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &recs); err != nil {
+			return nil, fmt.Errorf("decode sends: %w", err)
+		}
+		for _, r := range recs {
+			entries = append(entries, r.entry())
+		}
+	}
+	return entries, nil
+}

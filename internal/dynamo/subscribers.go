@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/radiogram/radiogram/internal/admin"
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/digest"
 	"github.com/radiogram/radiogram/internal/subscribers"
@@ -26,9 +28,10 @@ type SubscriberStore struct {
 	table string
 }
 
-// TxAPI adds transactions to API.
+// TxAPI adds transactions, deletes and batch writes to API.
 type TxAPI interface {
 	API
+	BatchWriteItem(context.Context, *dynamodb.BatchWriteItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 }
@@ -353,4 +356,64 @@ func (st *SubscriberStore) RecordSent(ctx context.Context, id string, until time
 		return fmt.Errorf("record send for %s: %w", id, err)
 	}
 	return nil
+}
+
+// countSegments splits the subscriber tally into parallel scans.
+const countSegments = 4
+
+// Count tallies subscribers by status and confirmed ones by topic and
+// frequency. It reads the whole table (four parallel segments, three
+// attributes each): it serves the admin summary, which caches it, and no
+// sending path.
+func (st *SubscriberStore) Count(ctx context.Context) (admin.Summary, error) {
+	sum := admin.Summary{ByStatus: map[string]int{}, ByTopic: map[string]int{}, ByFrequency: map[string]int{}}
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	for seg := range countSegments {
+		wg.Go(func() {
+			p := dynamodb.NewScanPaginator(st.db, &dynamodb.ScanInput{
+				TableName:                &st.table,
+				Segment:                  aws.Int32(int32(seg)),
+				TotalSegments:            aws.Int32(countSegments),
+				FilterExpression:         aws.String("begins_with(pk, :sub)"),
+				ProjectionExpression:     aws.String("#status, topics, frequency"),
+				ExpressionAttributeNames: map[string]string{"#status": "status"},
+				ExpressionAttributeValues: map[string]types.AttributeValue{
+					":sub": &types.AttributeValueMemberS{Value: "sub#"},
+				},
+			})
+			for p.HasMorePages() {
+				page, err := p.NextPage(ctx)
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("count subscribers: %w", err))
+					mu.Unlock()
+					return
+				}
+				var recs []subscriberRecord
+				if err := attributevalue.UnmarshalListOfMaps(page.Items, &recs); err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("decode subscribers: %w", err))
+					mu.Unlock()
+					return
+				}
+				mu.Lock()
+				for _, r := range recs {
+					sum.ByStatus[r.Status]++
+					if r.Status == string(subscribers.StatusConfirmed) {
+						sum.ByFrequency[r.Frequency]++
+						for _, t := range r.Topics {
+							sum.ByTopic[t]++
+						}
+					}
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return sum, errors.Join(errs...)
 }

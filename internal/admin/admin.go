@@ -1,0 +1,93 @@
+// Package admin owns what society staff do with Radiogram: trigger a send
+// (to all, a topic or one subscriber), dry-run and preview it, and see
+// afterwards what happened to every mail; every action is audited.
+package admin
+
+import (
+	"errors"
+	"time"
+
+	"github.com/radiogram/radiogram/internal/delivery"
+	"github.com/radiogram/radiogram/internal/subscribers"
+)
+
+// Run is one planned send, scheduled or started by an admin, with what
+// became of it so far.
+type Run struct {
+	ID        string          `json:"id"`
+	StartedBy string          `json:"started_by"` // "schedule", "ingest" or the admin's name
+	Target    string          `json:"target"`     // "all", "topic:ai", "subscriber:ada@example.org", "due:2026-11-22T07", "instant"
+	DryRun    bool            `json:"dry_run"`
+	CreatedAt time.Time       `json:"created_at"`
+	Plan      delivery.Report `json:"plan"`
+	// What the senders did: counted as each recipient's send is recorded.
+	Sent     int            `json:"sent"`
+	Failed   int            `json:"failed"` // failed attempts; a retry may still succeed
+	Skipped  map[string]int `json:"skipped"`
+	Feedback map[string]int `json:"feedback"` // bounces and complaints SES reported for this run's mails
+}
+
+// Failure is one failed send of a run.
+type Failure struct {
+	SubscriberID string    `json:"subscriber_id"`
+	Email        string    `json:"email,omitempty"`
+	Reason       string    `json:"reason"`
+	At           time.Time `json:"at"`
+}
+
+// RunDetail is a run with its failures.
+type RunDetail struct {
+	Run
+	Failures []Failure `json:"failures"`
+}
+
+// SubscriberDetail is one subscriber and their send log, newest first.
+type SubscriberDetail struct {
+	Subscriber  subscribers.Subscriber   `json:"subscriber"`
+	Suppression *subscribers.Suppression `json:"suppression,omitempty"`
+	Sends       []delivery.Entry         `json:"sends"`
+}
+
+// Summary counts subscribers by status and, for confirmed ones, by topic
+// and frequency.
+type Summary struct {
+	ByStatus    map[string]int `json:"by_status"`
+	ByTopic     map[string]int `json:"by_topic"`
+	ByFrequency map[string]int `json:"by_frequency"`
+	CountedAt   time.Time      `json:"counted_at"`
+}
+
+// TriggerRequest asks for a send now.
+type TriggerRequest struct {
+	// Target is "all", "topic:<id>" or "subscriber:<email>".
+	Target string `json:"target"`
+	DryRun bool   `json:"dry_run"`
+	// IdempotencyKey makes a repeated request return the first run
+	// instead of sending again.
+	IdempotencyKey string `json:"-"`
+	Actor          string `json:"-"`
+}
+
+// PreviewRequest names what to preview: one subscriber's mail as it would
+// go out now, or a sample digest of one topic.
+type PreviewRequest struct {
+	Subscriber string `json:"subscriber,omitempty"` // email
+	Topic      string `json:"topic,omitempty"`
+}
+
+// AuditEntry is one admin action.
+type AuditEntry struct {
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"` // e.g. "send.trigger", "feed.delete", "signin"
+	Detail string    `json:"detail"`
+	Client string    `json:"client"` // client address
+}
+
+// Errors the service reports in terms the routes answer with.
+var (
+	ErrInvalidTarget = errors.New("target must be all, topic:<id> or subscriber:<email>")
+	ErrUnknownTopic  = errors.New("unknown topic")
+	ErrNotFound      = errors.New("not found")
+	ErrBadRequest    = errors.New("bad request")
+)

@@ -1,0 +1,374 @@
+package admin
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/radiogram/radiogram/internal/delivery"
+	"github.com/radiogram/radiogram/internal/digest"
+	"github.com/radiogram/radiogram/internal/feeds"
+	"github.com/radiogram/radiogram/internal/items"
+	rgmail "github.com/radiogram/radiogram/internal/mail"
+	"github.com/radiogram/radiogram/internal/subscribers"
+)
+
+// Stores and collaborators the service depends on, declared here by what
+// it uses of them.
+type (
+	FeedLister interface {
+		ListFeeds(ctx context.Context) ([]feeds.Feed, error)
+		Societies(ctx context.Context) ([]string, error)
+	}
+	ItemLister interface {
+		List(ctx context.Context, q items.Query) ([]items.Item, error)
+		IngestedBetween(ctx context.Context, since, until time.Time) ([]items.Item, error)
+	}
+	SubscriberReader interface {
+		ByEmail(ctx context.Context, email string) (delivery.Candidate, error)
+		// Count tallies every subscriber; it reads the whole table, so the
+		// service caches its answer.
+		Count(ctx context.Context) (Summary, error)
+	}
+	SuppressionReader interface {
+		Get(ctx context.Context, emailHash string) (subscribers.Suppression, bool, error)
+	}
+	SendLog interface {
+		History(ctx context.Context, subscriberID string, limit int) ([]delivery.Entry, error)
+		ByRun(ctx context.Context, runID string) ([]delivery.Entry, error)
+	}
+	RunStore interface {
+		Run(ctx context.Context, id string) (Run, error)
+		Runs(ctx context.Context, limit int) ([]Run, error)
+		ClaimIdempotencyKey(ctx context.Context, key, runID string) (string, error)
+		ReleaseIdempotencyKey(ctx context.Context, key string) error
+		Record(ctx context.Context, e AuditEntry) error
+		Audit(ctx context.Context, limit int) ([]AuditEntry, error)
+	}
+	Planner interface {
+		Plan(ctx context.Context, req delivery.Request) (delivery.Report, error)
+	}
+)
+
+// Service carries out admin actions. Its fields are set once at start-up.
+type Service struct {
+	FeedStore        FeedLister
+	ItemStore        ItemLister
+	SubscriberStore  SubscriberReader
+	SuppressionStore SuppressionReader
+	SendStore        SendLog
+	RunStore         RunStore
+	Planner          Planner
+	Renderer         delivery.Renderer
+	Mail             rgmail.Sender
+	KnownTopic       func(id string) bool
+	// TestRecipients are the only addresses a preview may be test-sent to.
+	TestRecipients []string
+	Now            func() time.Time
+	Log            *slog.Logger
+
+	summaryMu sync.Mutex
+	summary   Summary
+}
+
+// summaryTTL is how long a subscriber count is reused.
+const summaryTTL = time.Minute
+
+// Feeds lists the feeds with their health.
+func (s *Service) Feeds(ctx context.Context) ([]feeds.Feed, error) { return s.FeedStore.ListFeeds(ctx) }
+
+// Items lists stored items, newest first.
+func (s *Service) Items(ctx context.Context, topic, society string, limit int) ([]items.Item, error) {
+	if topic != "" && !s.KnownTopic(topic) {
+		return nil, fmt.Errorf("%w %q", ErrUnknownTopic, topic)
+	}
+	societies, err := s.FeedStore.Societies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if society != "" {
+		if !slices.Contains(societies, society) {
+			return nil, fmt.Errorf("%w: unknown society %q", ErrBadRequest, society)
+		}
+		societies = []string{society}
+	}
+	return s.ItemStore.List(ctx, items.Query{Societies: societies, Topic: topic, Limit: limit})
+}
+
+// Summary counts subscribers by status, topic and frequency.
+func (s *Service) Summary(ctx context.Context) (Summary, error) {
+	s.summaryMu.Lock()
+	defer s.summaryMu.Unlock()
+	if !s.summary.CountedAt.IsZero() && s.Now().Sub(s.summary.CountedAt) < summaryTTL {
+		return s.summary, nil
+	}
+	sum, err := s.SubscriberStore.Count(ctx)
+	if err != nil {
+		return Summary{}, fmt.Errorf("count subscribers: %w", err)
+	}
+	sum.CountedAt = s.Now().UTC()
+	s.summary = sum
+	return sum, nil
+}
+
+// Subscriber returns one subscriber with their send log.
+func (s *Service) Subscriber(ctx context.Context, email string) (SubscriberDetail, error) {
+	addr, err := subscribers.NormalizeEmail(email)
+	if err != nil {
+		return SubscriberDetail{}, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	c, err := s.SubscriberStore.ByEmail(ctx, addr)
+	if errors.Is(err, subscribers.ErrNotFound) {
+		return SubscriberDetail{}, fmt.Errorf("%w: no subscriber %s", ErrNotFound, addr)
+	}
+	if err != nil {
+		return SubscriberDetail{}, err
+	}
+	d := SubscriberDetail{Subscriber: c.Subscriber}
+	if supp, ok, err := s.SuppressionStore.Get(ctx, subscribers.HashEmail(addr)); err != nil {
+		return d, err
+	} else if ok {
+		d.Suppression = &supp
+	}
+	if d.Sends, err = s.SendStore.History(ctx, c.Subscriber.ID, 100); err != nil {
+		return d, err
+	}
+	return d, nil
+}
+
+// Runs lists the latest runs with what became of their sends.
+func (s *Service) Runs(ctx context.Context, limit int) ([]Run, error) {
+	runs, err := s.RunStore.Runs(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	for i := range runs {
+		if _, err := s.outcomes(ctx, &runs[i]); err != nil {
+			return nil, err
+		}
+	}
+	return runs, nil
+}
+
+// Run returns one run with its failures.
+func (s *Service) Run(ctx context.Context, id string) (RunDetail, error) {
+	run, err := s.RunStore.Run(ctx, id)
+	if err != nil {
+		return RunDetail{}, err
+	}
+	failures, err := s.outcomes(ctx, &run)
+	return RunDetail{Run: run, Failures: failures}, err
+}
+
+// outcomes fills a run's sender counts from its ledger entries and returns
+// its failures. The ledger is the truth, so the counts cannot drift.
+func (s *Service) outcomes(ctx context.Context, run *Run) ([]Failure, error) {
+	run.Skipped, run.Feedback = map[string]int{}, map[string]int{}
+	if run.DryRun {
+		return nil, nil
+	}
+	entries, err := s.SendStore.ByRun(ctx, run.ID)
+	if err != nil {
+		return nil, err
+	}
+	var failures []Failure
+	for _, e := range entries {
+		switch e.Status {
+		case delivery.LedgerSent:
+			run.Sent++
+		case delivery.LedgerFailed:
+			run.Failed++
+			failures = append(failures, Failure{SubscriberID: e.SubscriberID, Reason: e.Reason, At: e.At})
+		case delivery.LedgerSkipped:
+			run.Skipped[e.Reason]++
+		}
+		if e.Feedback != "" {
+			kind, _, _ := strings.Cut(e.Feedback, ":")
+			run.Feedback[kind]++
+		}
+	}
+	return failures, nil
+}
+
+// Trigger plans a send now, through the same planner, queue, ledger and
+// sender as the schedule. A repeated idempotency key returns the first run.
+func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (Run, error) {
+	target, err := s.parseTarget(req.Target)
+	if err != nil {
+		return Run{}, err
+	}
+	runID := "admin-" + time.Now().UTC().Format("20060102T150405") + "-" + strings.ToLower(rand.Text()[:6])
+	if req.IdempotencyKey != "" && !req.DryRun {
+		existing, err := s.RunStore.ClaimIdempotencyKey(ctx, req.IdempotencyKey, runID)
+		if err != nil {
+			return Run{}, err
+		}
+		if existing != "" {
+			return s.RunStore.Run(ctx, existing)
+		}
+	}
+	rep, err := s.Planner.Plan(ctx, delivery.Request{RunID: runID, Target: target, Until: s.Now().UTC(), DryRun: req.DryRun, StartedBy: req.Actor})
+	if err != nil {
+		if req.IdempotencyKey != "" && !req.DryRun {
+			err = errors.Join(err, s.RunStore.ReleaseIdempotencyKey(ctx, req.IdempotencyKey))
+		}
+		if errors.Is(err, delivery.ErrUnknownSubscriber) {
+			return Run{}, fmt.Errorf("%w: %v", ErrNotFound, err)
+		}
+		return Run{}, err
+	}
+	action := "send.trigger"
+	if req.DryRun {
+		action = "send.dry_run"
+	}
+	s.audit(ctx, req.Actor, action, fmt.Sprintf("run %s, target %s, %d planned", runID, req.Target, rep.Planned))
+	return Run{ID: runID, StartedBy: req.Actor, Target: req.Target, DryRun: req.DryRun, CreatedAt: s.Now().UTC(), Plan: rep, Skipped: map[string]int{}, Feedback: map[string]int{}}, nil
+}
+
+func (s *Service) parseTarget(raw string) (delivery.Target, error) {
+	kind, arg, _ := strings.Cut(strings.TrimSpace(raw), ":")
+	switch {
+	case kind == "all" && arg == "":
+		return delivery.Target{Kind: delivery.TargetAll}, nil
+	case kind == "topic" && arg != "":
+		if !s.KnownTopic(arg) {
+			return delivery.Target{}, fmt.Errorf("%w %q", ErrUnknownTopic, arg)
+		}
+		return delivery.Target{Kind: delivery.TargetTopic, Topic: arg}, nil
+	case kind == "subscriber" && arg != "":
+		addr, err := subscribers.NormalizeEmail(arg)
+		if err != nil {
+			return delivery.Target{}, fmt.Errorf("%w: %v", ErrInvalidTarget, err)
+		}
+		return delivery.Target{Kind: delivery.TargetSubscriber, Email: addr}, nil
+	}
+	return delivery.Target{}, fmt.Errorf("%w, not %q", ErrInvalidTarget, raw)
+}
+
+// previewLookback is the period of a topic's sample digest.
+const previewLookback = 7 * 24 * time.Hour
+
+// Preview renders, without sending or changing anything, the mail a
+// subscriber would get now, or a sample digest of a topic.
+func (s *Service) Preview(ctx context.Context, req PreviewRequest) (rgmail.Message, error) {
+	now := s.Now().UTC()
+	var (
+		sub      subscribers.Subscriber
+		since    time.Time
+		selected []items.Item
+		kind     = delivery.KindDigest
+	)
+	switch {
+	case req.Subscriber != "" && req.Topic == "":
+		addr, err := subscribers.NormalizeEmail(req.Subscriber)
+		if err != nil {
+			return rgmail.Message{}, fmt.Errorf("%w: %v", ErrBadRequest, err)
+		}
+		c, err := s.SubscriberStore.ByEmail(ctx, addr)
+		if errors.Is(err, subscribers.ErrNotFound) {
+			return rgmail.Message{}, fmt.Errorf("%w: no subscriber %s", ErrNotFound, addr)
+		}
+		if err != nil {
+			return rgmail.Message{}, err
+		}
+		sub = c.Subscriber
+		if sub.Preferences.Frequency == subscribers.Instant {
+			kind = delivery.KindAlert
+		}
+		since = digest.Since(c.Watermark, now, sub.Preferences.Frequency)
+		all, err := s.ItemStore.IngestedBetween(ctx, since, now)
+		if err != nil {
+			return rgmail.Message{}, err
+		}
+		selected = digest.Select(sub.Preferences, all, since, now)
+		if len(selected) == 0 {
+			return rgmail.Message{}, fmt.Errorf("%w: nothing new for %s since %s, so no mail would go out", ErrNotFound, addr, since.Format(time.RFC3339))
+		}
+	case req.Topic != "" && req.Subscriber == "":
+		if !s.KnownTopic(req.Topic) {
+			return rgmail.Message{}, fmt.Errorf("%w %q", ErrUnknownTopic, req.Topic)
+		}
+		since = now.Add(-previewLookback)
+		sub = subscribers.Subscriber{ID: "preview", Email: "preview@radiogram.invalid", Status: subscribers.StatusConfirmed,
+			Preferences: subscribers.Preferences{Topics: []string{req.Topic}, Frequency: subscribers.Weekly, Day: "monday", TimeZone: "UTC", Format: subscribers.FormatHTML}}
+		var err error
+		if selected, err = s.Items(ctx, req.Topic, "", 10); err != nil {
+			return rgmail.Message{}, err
+		}
+		if len(selected) == 0 {
+			return rgmail.Message{}, fmt.Errorf("%w: no items on %s yet", ErrNotFound, req.Topic)
+		}
+	default:
+		return rgmail.Message{}, fmt.Errorf("%w: preview either a subscriber or a topic", ErrBadRequest)
+	}
+	keys := make([]string, len(selected))
+	for i, it := range selected {
+		keys[i] = it.Key
+	}
+	tmpl, err := s.Renderer.Compile(ctx, delivery.Job{Kind: kind, Until: now, Format: sub.Preferences.Format, Topics: sub.Preferences.Topics, ItemKeys: keys}, selected)
+	if err != nil {
+		return rgmail.Message{}, fmt.Errorf("render preview: %w", err)
+	}
+	return tmpl.Fill(ctx, sub, since, now)
+}
+
+// TestSend mails a preview to one of the configured test recipients.
+func (s *Service) TestSend(ctx context.Context, req PreviewRequest, to, actor string) error {
+	addr, err := mail.ParseAddress(strings.TrimSpace(to))
+	if err != nil || !slices.Contains(s.TestRecipients, strings.ToLower(addr.Address)) {
+		return fmt.Errorf("%w: previews go only to the configured test recipients (RADIOGRAM_ADMIN_EMAILS)", ErrBadRequest)
+	}
+	msg, err := s.Preview(ctx, req)
+	if err != nil {
+		return err
+	}
+	msg.To, msg.Subject = strings.ToLower(addr.Address), "[Preview] "+msg.Subject
+	msg.Tags = map[string]string{"kind": "preview"}
+	id, err := s.Mail.Send(ctx, msg)
+	if err != nil {
+		return fmt.Errorf("send preview: %w", err)
+	}
+	s.audit(ctx, actor, "preview.test_send", fmt.Sprintf("preview of %s%s to %s (message %s)", req.Subscriber, req.Topic, msg.To, id))
+	return nil
+}
+
+// Record adds an entry to the audit log.
+func (s *Service) Record(ctx context.Context, e AuditEntry) error {
+	if e.At.IsZero() {
+		e.At = s.Now().UTC()
+	}
+	return s.RunStore.Record(ctx, e)
+}
+
+// Audit lists the latest admin actions.
+func (s *Service) Audit(ctx context.Context, limit int) ([]AuditEntry, error) {
+	return s.RunStore.Audit(ctx, limit)
+}
+
+// audit records an action; a failure to audit is logged, not fatal to the
+// action already done.
+func (s *Service) audit(ctx context.Context, actor, action, detail string) {
+	if err := s.Record(ctx, AuditEntry{Actor: actor, Action: action, Detail: detail, Client: ClientFrom(ctx)}); err != nil {
+		s.Log.ErrorContext(ctx, "audit", "action", action, "err", err)
+	}
+}
+
+type clientKey struct{}
+
+// WithClient records the client address of a request for the audit log.
+func WithClient(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, clientKey{}, addr)
+}
+
+// ClientFrom returns the client address WithClient recorded.
+func ClientFrom(ctx context.Context) string {
+	v, _ := ctx.Value(clientKey{}).(string)
+	return v
+}

@@ -1,0 +1,198 @@
+// Package console owns the admin console: server-rendered pages for society
+// staff over the admin functions, signed in with the admin token.
+package console
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/radiogram/radiogram/internal/admin"
+	"github.com/radiogram/radiogram/internal/feeds"
+	"github.com/radiogram/radiogram/internal/items"
+	"github.com/radiogram/radiogram/internal/mail"
+	"github.com/radiogram/radiogram/internal/tokens"
+	"github.com/radiogram/radiogram/internal/topics"
+)
+
+// Admin is what the console needs of the admin functions
+// (*admin.Service implements it).
+type Admin interface {
+	Feeds(ctx context.Context) ([]feeds.Feed, error)
+	Items(ctx context.Context, topic, society string, limit int) ([]items.Item, error)
+	Summary(ctx context.Context) (admin.Summary, error)
+	// Subscriber returns admin.ErrNotFound for an unknown address.
+	Subscriber(ctx context.Context, email string) (admin.SubscriberDetail, error)
+	Runs(ctx context.Context, limit int) ([]admin.Run, error)
+	// Run returns admin.ErrNotFound for an unknown id.
+	Run(ctx context.Context, id string) (admin.RunDetail, error)
+	// Trigger reports the user's mistakes as errors wrapping
+	// admin.ErrInvalidTarget, admin.ErrUnknownTopic or admin.ErrNotFound.
+	Trigger(ctx context.Context, req admin.TriggerRequest) (admin.Run, error)
+	// Preview reports admin.ErrNotFound, admin.ErrUnknownTopic or
+	// admin.ErrBadRequest for what cannot be previewed.
+	Preview(ctx context.Context, req admin.PreviewRequest) (mail.Message, error)
+	TestSend(ctx context.Context, req admin.PreviewRequest, to, actor string) error
+	Audit(ctx context.Context, limit int) ([]admin.AuditEntry, error)
+	// Record adds an entry to the audit log; the console records signing in
+	// and out itself, the service everything else.
+	Record(ctx context.Context, e admin.AuditEntry) error
+}
+
+// Sessions signs and verifies the session cookie and the forms' CSRF
+// tokens (*tokens.Keyring implements it).
+type Sessions interface {
+	Sign(subject string, purpose tokens.Purpose, expires time.Time) string
+	Verify(token string, purpose tokens.Purpose, now time.Time) (string, error)
+}
+
+// Handlers holds the console's dependencies; its fields are set once.
+type Handlers struct {
+	Admin  Admin
+	Topics []topics.Topic
+	// Token is the admin token staff sign in with; empty refuses everyone.
+	Token    string
+	Sessions Sessions
+	// ClientIP tells the caller's client address, which differs under
+	// Lambda and locally; without it the connection's address is used.
+	ClientIP func(*http.Request) string
+	Now      func() time.Time
+	Log      *slog.Logger
+}
+
+// prefix is where the console's routes live.
+const prefix = "/admin/console"
+
+// actor names the console in the audit log and on the runs it starts. The
+// token is shared, so there is no person to name.
+const actor = "admin (console)"
+
+// maxBodyBytes bounds every request body; no console form needs more.
+const maxBodyBytes = 64 << 10
+
+// contentSecurityPolicy allows nothing inline and frames only the console's
+// own mail previews.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// Register adds the console's routes to mux. It panics if the embedded
+// templates do not parse, which the package's tests rule out.
+func (h *Handlers) Register(mux *http.ServeMux) {
+	h.console().register(mux)
+}
+
+// console is the registered handlers' shared state.
+type console struct {
+	admin    Admin
+	topics   []topics.Topic
+	token    string
+	sessions Sessions
+	clientIP func(*http.Request) string
+	now      func() time.Time
+	log      *slog.Logger
+	pages    pages
+	assets   assets
+	// failures slows down guessing the token.
+	failures     *failureLimiter
+	failureDelay time.Duration
+}
+
+func (h *Handlers) console() *console {
+	c := &console{
+		admin:        h.Admin,
+		topics:       h.Topics,
+		token:        h.Token,
+		sessions:     h.Sessions,
+		clientIP:     h.ClientIP,
+		now:          h.Now,
+		log:          h.Log,
+		assets:       loadAssets(),
+		failures:     newFailureLimiter(maxSignInFailures, signInFailureWindow),
+		failureDelay: signInFailureDelay,
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.clientIP == nil {
+		c.clientIP = remoteIP
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	c.pages = mustParsePages(c.funcs())
+	return c
+}
+
+func (c *console) register(mux *http.ServeMux) {
+	routes := []struct {
+		pattern string
+		handle  http.HandlerFunc
+	}{
+		{"GET " + prefix + "/signin", c.signInPage},
+		{"POST " + prefix + "/signin", c.signIn},
+		{"POST " + prefix + "/signout", c.signOut},
+		{"GET " + prefix + "/static/{file}", c.static},
+
+		{"GET " + prefix, c.page(c.overview)},
+		{"GET " + prefix + "/{$}", c.page(c.overview)},
+		{"GET " + prefix + "/items", c.page(c.itemsPage)},
+		{"GET " + prefix + "/subscribers", c.page(c.subscriberPage)},
+		{"GET " + prefix + "/runs", c.page(c.runsPage)},
+		{"GET " + prefix + "/runs/{id}", c.page(c.runPage)},
+		{"GET " + prefix + "/send", c.page(c.sendPage)},
+		{"POST " + prefix + "/send", c.action(c.send)},
+		{"GET " + prefix + "/preview", c.page(c.previewPage)},
+		{"GET " + prefix + "/preview/raw", c.page(c.previewRaw)},
+		{"POST " + prefix + "/preview/send", c.action(c.testSend)},
+		{"GET " + prefix + "/audit", c.page(c.auditPage)},
+
+		{prefix + "/", c.notFound},
+	}
+	for _, r := range routes {
+		mux.Handle(r.pattern, c.guard(r.handle))
+	}
+}
+
+// guard sets the headers every answer carries, refuses cross-origin posts,
+// bounds the body, and turns a panic into the generic error page.
+func (c *console) guard(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Content-Type-Options", "nosniff")
+		// The pages show subscribers' addresses: no cache may keep them.
+		h.Set("Cache-Control", "no-store")
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				c.log.ErrorContext(r.Context(), "console handler panicked", "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				c.renderProblem(w, r, internalProblem, session{})
+			}
+		}()
+		if r.Method == http.MethodPost && !sameOrigin(r) {
+			c.log.WarnContext(r.Context(), "cross-origin post refused", "path", r.URL.Path, "origin", r.Header.Get("Origin"), "client", c.clientIP(r))
+			c.renderProblem(w, r, crossOriginProblem, session{})
+			return
+		}
+		next(w, r)
+	})
+}
+
+func (c *console) notFound(w http.ResponseWriter, r *http.Request) {
+	c.renderProblem(w, r, notFoundProblem, c.currentSession(r))
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

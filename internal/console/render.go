@@ -1,0 +1,225 @@
+package console
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/radiogram/radiogram/internal/admin"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// pages are the parsed templates by file name; each is the base layout and
+// one page.
+type pages map[string]*template.Template
+
+var pageNames = []string{
+	"signin.html", "message.html", "overview.html", "items.html", "subscriber.html",
+	"runs.html", "run.html", "send.html", "dryrun.html", "preview.html", "audit.html",
+}
+
+func parsePages(funcs template.FuncMap) (pages, error) {
+	out := make(pages, len(pageNames))
+	for _, name := range pageNames {
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/partials.html", "templates/"+name)
+		if err != nil {
+			return nil, fmt.Errorf("parse page %s: %w", name, err)
+		}
+		out[name] = t
+	}
+	return out, nil
+}
+
+func mustParsePages(funcs template.FuncMap) pages {
+	p, err := parsePages(funcs)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// render executes a page into memory first, so that a template failure
+// still yields a clean error instead of half a page.
+func (c *console) render(w http.ResponseWriter, r *http.Request, status int, page string, view any) {
+	var buf bytes.Buffer
+	if err := c.pages[page].ExecuteTemplate(&buf, "layout.html", view); err != nil {
+		c.log.ErrorContext(r.Context(), "render console page", "page", page, "err", err)
+		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// frame is what the base layout needs of every page.
+type frame struct {
+	Title   string
+	Section string // the navigation entry to mark as current
+	Assets  assets
+	CSRF    string // empty when signed out, which hides the navigation
+}
+
+func (c *console) frame(s session, title, section string) frame {
+	return frame{Title: title, Section: section, Assets: c.assets, CSRF: s.CSRF}
+}
+
+// link is a link a page offers.
+type link struct {
+	URL  string
+	Text string
+}
+
+// problem is an error page: what went wrong, worded for staff.
+type problem struct {
+	status     int
+	heading    string
+	paragraphs []string
+}
+
+var (
+	internalProblem = problem{http.StatusInternalServerError, "Something went wrong",
+		[]string{"Something went wrong on our side. Nothing more was done; the details are in the logs. Try again in a few minutes."}}
+	notFoundProblem = problem{http.StatusNotFound, "Not found",
+		[]string{"There is nothing at this address. It may have been mistyped, or what it showed no longer exists."}}
+	signedOutProblem = problem{http.StatusUnauthorized, "Signed out",
+		[]string{"Your session has ended, so nothing was done. Sign in again, then repeat what you were doing."}}
+	csrfProblem = problem{http.StatusForbidden, "This form was refused",
+		[]string{"The form did not come with this session's security check, so nothing was done. Go back, reload the page and try again."}}
+	crossOriginProblem = problem{http.StatusForbidden, "This form was refused",
+		[]string{"The form was sent from another site, so nothing was done."}}
+	tooManyFailuresProblem = problem{http.StatusTooManyRequests, "Too many wrong tokens",
+		[]string{"Signing in from your address is paused after too many wrong tokens. Try again in 15 minutes."}}
+)
+
+func unreadableProblem(err error) problem {
+	reason := "it could not be read"
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		reason = "it is larger than 64 KiB"
+	}
+	return problem{http.StatusBadRequest, "This form was refused", []string{"Nothing was done: " + reason + "."}}
+}
+
+type messageView struct {
+	frame
+	Heading    string
+	Paragraphs []string
+	Links      []link
+}
+
+func (c *console) renderProblem(w http.ResponseWriter, r *http.Request, p problem, s session) {
+	v := messageView{frame: c.frame(s, p.heading, ""), Heading: p.heading, Paragraphs: p.paragraphs}
+	if s.signedIn() {
+		v.Links = []link{{prefix, "Back to the overview"}}
+	} else {
+		v.Links = []link{{signInPath, "Sign in"}}
+	}
+	c.render(w, r, p.status, "message.html", v)
+}
+
+// userError says whether err is the admin's to fix, with its status and
+// reason worded for the page.
+func userError(err error) (status int, reason string, ok bool) {
+	switch {
+	case errors.Is(err, admin.ErrNotFound):
+		status = http.StatusNotFound
+	case errors.Is(err, admin.ErrInvalidTarget), errors.Is(err, admin.ErrUnknownTopic), errors.Is(err, admin.ErrBadRequest):
+		status = http.StatusBadRequest
+	default:
+		return 0, "", false
+	}
+	return status, upperFirst(err.Error()) + ".", true
+}
+
+// fail answers a request the admin functions could not serve: the user's
+// mistakes with their reason, anything else with the generic page only and
+// a log line saying what op failed.
+func (c *console) fail(w http.ResponseWriter, r *http.Request, s session, op string, err error) {
+	if status, reason, ok := userError(err); ok {
+		heading := "Not found"
+		if status == http.StatusBadRequest {
+			heading = "That did not work"
+		}
+		c.renderProblem(w, r, problem{status, heading, []string{reason}}, s)
+		return
+	}
+	c.log.ErrorContext(r.Context(), "console request failed", "method", r.Method, "path", r.URL.Path, "op", op, "err", err)
+	c.renderProblem(w, r, internalProblem, s)
+}
+
+func upperFirst(s string) string {
+	r, size := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[size:]
+}
+
+// asset is one embedded static file and the version its URLs carry.
+type asset struct {
+	content []byte
+	version string
+}
+
+// assets are the static files by name. Their URLs carry a content hash, so
+// browsers may cache each version for good.
+type assets map[string]asset
+
+func loadAssets() assets {
+	out := assets{}
+	entries, err := fs.ReadDir(staticFiles, "static")
+	if err != nil {
+		panic(fmt.Sprintf("read embedded static files: %v", err))
+	}
+	for _, e := range entries {
+		content, err := staticFiles.ReadFile(path.Join("static", e.Name()))
+		if err != nil {
+			panic(fmt.Sprintf("read embedded %s: %v", e.Name(), err))
+		}
+		sum := sha256.Sum256(content)
+		out[e.Name()] = asset{content: content, version: hex.EncodeToString(sum[:6])}
+	}
+	return out
+}
+
+// URL is the versioned address of a static file, for templates.
+func (a assets) URL(name string) (string, error) {
+	f, ok := a[name]
+	if !ok {
+		return "", fmt.Errorf("no static file %q", name)
+	}
+	return prefix + "/static/" + name + "?v=" + f.version, nil
+}
+
+func (c *console) static(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("file")
+	f, ok := c.assets[name]
+	if !ok || strings.HasPrefix(name, ".") {
+		c.notFound(w, r)
+		return
+	}
+	if r.URL.Query().Get("v") == f.version {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+	}
+	w.Header().Set("ETag", `"`+f.version+`"`)
+	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(f.content))
+}

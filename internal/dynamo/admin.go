@@ -1,0 +1,226 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/radiogram/radiogram/internal/admin"
+	"github.com/radiogram/radiogram/internal/delivery"
+)
+
+// AdminStore keeps the admin table: run records ("run#<id>"), idempotency
+// keys ("idem#<key>", expiring) and the audit log ("audit#<time>"). Runs
+// and audit entries carry a kind and a time, which an index lists newest
+// first.
+type AdminStore struct {
+	db    API
+	table string
+	now   func() time.Time
+}
+
+// NewAdminStore returns a store over the named table.
+func NewAdminStore(db API, table string, now func() time.Time) *AdminStore {
+	return &AdminStore{db: db, table: table, now: now}
+}
+
+var _ delivery.RunRecorder = (*AdminStore)(nil)
+
+type runRecord struct {
+	PK        string `dynamodbav:"pk"`
+	Kind      string `dynamodbav:"kind"`
+	At        string `dynamodbav:"at"`
+	ID        string `dynamodbav:"id"`
+	StartedBy string `dynamodbav:"started_by"`
+	Target    string `dynamodbav:"target"`
+	DryRun    bool   `dynamodbav:"dry_run"`
+	Plan      string `dynamodbav:"plan"` // the planner's report, as JSON
+}
+
+// TargetString names a target the way admins write it.
+func TargetString(t delivery.Target) string {
+	switch t.Kind {
+	case delivery.TargetTopic:
+		return "topic:" + t.Topic
+	case delivery.TargetSubscriber:
+		return "subscriber:" + t.Email
+	case delivery.TargetDue:
+		return "due:" + t.Slot
+	}
+	return string(t.Kind)
+}
+
+// RecordRun stores a planned run.
+func (s *AdminStore) RecordRun(ctx context.Context, req delivery.Request, rep delivery.Report) error {
+	plan, err := json.Marshal(rep)
+	if err != nil {
+		return fmt.Errorf("encode plan: %w", err)
+	}
+	now := s.now().UTC()
+	rec := runRecord{
+		PK: "run#" + req.RunID, Kind: "run", At: sortableTime(now) + "#" + req.RunID, ID: req.RunID,
+		StartedBy: req.StartedBy, Target: TargetString(req.Target), DryRun: req.DryRun, Plan: string(plan),
+	}
+	item, err := attributevalue.MarshalMap(rec)
+	if err != nil {
+		return fmt.Errorf("encode run: %w", err)
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
+		return fmt.Errorf("record run %s: %w", req.RunID, err)
+	}
+	return nil
+}
+
+func (r runRecord) run() (admin.Run, error) {
+	run := admin.Run{ID: r.ID, StartedBy: r.StartedBy, Target: r.Target, DryRun: r.DryRun, Skipped: map[string]int{}, Feedback: map[string]int{}}
+	at, _, _ := strings.Cut(r.At, "#")
+	run.CreatedAt = parseTime(at)
+	if err := json.Unmarshal([]byte(r.Plan), &run.Plan); err != nil {
+		return run, fmt.Errorf("decode plan of run %s: %w", r.ID, err)
+	}
+	return run, nil
+}
+
+// Run reads one run.
+func (s *AdminStore) Run(ctx context.Context, id string) (admin.Run, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: stringKey("pk", "run#"+id)})
+	if err != nil {
+		return admin.Run{}, fmt.Errorf("read run %s: %w", id, err)
+	}
+	if out.Item == nil {
+		return admin.Run{}, admin.ErrNotFound
+	}
+	var rec runRecord
+	if err := attributevalue.UnmarshalMap(out.Item, &rec); err != nil {
+		return admin.Run{}, fmt.Errorf("decode run %s: %w", id, err)
+	}
+	return rec.run()
+}
+
+// Runs lists the latest runs, newest first.
+func (s *AdminStore) Runs(ctx context.Context, limit int) ([]admin.Run, error) {
+	raw, err := s.latest(ctx, "run", limit)
+	if err != nil {
+		return nil, err
+	}
+	var recs []runRecord
+	if err := attributevalue.UnmarshalListOfMaps(raw, &recs); err != nil {
+		return nil, fmt.Errorf("decode runs: %w", err)
+	}
+	runs := make([]admin.Run, 0, len(recs))
+	for _, r := range recs {
+		run, err := r.run()
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, run)
+	}
+	return runs, nil
+}
+
+func (s *AdminStore) latest(ctx context.Context, kind string, limit int) ([]map[string]types.AttributeValue, error) {
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		IndexName:                 aws.String("by-kind"),
+		KeyConditionExpression:    aws.String("kind = :kind"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":kind": &types.AttributeValueMemberS{Value: kind}},
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(int32(limit)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s records: %w", kind, err)
+	}
+	return out.Items, nil
+}
+
+// ClaimIdempotencyKey ties a key to a run for a day. It returns the run
+// already tied to the key, or "" when this call claimed it.
+func (s *AdminStore) ClaimIdempotencyKey(ctx context.Context, key, runID string) (string, error) {
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table,
+		Item: map[string]types.AttributeValue{
+			"pk":         &types.AttributeValueMemberS{Value: "idem#" + key},
+			"run_id":     &types.AttributeValueMemberS{Value: runID},
+			"expires_at": &types.AttributeValueMemberN{Value: fmt.Sprint(s.now().Add(24 * time.Hour).Unix())},
+		},
+		ConditionExpression:                 aws.String("attribute_not_exists(pk)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		if id, ok := ccf.Item["run_id"].(*types.AttributeValueMemberS); ok {
+			return id.Value, nil
+		}
+		return "", fmt.Errorf("idempotency key %q is held without a run", key)
+	}
+	if err != nil {
+		return "", fmt.Errorf("claim idempotency key: %w", err)
+	}
+	return "", nil
+}
+
+// ReleaseIdempotencyKey frees a key whose run could not be planned, so
+// that the admin's retry is not answered with a run that never was.
+func (s *AdminStore) ReleaseIdempotencyKey(ctx context.Context, key string) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        &s.table,
+		Key:              stringKey("pk", "idem#"+key),
+		UpdateExpression: aws.String("SET expires_at = :now REMOVE run_id"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":now": &types.AttributeValueMemberN{Value: fmt.Sprint(s.now().Unix())},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("release idempotency key: %w", err)
+	}
+	return nil
+}
+
+type auditRecord struct {
+	PK     string `dynamodbav:"pk"`
+	Kind   string `dynamodbav:"kind"`
+	At     string `dynamodbav:"at"`
+	Actor  string `dynamodbav:"actor"`
+	Action string `dynamodbav:"action"`
+	Detail string `dynamodbav:"detail"`
+	Client string `dynamodbav:"client"`
+}
+
+// Record appends an entry to the audit log.
+func (s *AdminStore) Record(ctx context.Context, e admin.AuditEntry) error {
+	at := sortableTime(e.At) + "#" + newSuffix()
+	item, err := attributevalue.MarshalMap(auditRecord{PK: "audit#" + at, Kind: "audit", At: at, Actor: e.Actor, Action: e.Action, Detail: e.Detail, Client: e.Client})
+	if err != nil {
+		return fmt.Errorf("encode audit entry: %w", err)
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
+		return fmt.Errorf("record audit entry: %w", err)
+	}
+	return nil
+}
+
+// Audit lists the latest audit entries, newest first.
+func (s *AdminStore) Audit(ctx context.Context, limit int) ([]admin.AuditEntry, error) {
+	raw, err := s.latest(ctx, "audit", limit)
+	if err != nil {
+		return nil, err
+	}
+	var recs []auditRecord
+	if err := attributevalue.UnmarshalListOfMaps(raw, &recs); err != nil {
+		return nil, fmt.Errorf("decode audit log: %w", err)
+	}
+	entries := make([]admin.AuditEntry, len(recs))
+	for i, r := range recs {
+		at, _, _ := strings.Cut(r.At, "#")
+		entries[i] = admin.AuditEntry{At: parseTime(at), Actor: r.Actor, Action: r.Action, Detail: r.Detail, Client: r.Client}
+	}
+	return entries, nil
+}
