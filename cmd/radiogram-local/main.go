@@ -103,7 +103,7 @@ func run() error {
 		"api", base, "aws_endpoint", env.Endpoint, "stack", env.StackName,
 		"feeds_table", cfg.FeedsTable, "items_table", cfg.ItemsTable,
 		"ingest_every", interval.String(), "allow_loopback", cfg.AllowLoopback)
-	fmt.Fprintf(os.Stderr, "\n  Sign-up page: %s/\n  Admin token:  %s\n  Try:          curl -H 'Authorization: Bearer %s' %s/admin/feeds\n  Sent mail:    %s/moto-api/data.json (ses.RawMessage, base64)\n  Stop:         Ctrl-C\n\n",
+	fmt.Fprintf(os.Stderr, "\n  Sign-up page: %s/\n  Admin token:  %s\n  Try:          curl -H 'Authorization: Bearer %s' %s/admin/feeds\n  Sent mail:    %s/moto-api/data.json (ses.RawMessage[].raw_data)\n  Stop:         Ctrl-C\n\n",
 		base, cfg.AdminToken, cfg.AdminToken, base, env.Endpoint)
 
 	runIngest := func() {

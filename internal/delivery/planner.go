@@ -101,8 +101,9 @@ type Planner struct {
 // matched in memory.
 func (p *Planner) Plan(ctx context.Context, req Request) (Report, error) {
 	rep, err := p.plan(ctx, req)
-	if err != nil || p.Runs == nil || (rep.Candidates == 0 && req.Target.Kind == TargetDue) {
-		return rep, err // an empty scheduled hour is not worth a line in the history
+	automatic := req.Target.Kind == TargetDue || req.Target.Kind == TargetInstant
+	if err != nil || p.Runs == nil || (automatic && rep.Candidates == 0) {
+		return rep, err // an hour or an ingest with nobody to mail is not worth a line in the history
 	}
 	if err := p.Runs.RecordRun(ctx, req, rep); err != nil {
 		return rep, fmt.Errorf("record run: %w", err)
