@@ -4,17 +4,16 @@ package console
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime/debug"
 	"time"
 
 	"github.com/radiogram/radiogram/internal/admin"
 	"github.com/radiogram/radiogram/internal/feeds"
 	"github.com/radiogram/radiogram/internal/items"
 	"github.com/radiogram/radiogram/internal/mail"
+	"github.com/radiogram/radiogram/internal/pagekit"
 	"github.com/radiogram/radiogram/internal/tokens"
 	"github.com/radiogram/radiogram/internal/topics"
 )
@@ -94,7 +93,7 @@ type console struct {
 	now      func() time.Time
 	log      *slog.Logger
 	pages    pages
-	assets   assets
+	assets   *pagekit.Assets
 	// failures slows down guessing the token.
 	failures     *failureLimiter
 	failureDelay time.Duration
@@ -134,7 +133,7 @@ func (c *console) register(mux *http.ServeMux) {
 		{"GET " + prefix + "/signin", c.signInPage},
 		{"POST " + prefix + "/signin", c.signIn},
 		{"POST " + prefix + "/signout", c.signOut},
-		{"GET " + prefix + "/static/{file}", c.static},
+		{"GET " + prefix + "/static/{file}", c.assets.Handler(c.notFound)},
 
 		{"GET " + prefix, c.page(c.overview)},
 		{"GET " + prefix + "/{$}", c.page(c.overview)},
@@ -151,38 +150,39 @@ func (c *console) register(mux *http.ServeMux) {
 
 		{prefix + "/", c.notFound},
 	}
+	guard := c.guard()
 	for _, r := range routes {
-		mux.Handle(r.pattern, c.guard(r.handle))
+		// The refusal of another site's post is a page like any other:
+		// inside the guard, with its headers.
+		mux.Handle(r.pattern, guard.Wrap(c.sameOriginPosts(r.handle)))
 	}
 }
 
-// guard sets the headers every answer carries, refuses cross-origin posts,
-// bounds the body, and turns a panic into the generic error page.
-func (c *console) guard(next http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Content-Type-Options", "nosniff")
+// guard sets the headers every answer carries, bounds the body, and turns a
+// panic into the generic error page.
+func (c *console) guard() pagekit.Guard {
+	return pagekit.Guard{
+		ContentSecurityPolicy: contentSecurityPolicy,
 		// The pages show subscribers' addresses: no cache may keep them.
-		h.Set("Cache-Control", "no-store")
-		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
-				c.log.ErrorContext(r.Context(), "console handler panicked", "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-				c.renderProblem(w, r, internalProblem, session{})
-			}
-		}()
+		CacheControl: "no-store",
+		MaxBodyBytes: maxBodyBytes,
+		Log:          c.log,
+		Problem: func(w http.ResponseWriter, r *http.Request) {
+			c.renderProblem(w, r, internalProblem, session{})
+		},
+	}
+}
+
+// sameOriginPosts refuses posts sent from another site.
+func (c *console) sameOriginPosts(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && !sameOrigin(r) {
 			c.log.WarnContext(r.Context(), "cross-origin post refused", "path", r.URL.Path, "origin", r.Header.Get("Origin"), "client", c.clientIP(r))
 			c.renderProblem(w, r, crossOriginProblem, session{})
 			return
 		}
 		next(w, r)
-	})
+	}
 }
 
 func (c *console) notFound(w http.ResponseWriter, r *http.Request) {

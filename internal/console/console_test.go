@@ -880,6 +880,13 @@ func TestStaticFilesAreVersioned(t *testing.T) {
 	if rec := h.get("/admin/console/static/missing.js", nil); rec.Code != http.StatusNotFound {
 		t.Errorf("missing static file: status %d", rec.Code)
 	}
+	base := regexp.MustCompile(`href="(/admin/console/static/base\.css\?v=[0-9a-f]+)"`).FindStringSubmatch(page)
+	if base == nil {
+		t.Fatal("the page does not link the shared base stylesheet")
+	}
+	if rec := h.get(html.UnescapeString(base[1]), nil); rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/css") {
+		t.Errorf("base stylesheet: status %d, headers %v", rec.Code, rec.Header())
+	}
 }
 
 func TestSafeNext(t *testing.T) {

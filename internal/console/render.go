@@ -2,21 +2,16 @@ package console
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"net/http"
-	"path"
-	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/radiogram/radiogram/internal/admin"
+	"github.com/radiogram/radiogram/internal/pagekit"
 )
 
 //go:embed templates/*.html
@@ -72,7 +67,7 @@ func (c *console) render(w http.ResponseWriter, r *http.Request, status int, pag
 type frame struct {
 	Title   string
 	Section string // the navigation entry to mark as current
-	Assets  assets
+	Assets  *pagekit.Assets
 	CSRF    string // empty when signed out, which hides the navigation
 }
 
@@ -172,54 +167,13 @@ func upperFirst(s string) string {
 	return string(unicode.ToUpper(r)) + s[size:]
 }
 
-// asset is one embedded static file and the version its URLs carry.
-type asset struct {
-	content []byte
-	version string
-}
-
-// assets are the static files by name. Their URLs carry a content hash, so
-// browsers may cache each version for good.
-type assets map[string]asset
-
-func loadAssets() assets {
-	out := assets{}
-	entries, err := fs.ReadDir(staticFiles, "static")
+// loadAssets reads the embedded static files, served under the console's
+// prefix. It panics if they cannot be read, which the package's tests rule
+// out.
+func loadAssets() *pagekit.Assets {
+	assets, err := pagekit.LoadAssets(prefix+"/static/", staticFiles, "static")
 	if err != nil {
-		panic(fmt.Sprintf("read embedded static files: %v", err))
+		panic(err)
 	}
-	for _, e := range entries {
-		content, err := staticFiles.ReadFile(path.Join("static", e.Name()))
-		if err != nil {
-			panic(fmt.Sprintf("read embedded %s: %v", e.Name(), err))
-		}
-		sum := sha256.Sum256(content)
-		out[e.Name()] = asset{content: content, version: hex.EncodeToString(sum[:6])}
-	}
-	return out
-}
-
-// URL is the versioned address of a static file, for templates.
-func (a assets) URL(name string) (string, error) {
-	f, ok := a[name]
-	if !ok {
-		return "", fmt.Errorf("no static file %q", name)
-	}
-	return prefix + "/static/" + name + "?v=" + f.version, nil
-}
-
-func (c *console) static(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("file")
-	f, ok := c.assets[name]
-	if !ok || strings.HasPrefix(name, ".") {
-		c.notFound(w, r)
-		return
-	}
-	if r.URL.Query().Get("v") == f.version {
-		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-	} else {
-		w.Header().Set("Cache-Control", "public, max-age=300")
-	}
-	w.Header().Set("ETag", `"`+f.version+`"`)
-	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(f.content))
+	return assets
 }

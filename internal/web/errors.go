@@ -66,8 +66,7 @@ func (s *site) renderProblem(w http.ResponseWriter, r *http.Request, p problem) 
 	if p.status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", retryAfterSeconds)
 	}
-	s.render(w, r, p.status, "message.html", messageView{
-		frame:      s.frame(p.heading),
+	s.renderMessage(w, r, p.status, messageView{
 		Heading:    p.heading,
 		Paragraphs: p.paragraphs,
 		Links:      p.links,

@@ -87,8 +87,7 @@ func (s *site) subscribe(w http.ResponseWriter, r *http.Request) {
 			err = s.subs.Subscribe(ctx, subscribers.SignUp{Email: email, Preferences: prefs, ClientIP: s.clientIP(r)})
 		}
 		if err == nil {
-			s.render(w, r, http.StatusOK, "message.html", messageView{
-				frame:      s.frame("Check your inbox"),
+			s.renderMessage(w, r, http.StatusOK, messageView{
 				Heading:    "Check your inbox",
 				Paragraphs: []string{checkInboxMessage, "The link works for 7 days. If the email doesn't arrive within a few minutes, look in your spam folder."},
 			})
@@ -143,8 +142,7 @@ func (s *site) requestManageLink(w http.ResponseWriter, r *http.Request) {
 		email := r.PostForm.Get("email")
 		err := s.subs.RequestManageLink(ctx, email, s.clientIP(r))
 		if err == nil {
-			s.render(w, r, http.StatusOK, "message.html", messageView{
-				frame:      s.frame("Check your inbox"),
+			s.renderMessage(w, r, http.StatusOK, messageView{
 				Heading:    "Check your inbox",
 				Paragraphs: []string{manageSentMessage, "If nothing arrives within a few minutes, look in your spam folder, or subscribe again."},
 				Links:      []link{{URL: "/", Text: "Back to the sign-up page"}},
@@ -172,8 +170,7 @@ func (s *site) confirmPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sub.Status == subscribers.StatusConfirmed {
-		s.render(w, r, http.StatusOK, "message.html", messageView{
-			frame:      s.frame("You're already subscribed"),
+		s.renderMessage(w, r, http.StatusOK, messageView{
 			Heading:    "You're already subscribed",
 			Paragraphs: []string{"There is nothing more to do. Every Radiogram email ends with a link to change your preferences or unsubscribe."},
 		})
@@ -198,8 +195,7 @@ func (s *site) confirm(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, expiredConfirmAdvice)
 		return
 	}
-	s.render(w, r, http.StatusOK, "message.html", messageView{
-		frame:   s.frame("You're subscribed"),
+	s.renderMessage(w, r, http.StatusOK, messageView{
 		Heading: "You're subscribed",
 		Paragraphs: []string{
 			"Thank you. Radiogram will send you the news you chose.",
@@ -317,8 +313,7 @@ func (s *site) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, expiredOtherAdvice)
 		return
 	}
-	s.render(w, r, http.StatusOK, "message.html", messageView{
-		frame:      s.frame("You're unsubscribed"),
+	s.renderMessage(w, r, http.StatusOK, messageView{
 		Heading:    "You're unsubscribed",
 		Paragraphs: []string{"Radiogram will send you no more email. Changed your mind? You can subscribe again at any time."},
 		Links:      []link{{URL: "/", Text: "Subscribe again"}},
@@ -370,8 +365,7 @@ func (s *site) erase(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err, expiredDataAdvice)
 		return
 	}
-	s.render(w, r, http.StatusOK, "message.html", messageView{
-		frame:      s.frame("Your data is erased"),
+	s.renderMessage(w, r, http.StatusOK, messageView{
 		Heading:    "Your data is erased",
 		Paragraphs: []string{"Radiogram no longer holds your address or your preferences, and will send you no more email."},
 		Links:      []link{{URL: "/", Text: "Go to the sign-up page"}},

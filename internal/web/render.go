@@ -2,16 +2,13 @@ package web
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"net/http"
-	"path"
-	"time"
+
+	"github.com/radiogram/radiogram/internal/pagekit"
 )
 
 //go:embed templates/*.html
@@ -60,57 +57,20 @@ func (s *site) render(w http.ResponseWriter, r *http.Request, status int, page s
 	w.Write(buf.Bytes())
 }
 
-// asset is one embedded static file and the version its URLs carry.
-type asset struct {
-	content []byte
-	version string
+// renderMessage renders the message page, titled with its heading.
+func (s *site) renderMessage(w http.ResponseWriter, r *http.Request, status int, v messageView) {
+	v.frame = s.frame(v.Heading)
+	s.render(w, r, status, "message.html", v)
 }
 
-// assets are the static files by name. Their URLs carry a content hash, so
-// a deploy that changes a file changes its URL and browsers may cache each
-// version for good.
-type assets map[string]asset
-
-func loadAssets() assets {
-	out := assets{}
-	entries, err := fs.ReadDir(staticFiles, "static")
+// loadAssets reads the embedded static files, served under /static/. It
+// panics if they cannot be read, which the package's tests rule out.
+func loadAssets() *pagekit.Assets {
+	assets, err := pagekit.LoadAssets("/static/", staticFiles, "static")
 	if err != nil {
-		panic(fmt.Sprintf("read embedded static files: %v", err))
+		panic(err)
 	}
-	for _, e := range entries {
-		content, err := staticFiles.ReadFile(path.Join("static", e.Name()))
-		if err != nil {
-			panic(fmt.Sprintf("read embedded %s: %v", e.Name(), err))
-		}
-		sum := sha256.Sum256(content)
-		out[e.Name()] = asset{content: content, version: hex.EncodeToString(sum[:6])}
-	}
-	return out
-}
-
-// URL is the versioned address of a static file, for templates.
-func (a assets) URL(name string) (string, error) {
-	f, ok := a[name]
-	if !ok {
-		return "", fmt.Errorf("no static file %q", name)
-	}
-	return "/static/" + name + "?v=" + f.version, nil
-}
-
-func (s *site) static(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("file")
-	f, ok := s.assets[name]
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	if r.URL.Query().Get("v") == f.version {
-		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-	} else {
-		w.Header().Set("Cache-Control", "public, max-age=300")
-	}
-	w.Header().Set("ETag", `"`+f.version+`"`)
-	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(f.content))
+	return assets
 }
 
 // errorBody is the API's error shape, with the form field at fault when

@@ -7,13 +7,14 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/radiogram/radiogram/internal/pagekit"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
 // frame is what the base layout needs of every page.
 type frame struct {
 	Title   string
-	Assets  assets
+	Assets  *pagekit.Assets
 	Problem *fieldProblem // the form error to show, if any
 }
 

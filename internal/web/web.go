@@ -5,12 +5,11 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime/debug"
 
+	"github.com/radiogram/radiogram/internal/pagekit"
 	"github.com/radiogram/radiogram/internal/subscribers"
 	"github.com/radiogram/radiogram/internal/topics"
 )
@@ -59,7 +58,8 @@ const maxBodyBytes = 64 << 10
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // Register adds the subscriber pages and routes to mux. It panics if the
-// embedded templates do not parse, which the package's tests rule out.
+// embedded templates or static files do not load, which the package's tests
+// rule out.
 func (h *Handlers) Register(mux *http.ServeMux) {
 	s := &site{
 		subs:     h.Subscribers,
@@ -92,10 +92,11 @@ func (h *Handlers) Register(mux *http.ServeMux) {
 		{"GET /me/erase", s.erasePage},
 		{"POST /me/erase", s.erase},
 		{"GET /topics", s.topicsJSON},
-		{"GET /static/{file}", s.static},
+		{"GET /static/{file}", s.assets.Handler(http.NotFound)},
 	}
+	guard := s.guard()
 	for _, r := range routes {
-		mux.Handle(r.pattern, s.guard(r.handle))
+		mux.Handle(r.pattern, guard.Wrap(r.handle))
 	}
 }
 
@@ -106,34 +107,23 @@ type site struct {
 	clientIP func(r *http.Request) string
 	log      *slog.Logger
 	pages    pages
-	assets   assets
+	assets   *pagekit.Assets
 }
 
 // guard sets the headers every answer carries, bounds the body, and turns a
 // panic into the generic error page.
-func (s *site) guard(next http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		// Tokens are in the URLs of these pages: they must not leak to
-		// another site through the Referer header.
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Content-Type-Options", "nosniff")
+func (s *site) guard() pagekit.Guard {
+	return pagekit.Guard{
+		ContentSecurityPolicy: contentSecurityPolicy,
 		// Pages show what a token unlocks, so no cache keeps them; only the
 		// static files opt back in.
-		h.Set("Cache-Control", "no-store")
-		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
-				s.log.ErrorContext(r.Context(), "page handler panicked", "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-				s.renderProblem(w, r, internalProblem)
-			}
-		}()
-		next(w, r)
-	})
+		CacheControl: "no-store",
+		MaxBodyBytes: maxBodyBytes,
+		Log:          s.log,
+		Problem: func(w http.ResponseWriter, r *http.Request) {
+			s.renderProblem(w, r, internalProblem)
+		},
+	}
 }
 
 func remoteIP(r *http.Request) string {

@@ -666,12 +666,14 @@ func TestOneClickUnsubscribeMultipart(t *testing.T) {
 func TestStaticFilesAreVersionedAndCacheable(t *testing.T) {
 	h := newHarness(t, testCatalog())
 	page := h.do("GET", "/", "", "").Body.String()
-	for _, name := range []string{"style.css", "app.js"} {
-		a, ok := loadAssets()[name]
-		if !ok {
-			t.Fatalf("no embedded %s", name)
+	for _, name := range []string{"base.css", "style.css", "app.js"} {
+		versioned, err := loadAssets().URL(name)
+		if err != nil {
+			t.Fatalf("no embedded %s: %v", name, err)
 		}
-		versioned := "/static/" + name + "?v=" + a.version
+		if !strings.HasPrefix(versioned, "/static/"+name+"?v=") {
+			t.Errorf("%s is served at %s, not under /static/ with its version", name, versioned)
+		}
 		if !strings.Contains(page, versioned) {
 			t.Errorf("the page does not link %s", versioned)
 		}
