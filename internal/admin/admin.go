@@ -89,5 +89,8 @@ var (
 	ErrInvalidTarget = errors.New("target must be all, topic:<id> or subscriber:<email>")
 	ErrUnknownTopic  = errors.New("unknown topic")
 	ErrNotFound      = errors.New("not found")
-	ErrBadRequest    = errors.New("bad request")
+	// ErrNothingNew: the subscriber or topic exists, but no mail would go
+	// out now.
+	ErrNothingNew = errors.New("nothing new")
+	ErrBadRequest = errors.New("bad request")
 )

@@ -289,7 +289,7 @@ func (s *Service) Preview(ctx context.Context, req PreviewRequest) (rgmail.Messa
 		}
 		selected = digest.Select(sub.Preferences, all, since, now)
 		if len(selected) == 0 {
-			return rgmail.Message{}, fmt.Errorf("%w: nothing new for %s since %s, so no mail would go out", ErrNotFound, addr, since.Format(time.RFC3339))
+			return rgmail.Message{}, fmt.Errorf("%w for %s since %s: no mail would go out now", ErrNothingNew, addr, since.Format(time.RFC3339))
 		}
 	case req.Topic != "" && req.Subscriber == "":
 		if !s.KnownTopic(req.Topic) {
@@ -303,7 +303,7 @@ func (s *Service) Preview(ctx context.Context, req PreviewRequest) (rgmail.Messa
 			return rgmail.Message{}, err
 		}
 		if len(selected) == 0 {
-			return rgmail.Message{}, fmt.Errorf("%w: no items on %s yet", ErrNotFound, req.Topic)
+			return rgmail.Message{}, fmt.Errorf("%w: no items on %s yet", ErrNothingNew, req.Topic)
 		}
 	default:
 		return rgmail.Message{}, fmt.Errorf("%w: preview either a subscriber or a topic", ErrBadRequest)

@@ -16,6 +16,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/radiogram/radiogram/internal/admin"
 	"github.com/radiogram/radiogram/internal/feeds"
 	"github.com/radiogram/radiogram/internal/ingest"
 	"github.com/radiogram/radiogram/internal/items"
@@ -81,19 +82,25 @@ func (s *Server) Handler() http.Handler {
 			pages.Register(mux)
 		}
 	}
-	return s.recoverPanics(requestBase(jsonErrors(mux)))
+	return s.recoverPanics(s.requestContext(jsonErrors(mux)))
 }
 
-// requestBase records the public address a Lambda request was served on,
-// for links when no base URL is configured. Under the Lambda adapter the
-// request URL is absolute and its host is the domain API Gateway reports;
-// a plain net/http server leaves it relative, and then nothing is recorded.
-func requestBase(next http.Handler) http.Handler {
+// requestContext records what handlers deeper down need of the request:
+// the client's address, for the audit log, and the public address a Lambda
+// request was served on, for links when no base URL is configured. Under
+// the Lambda adapter the request URL is absolute and its host is the
+// domain API Gateway reports; a plain net/http server leaves it relative,
+// and then no base is recorded.
+func (s *Server) requestContext(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.IsAbs() && r.URL.Host != "" {
-			r = r.WithContext(subscribers.WithBaseURL(r.Context(), "https://"+r.URL.Host))
+		ctx := r.Context()
+		if s.ClientIP != nil {
+			ctx = admin.WithClient(ctx, s.ClientIP(r))
 		}
-		next.ServeHTTP(w, r)
+		if r.URL.IsAbs() && r.URL.Host != "" {
+			ctx = subscribers.WithBaseURL(ctx, "https://"+r.URL.Host)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

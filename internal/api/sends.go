@@ -43,7 +43,7 @@ func (s *Server) registerAdminActions(admin func(string, http.HandlerFunc)) {
 // with a 4xx and the reason, anything else as an internal error.
 func (s *Server) adminError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
-	case errors.Is(err, admin.ErrNotFound):
+	case errors.Is(err, admin.ErrNotFound), errors.Is(err, admin.ErrNothingNew):
 		writeError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, admin.ErrInvalidTarget), errors.Is(err, admin.ErrUnknownTopic), errors.Is(err, admin.ErrBadRequest):
 		writeError(w, http.StatusBadRequest, err.Error())

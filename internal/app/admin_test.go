@@ -207,7 +207,11 @@ func TestAdminSends(t *testing.T) {
 	status, audit := adminCall(t, "GET", srv.URL+"/admin/audit", "")
 	actions := map[string]bool{}
 	for _, e := range audit["entries"].([]any) {
-		actions[e.(map[string]any)["action"].(string)] = true
+		entry := e.(map[string]any)
+		actions[entry["action"].(string)] = true
+		if entry["client"] != "127.0.0.1" {
+			t.Errorf("audit entry %v lacks the client address", entry)
+		}
 	}
 	for _, want := range []string{"send.dry_run", "send.trigger", "preview.test_send"} {
 		if !actions[want] {

@@ -133,7 +133,7 @@ func (c *console) renderProblem(w http.ResponseWriter, r *http.Request, p proble
 // reason worded for the page.
 func userError(err error) (status int, reason string, ok bool) {
 	switch {
-	case errors.Is(err, admin.ErrNotFound):
+	case errors.Is(err, admin.ErrNotFound), errors.Is(err, admin.ErrNothingNew):
 		status = http.StatusNotFound
 	case errors.Is(err, admin.ErrInvalidTarget), errors.Is(err, admin.ErrUnknownTopic), errors.Is(err, admin.ErrBadRequest):
 		status = http.StatusBadRequest

@@ -2,6 +2,7 @@ package console
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"html"
 	"net/http"
@@ -251,7 +252,7 @@ func (c *console) showPreview(w http.ResponseWriter, r *http.Request, s session,
 			c.fail(w, r, s, "preview", err)
 			return
 		}
-		if code == http.StatusNotFound && v.Form.Subscriber != "" {
+		if errors.Is(err, admin.ErrNotFound) && v.Form.Subscriber != "" {
 			reason = noSubscriber
 		}
 		v.Title, v.Problem = "Error: Preview", reason
@@ -337,7 +338,7 @@ func (c *console) testSend(w http.ResponseWriter, r *http.Request, s session) {
 			c.fail(w, r, s, "test send", err)
 			return
 		}
-		if code == http.StatusNotFound && f.Subscriber != "" {
+		if errors.Is(err, admin.ErrNotFound) && f.Subscriber != "" {
 			reason = noSubscriber
 		}
 		status, v.SendProblem = code, reason
