@@ -120,7 +120,10 @@ type Ledger interface {
 	Finish(ctx context.Context, e Entry) error
 }
 
-// PeriodKey names a send in the ledger: its kind and the end of its period.
+// PeriodKey names a send in the ledger: the end of its period, to the
+// nanosecond and fixed-width (so keys sort as times do), and its kind. Two
+// sends a moment apart are two periods: a coarser key would let the second
+// pass for the first and lose its items.
 func PeriodKey(kind Kind, until time.Time) string {
-	return until.UTC().Format(time.RFC3339) + "#" + string(kind)
+	return until.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + string(kind)
 }

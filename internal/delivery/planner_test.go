@@ -286,3 +286,20 @@ func TestRunScheduleCatchesUp(t *testing.T) {
 		t.Errorf("a second run in the same hour planned %v", idx.slotsSeen)
 	}
 }
+
+func TestPeriodKey(t *testing.T) {
+	a := time.Date(2026, 11, 22, 7, 0, 0, 0, time.UTC)
+	b := a.Add(300 * time.Millisecond)
+	if PeriodKey(KindDigest, a) == PeriodKey(KindDigest, b) {
+		t.Error("two sends in one second share a ledger key")
+	}
+	if PeriodKey(KindDigest, a) >= PeriodKey(KindDigest, b) || PeriodKey(KindDigest, b) >= PeriodKey(KindDigest, a.Add(time.Second)) {
+		t.Error("period keys do not sort as their times")
+	}
+	if PeriodKey(KindDigest, a) == PeriodKey(KindAlert, a) {
+		t.Error("a digest and an alert of one instant share a key")
+	}
+	if got := PeriodKey(KindDigest, a.In(time.FixedZone("X", 3600))); got != PeriodKey(KindDigest, a) {
+		t.Errorf("the key depends on the time's zone: %s", got)
+	}
+}
