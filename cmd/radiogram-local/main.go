@@ -59,6 +59,7 @@ func run() error {
 	cfg.SubscribersTable, cfg.SuppressionsTable = env.Outputs["SubscribersTableName"], env.Outputs["SuppressionsTableName"]
 	cfg.RateLimitsTable, cfg.SendsTable = env.Outputs["RateLimitsTableName"], env.Outputs["SendsTableName"]
 	cfg.SendQueueURL, cfg.AdminTable = env.Outputs["SendQueueUrl"], env.Outputs["AdminTableName"]
+	cfg.SendDLQURL = env.Outputs["SendDeadLetterQueueUrl"]
 	if cfg.AdminToken == "" {
 		cfg.AdminToken = rand.Text()
 	}

@@ -54,7 +54,10 @@ type Summary struct {
 	ByStatus    map[string]int `json:"by_status"`
 	ByTopic     map[string]int `json:"by_topic"`
 	ByFrequency map[string]int `json:"by_frequency"`
-	CountedAt   time.Time      `json:"counted_at"`
+	// DeadLetterJobs are send jobs that failed five times and wait in the
+	// dead-letter queue for someone to look at them.
+	DeadLetterJobs int       `json:"dead_letter_jobs"`
+	CountedAt      time.Time `json:"counted_at"`
 }
 
 // TriggerRequest asks for a send now.

@@ -55,6 +55,10 @@ type (
 	Planner interface {
 		Plan(ctx context.Context, req delivery.Request) (delivery.Report, error)
 	}
+	// QueueDepth counts the messages waiting in a queue.
+	QueueDepth interface {
+		Depth(ctx context.Context) (int, error)
+	}
 )
 
 // Service carries out admin actions. Its fields are set once at start-up.
@@ -66,6 +70,7 @@ type Service struct {
 	SendStore        SendLog
 	RunStore         RunStore
 	Planner          Planner
+	DeadLetters      QueueDepth // optional
 	Renderer         delivery.Renderer
 	Mail             rgmail.Sender
 	KnownTopic       func(id string) bool
@@ -112,6 +117,11 @@ func (s *Service) Summary(ctx context.Context) (Summary, error) {
 	sum, err := s.SubscriberStore.Count(ctx)
 	if err != nil {
 		return Summary{}, fmt.Errorf("count subscribers: %w", err)
+	}
+	if s.DeadLetters != nil {
+		if sum.DeadLetterJobs, err = s.DeadLetters.Depth(ctx); err != nil {
+			return Summary{}, fmt.Errorf("count dead letters: %w", err)
+		}
 	}
 	sum.CountedAt = s.Now().UTC()
 	s.summary = sum

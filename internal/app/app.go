@@ -52,6 +52,7 @@ type App struct {
 	Ledger       *dynamo.Ledger
 	AdminStore   *dynamo.AdminStore
 	Queue        *sqs.Queue
+	DeadLetters  *sqs.Queue // nil when not configured
 	MailSender   mail.Sender
 	Ingest       *ingest.Runner
 	catalog      *catalog
@@ -88,6 +89,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	db := dynamodb.NewFromConfig(awsCfg)
+	sqsClient := awssqs.NewFromConfig(awsCfg)
 	a := &App{
 		Config:       cfg,
 		Log:          log,
@@ -99,8 +101,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		Suppressions: dynamo.NewSuppressionStore(db, cfg.SuppressionsTable),
 		Ledger:       dynamo.NewLedger(db, cfg.SendsTable, time.Now),
 		AdminStore:   dynamo.NewAdminStore(db, cfg.AdminTable, time.Now),
-		Queue:        sqs.New(awssqs.NewFromConfig(awsCfg), cfg.SendQueueURL),
+		Queue:        sqs.New(sqsClient, cfg.SendQueueURL),
 		MailSender:   ses.NewSender(sesv2.NewFromConfig(awsCfg), cfg.ConfigurationSet),
+	}
+	if cfg.SendDLQURL != "" {
+		a.DeadLetters = sqs.New(sqsClient, cfg.SendDLQURL)
 	}
 	a.catalog = &catalog{taxonomy: taxonomy, feeds: a.Feeds, registry: registry.Feeds, ttl: time.Minute}
 	a.Ingest = &ingest.Runner{

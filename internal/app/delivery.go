@@ -76,6 +76,7 @@ func (a *App) AdminService(svc *subscribers.Service) *admin.Service {
 		SendStore:        a.Ledger,
 		RunStore:         a.AdminStore,
 		Planner:          a.Planner(),
+		DeadLetters:      a.DeadLetters,
 		Renderer:         a.digestRenderer(svc),
 		Mail:             a.MailSender,
 		KnownTopic:       a.catalog.KnownTopic,

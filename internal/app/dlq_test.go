@@ -119,6 +119,15 @@ func TestPoisonJobGoesToDeadLetterQueue(t *testing.T) {
 			t.Errorf("poison job %d was received %d times, want %d", i, received[body], maxReceives)
 		}
 	}
+	// Admins see them waiting.
+	svc, err := a.SubscriberService(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum, err := a.AdminService(svc).Summary(ctx); err != nil || sum.DeadLetterJobs != len(poison) {
+		t.Errorf("admin summary: %d dead-letter jobs (%v), want %d", sum.DeadLetterJobs, err, len(poison))
+	}
+
 	dead := receiveAll(t, client, dlqURL)
 	for i, body := range poison {
 		if dead[body] != 1 {

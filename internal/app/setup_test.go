@@ -71,6 +71,7 @@ func newTestApp(t testing.TB, feedsFile string) *App {
 		RateLimitsTable:   env.Outputs["RateLimitsTableName"],
 		SendsTable:        env.Outputs["SendsTableName"],
 		SendQueueURL:      env.Outputs["SendQueueUrl"],
+		SendDLQURL:        env.Outputs["SendDeadLetterQueueUrl"],
 		AdminTable:        env.Outputs["AdminTableName"],
 		AdminEmails:       []string{"staff@radiogram.test"},
 		SendRate:          200,

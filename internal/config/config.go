@@ -25,6 +25,7 @@ type Config struct {
 	RateLimitsTable   string
 	SendsTable        string
 	SendQueueURL      string
+	SendDLQURL        string
 	AdminTable        string
 
 	// FeedsFile and TopicsFile replace the embedded defaults when set.

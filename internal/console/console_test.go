@@ -910,3 +910,17 @@ func TestSafeNext(t *testing.T) {
 		}
 	}
 }
+
+func TestOverviewWarnsOfDeadLetters(t *testing.T) {
+	h := newHarness(t)
+	cookie := h.signIn()
+	if body := h.get("/admin/console", cookie).Body.String(); strings.Contains(body, `id="dead-letters"`) {
+		t.Error("a dead-letter warning with an empty queue")
+	}
+	h.fake.mu.Lock()
+	h.fake.dead = 2
+	h.fake.mu.Unlock()
+	if body := h.get("/admin/console", cookie).Body.String(); !strings.Contains(body, "2 send jobs have failed five times") {
+		t.Error("the overview does not warn of 2 jobs in the dead-letter queue")
+	}
+}
