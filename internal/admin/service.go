@@ -214,7 +214,7 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (Run, error) 
 	if err != nil {
 		return Run{}, err
 	}
-	runID := "admin-" + time.Now().UTC().Format("20060102T150405") + "-" + strings.ToLower(rand.Text()[:6])
+	runID := "admin-" + s.Now().UTC().Format("20060102T150405") + "-" + strings.ToLower(rand.Text()[:6])
 	if req.IdempotencyKey != "" && !req.DryRun {
 		existing, err := s.RunStore.ClaimIdempotencyKey(ctx, req.IdempotencyKey, runID)
 		if err != nil {

@@ -145,10 +145,6 @@ func (a *App) APIHandler(ctx context.Context) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := a.Keyring(ctx)
-	if err != nil {
-		return nil, err
-	}
 	adminSvc := a.AdminService(svc)
 	srv := &api.Server{
 		Feeds:      a.Feeds,
@@ -169,7 +165,7 @@ func (a *App) APIHandler(ctx context.Context) (http.Handler, error) {
 			Admin:    adminSvc,
 			Topics:   a.Taxonomy.Topics(),
 			Token:    token,
-			Sessions: keys,
+			Sessions: svc.Signer, // the link keys also sign console sessions
 			ClientIP: clientIP,
 			Now:      time.Now,
 			Log:      a.Log,

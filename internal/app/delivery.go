@@ -55,15 +55,21 @@ func (a *App) Sender(ctx context.Context) (*delivery.Sender, error) {
 
 // digestRenderer renders digests and alerts with links signed by svc.
 func (a *App) digestRenderer(svc *subscribers.Service) *digestRenderer {
-	return &digestRenderer{
+	r := &digestRenderer{
 		mail: digestmail.NewRenderer(mail.Product{
 			Name: "Radiogram", Link: a.Config.BaseURL, PostalAddress: a.Config.PostalAddress,
 			From: a.Config.MailFrom, ReplyTo: a.Config.MailReplyTo,
 		}, a.Config.UnsubscribeMailto),
-		taxonomy: a.Taxonomy,
-		catalog:  a.catalog,
-		links:    svc.Links,
+		taxonomy:   a.Taxonomy,
+		topicNames: map[string]string{},
+		catalog:    a.catalog,
+		links:      svc.Links,
 	}
+	for _, t := range a.Taxonomy.Topics() {
+		r.topicOrder = append(r.topicOrder, t.ID)
+		r.topicNames[t.ID] = t.Name
+	}
+	return r
 }
 
 // AdminService returns the admin actions: sends, previews, history, audit.
@@ -103,19 +109,20 @@ func (a *App) AlertAfterIngest(ctx context.Context, until time.Time) {
 // by the recipients' topics, and each recipient's period, reason and
 // signed links filled in.
 type digestRenderer struct {
-	mail     *digestmail.Renderer
-	taxonomy *topics.Taxonomy
-	catalog  *catalog
-	links    func(context.Context, subscribers.Subscriber) subscribers.Links
+	mail       *digestmail.Renderer
+	taxonomy   *topics.Taxonomy
+	topicOrder []string          // display order of every topic id
+	topicNames map[string]string // by id, for badges and the why line
+	catalog    *catalog
+	links      func(context.Context, subscribers.Subscriber) subscribers.Links
 }
 
+// Compile renders a job once; what differs per recipient is filled in by
+// the template, which reuses what Compile looked up.
 func (r *digestRenderer) Compile(ctx context.Context, job delivery.Job, list []items.Item) (delivery.Template, error) {
-	order := make([]string, 0, len(r.taxonomy.Topics()))
-	for _, t := range r.taxonomy.Topics() {
-		order = append(order, t.ID)
-	}
-	content := digestmail.Content{Kind: digestmail.Kind(job.Kind), Format: job.Format, SocietyNames: r.societyNames(ctx)}
-	for _, sec := range digest.GroupByTopic(job.Topics, order, list) {
+	societies := r.societyNames(ctx)
+	content := digestmail.Content{Kind: digestmail.Kind(job.Kind), Format: job.Format, SocietyNames: societies, TopicNames: r.topicNames}
+	for _, sec := range digest.GroupByTopic(job.Topics, r.topicOrder, list) {
 		topic, _ := r.taxonomy.Lookup(sec.Topic)
 		content.Sections = append(content.Sections, digestmail.Section{Topic: topic, Items: sec.Items})
 	}
@@ -123,7 +130,7 @@ func (r *digestRenderer) Compile(ctx context.Context, job delivery.Job, list []i
 	if err != nil {
 		return nil, err
 	}
-	return &digestTemplate{renderer: r, tmpl: tmpl, kind: job.Kind}, nil
+	return &digestTemplate{renderer: r, tmpl: tmpl, societies: societies}, nil
 }
 
 func (r *digestRenderer) societyNames(ctx context.Context) map[string]string {
@@ -136,9 +143,9 @@ func (r *digestRenderer) societyNames(ctx context.Context) map[string]string {
 }
 
 type digestTemplate struct {
-	renderer *digestRenderer
-	tmpl     *digestmail.Template
-	kind     delivery.Kind
+	renderer  *digestRenderer
+	tmpl      *digestmail.Template
+	societies map[string]string // names by id, read once per job
 }
 
 func (t *digestTemplate) Fill(ctx context.Context, sub subscribers.Subscriber, since, until time.Time) (mail.Message, error) {
@@ -149,13 +156,13 @@ func (t *digestTemplate) Fill(ctx context.Context, sub subscribers.Subscriber, s
 	return t.tmpl.Fill(digestmail.Recipient{
 		Email:  sub.Email,
 		Period: digest.PeriodLabel(since, until, loc),
-		Why:    t.renderer.why(ctx, sub),
+		Why:    t.why(sub),
 		Links:  t.renderer.links(ctx, sub),
 	})
 }
 
 // why tells a recipient, in one sentence, why this mail reached them.
-func (r *digestRenderer) why(ctx context.Context, sub subscribers.Subscriber) string {
+func (t *digestTemplate) why(sub subscribers.Subscriber) string {
 	p := sub.Preferences
 	var what string
 	switch p.Frequency {
@@ -168,16 +175,15 @@ func (r *digestRenderer) why(ctx context.Context, sub subscribers.Subscriber) st
 	}
 	topicNames := make([]string, 0, len(p.Topics))
 	for _, id := range p.Topics {
-		if t, ok := r.taxonomy.Lookup(id); ok {
-			topicNames = append(topicNames, t.Name)
+		if name := t.renderer.topicNames[id]; name != "" {
+			topicNames = append(topicNames, name)
 		}
 	}
 	from := "all societies"
 	if len(p.Societies) > 0 {
-		names := r.societyNames(ctx)
 		list := make([]string, len(p.Societies))
 		for i, id := range p.Societies {
-			list[i] = cmp.Or(names[id], strings.ToUpper(id))
+			list[i] = cmp.Or(t.societies[id], strings.ToUpper(id))
 		}
 		from = joinWords(list)
 	}

@@ -135,10 +135,14 @@ func (p *Planner) plan(ctx context.Context, req Request) (Report, error) {
 		return rep, fmt.Errorf("check suppressions: %w", err)
 	}
 
+	// Each candidate's period starts at their watermark, at most one
+	// period back; the items of all of them are read in one go.
+	sinces := make([]time.Time, len(candidates))
 	earliest := rep.Until
-	for _, c := range candidates {
-		if since := digest.Since(c.Watermark, rep.Until, c.Subscriber.Preferences.Frequency); since.Before(earliest) {
-			earliest = since
+	for i, c := range candidates {
+		sinces[i] = digest.Since(c.Watermark, rep.Until, c.Subscriber.Preferences.Frequency)
+		if sinces[i].Before(earliest) {
+			earliest = sinces[i]
 		}
 	}
 	all, err := p.Items.IngestedBetween(ctx, earliest, rep.Until)
@@ -152,7 +156,7 @@ func (p *Planner) plan(ctx context.Context, req Request) (Report, error) {
 	for i, c := range candidates {
 		sub := c.Subscriber
 		detail := PlannedRecipient{Email: sub.Email}
-		since := digest.Since(c.Watermark, rep.Until, sub.Preferences.Frequency)
+		since := sinces[i]
 		selected := digest.Select(sub.Preferences, all, since, rep.Until)
 		switch {
 		case suppressed[hashes[i]] != "":

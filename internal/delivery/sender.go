@@ -99,16 +99,18 @@ func (s *Sender) Send(ctx context.Context, job Job) error {
 
 	var tmpl Template // compiled on first need: a fully done retry renders nothing
 	var failures []error
+	period := PeriodKey(job.Kind, job.Until)
 	for _, r := range job.Recipients {
 		c, ok := subs[r.SubscriberID]
-		entry := Entry{SubscriberID: r.SubscriberID, Period: PeriodKey(job.Kind, job.Until), RunID: job.RunID, Kind: job.Kind, ItemCount: len(job.ItemKeys)}
+		entry := Entry{SubscriberID: r.SubscriberID, Period: period, RunID: job.RunID, Kind: job.Kind, ItemCount: len(job.ItemKeys)}
+		reason := suppressed[subscribers.HashEmail(c.Subscriber.Email)]
 		switch {
 		case !ok:
 			entry.Status, entry.Reason = LedgerSkipped, "erased"
 		case c.Subscriber.Status != subscribers.StatusConfirmed:
 			entry.Status, entry.Reason = LedgerSkipped, SkipUnsubscribed
-		case suppressed[subscribers.HashEmail(c.Subscriber.Email)] != "":
-			entry.Status, entry.Reason = LedgerSkipped, SkipSuppressed+" ("+string(suppressed[subscribers.HashEmail(c.Subscriber.Email)])+")"
+		case reason != "":
+			entry.Status, entry.Reason = LedgerSkipped, SkipSuppressed+" ("+string(reason)+")"
 		}
 		if entry.Status == LedgerSkipped {
 			// One write records it; a skip already recorded stays as it was.

@@ -74,7 +74,7 @@ func (r feedRecord) feed() feeds.Feed {
 func (s *FeedStore) Seed(ctx context.Context, reg feeds.Registry) (int, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: &s.table,
-		Key:       map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: registryMarker}},
+		Key:       stringKey("id", registryMarker),
 	})
 	if err != nil {
 		return 0, fmt.Errorf("read registry marker: %w", err)
@@ -141,7 +141,7 @@ func (s *FeedStore) put(ctx context.Context, f feeds.Feed, condition string, val
 func (s *FeedStore) Delete(ctx context.Context, id string) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
-		Key:                       map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: id}},
+		Key:                       stringKey("id", id),
 		UpdateExpression:          aws.String("SET deleted = :true, enabled = :false"),
 		ConditionExpression:       aws.String("attribute_exists(society) AND attribute_not_exists(deleted)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":true": &types.AttributeValueMemberBOOL{Value: true}, ":false": &types.AttributeValueMemberBOOL{Value: false}},
@@ -222,7 +222,7 @@ func (s *FeedStore) SaveFetch(ctx context.Context, f feeds.Feed, newItems int) e
 	values[":new"] = &types.AttributeValueMemberN{Value: strconv.Itoa(newItems)}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
-		Key:                       map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: f.ID}},
+		Key:                       stringKey("id", f.ID),
 		UpdateExpression:          aws.String(set + " ADD item_count :new"),
 		ConditionExpression:       aws.String("attribute_exists(society) AND attribute_not_exists(deleted)"),
 		ExpressionAttributeNames:  names,

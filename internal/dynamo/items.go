@@ -189,7 +189,7 @@ func (s *ItemStore) Update(ctx context.Context, it items.Item) error {
 	}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
-		Key:                       map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: it.Key}},
+		Key:                       stringKey("id", it.Key),
 		UpdateExpression:          &expr,
 		ConditionExpression:       aws.String("attribute_exists(id)"),
 		ExpressionAttributeNames:  names,

@@ -73,11 +73,11 @@ type subscriberRecord struct {
 }
 
 func subscriberKey(id string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "sub#" + id}}
+	return stringKey("pk", "sub#"+id)
 }
 
 func emailKey(email string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "email#" + email}}
+	return stringKey("pk", "email#"+email)
 }
 
 func toSubscriberRecord(s subscribers.Subscriber) subscriberRecord {

@@ -61,7 +61,7 @@ type suppressionRecord struct {
 }
 
 func suppressionKey(hash string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{"email_hash": &types.AttributeValueMemberS{Value: hash}}
+	return stringKey("email_hash", hash)
 }
 
 // Get reads an address's suppression, if any.
@@ -122,7 +122,7 @@ func (l *RateLimiter) Allow(ctx context.Context, key string, limit int, window t
 	start := l.now().Truncate(window)
 	_, err := l.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                &l.table,
-		Key:                      map[string]types.AttributeValue{"key": &types.AttributeValueMemberS{Value: fmt.Sprintf("%s#%d", key, start.Unix())}},
+		Key:                      stringKey("key", fmt.Sprintf("%s#%d", key, start.Unix())),
 		UpdateExpression:         aws.String("ADD #count :one SET expires_at = :expires"),
 		ConditionExpression:      aws.String("attribute_not_exists(#count) OR #count < :limit"),
 		ExpressionAttributeNames: map[string]string{"#count": "count"},

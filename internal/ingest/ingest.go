@@ -234,7 +234,7 @@ func (r *Runner) fetchAndStore(ctx context.Context, f feeds.Feed, res *FeedResul
 // the lot, then one write per new or changed item and none for the rest.
 func (r *Runner) store(ctx context.Context, f feeds.Feed, parsed []items.Item, now time.Time, res *FeedResult) error {
 	byKey := make(map[string]bool, len(parsed))
-	fresh := parsed[:0:0]
+	fresh := make([]items.Item, 0, len(parsed))
 	for _, it := range parsed {
 		it.Society, it.FeedID = f.Society, f.ID
 		it.Key = items.KeyFor(f.Society, it.GUID)
