@@ -249,7 +249,9 @@ def trim_to_local(template):
 # ---------------------------------------------------------------------------
 
 _TERMINAL_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
-_REPLACEABLE = {"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "DELETE_FAILED"}
+# Statuses of a stack that cannot be updated, only replaced. CREATE_IN_PROGRESS
+# is among them once the stack has had STUCK_AFTER_SECONDS to settle.
+_REPLACEABLE = {"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "DELETE_FAILED", "CREATE_IN_PROGRESS"}
 
 
 def _stack_status(cfn, stack):
@@ -300,16 +302,12 @@ def deploy(cfn, stack, template):
     # default=str: YAML turns an unquoted date (AWSTemplateFormatVersion) into a date object.
     body = json.dumps(template, default=str)
     status = _settled_status(cfn, stack, STUCK_AFTER_SECONDS)
-    if status == "CREATE_IN_PROGRESS":
-        LOG.info("stack %s is stuck in %s; deleting it before creating it again", stack, status)
+    if status in _REPLACEABLE:
+        LOG.info("stack %s is %s; deleting it before creating it again", stack, status)
         cfn.delete_stack(StackName=stack)
         status = None
     elif status is not None and status.endswith("_IN_PROGRESS"):
         raise DeployError(f"stack {stack} is stuck in {status}; delete it or restart moto")
-    elif status in _REPLACEABLE:
-        LOG.info("stack %s is %s; deleting it before creating it again", stack, status)
-        cfn.delete_stack(StackName=stack)
-        status = None
 
     if status is None:
         LOG.info("creating stack %s", stack)

@@ -144,7 +144,7 @@ func (p *Processor) act(ctx context.Context, e Event) error {
 		}
 		errs = append(errs, err)
 	}
-	if e.Kind != KindPermanentBounce && e.Kind != KindComplaint && e.Kind != KindTransientBounce {
+	if !e.Kind.isBounceOrComplaint() {
 		p.log().DebugContext(ctx, "SES event", "kind", e.Kind, "message_id", e.MessageID, "detail", e.Detail)
 	}
 	if p.SendLog != nil && e.MessageID != "" {

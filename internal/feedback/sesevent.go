@@ -27,6 +27,12 @@ const (
 	KindOther           Kind = "other" // opens, clicks, delays, SES's test notification...
 )
 
+// isBounceOrComplaint reports whether k speaks of its recipients' addresses
+// themselves, which is what Processor acts on.
+func (k Kind) isBounceOrComplaint() bool {
+	return k == KindPermanentBounce || k == KindTransientBounce || k == KindComplaint
+}
+
 // Event is the part of an SES event Radiogram acts on.
 type Event struct {
 	Kind      Kind
@@ -152,7 +158,7 @@ func ParseSESEvent(body string) (Event, error) {
 		e.Recipients = destination
 		e.Detail = safeDetail(typ)
 	}
-	if (e.Kind == KindPermanentBounce || e.Kind == KindTransientBounce || e.Kind == KindComplaint) && len(e.Recipients) == 0 {
+	if e.Kind.isBounceOrComplaint() && len(e.Recipients) == 0 {
 		return Event{}, fmt.Errorf("parse SES event: %s of message %s names no recipient", e.Kind, e.MessageID)
 	}
 	return e, nil

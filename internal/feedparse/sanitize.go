@@ -103,17 +103,16 @@ func rewriteURLs(parent *html.Node, base *url.URL) {
 // It reports false when the link has no usable target, so its text should
 // stay without the link.
 func rewriteLink(a *html.Node, base *url.URL) bool {
-	href := attr(a, "href")
-	var target string
-	if u := resolve(href, base); u != nil && u.Scheme == "mailto" {
-		target = u.String()
-	} else {
-		target = absoluteWebURL(href, base)
-	}
-	if target == "" {
+	u := resolve(attr(a, "href"), base)
+	switch {
+	case u == nil:
+		return false
+	case isWebURL(u):
+		stripTrackingParams(u)
+	case u.Scheme != "mailto":
 		return false
 	}
-	setAttr(a, "href", target)
+	setAttr(a, "href", u.String())
 	setAttr(a, "rel", "noopener noreferrer")
 	return true
 }
@@ -122,11 +121,11 @@ func rewriteLink(a *html.Node, base *url.URL) bool {
 // false for an image to drop: one without an http(s) source, or a tracking
 // pixel.
 func rewriteImage(img *html.Node, base *url.URL) bool {
-	src := absoluteWebURL(attr(img, "src"), base)
-	if src == "" || isTrackerURL(src) {
+	src := webURL(attr(img, "src"), base)
+	if src == nil || isTrackerURL(src) {
 		return false
 	}
-	setAttr(img, "src", src)
+	setAttr(img, "src", src.String())
 	for _, name := range []string{"width", "height"} {
 		value := attr(img, name)
 		if value == "" {
@@ -147,12 +146,8 @@ func rewriteImage(img *html.Node, base *url.URL) bool {
 
 // isTrackerURL reports whether an image source looks like an open-tracking
 // beacon rather than a picture of the story.
-func isTrackerURL(src string) bool {
-	u, err := url.Parse(src)
-	if err != nil {
-		return true
-	}
-	where := strings.ToLower(u.Host + u.Path)
+func isTrackerURL(src *url.URL) bool {
+	where := strings.ToLower(src.Host + src.Path)
 	markers := [...]string{
 		"/pixel", "pixel.", "feedburner.com/~r", "feedburner.com/~ff", "/track/open",
 		"doubleclick", "google-analytics.com", "stats.wordpress.com",

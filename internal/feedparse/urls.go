@@ -40,12 +40,21 @@ func isWebURL(u *url.URL) bool {
 // a javascript: or data: link, or a relative one with nothing to resolve it
 // against.
 func absoluteWebURL(raw string, base *url.URL) string {
-	u := resolve(raw, base)
-	if u == nil || !isWebURL(u) {
+	u := webURL(raw, base)
+	if u == nil {
 		return ""
 	}
-	stripTrackingParams(u)
 	return u.String()
+}
+
+// webURL is absoluteWebURL before it is written out: nil where that is "".
+func webURL(raw string, base *url.URL) *url.URL {
+	u := resolve(raw, base)
+	if u == nil || !isWebURL(u) {
+		return nil
+	}
+	stripTrackingParams(u)
+	return u
 }
 
 func resolve(raw string, base *url.URL) *url.URL {

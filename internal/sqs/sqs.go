@@ -43,19 +43,20 @@ func New(api API, url string) *Queue {
 
 var _ delivery.Queue = (*Queue)(nil)
 
+// depthAttributes are the counts whose sum Depth reports.
+var depthAttributes = []types.QueueAttributeName{
+	types.QueueAttributeNameApproximateNumberOfMessages,
+	types.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
+}
+
 // Depth is about how many messages wait in the queue, visible or in flight.
 func (q *Queue) Depth(ctx context.Context) (int, error) {
-	out, err := q.api.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl: &q.url,
-		AttributeNames: []types.QueueAttributeName{
-			types.QueueAttributeNameApproximateNumberOfMessages, types.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
-		},
-	})
+	out, err := q.api.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: &q.url, AttributeNames: depthAttributes})
 	if err != nil {
 		return 0, fmt.Errorf("read queue depth: %w", err)
 	}
 	n := 0
-	for _, name := range []types.QueueAttributeName{types.QueueAttributeNameApproximateNumberOfMessages, types.QueueAttributeNameApproximateNumberOfMessagesNotVisible} {
+	for _, name := range depthAttributes {
 		v, err := strconv.Atoi(out.Attributes[string(name)])
 		if err == nil {
 			n += v

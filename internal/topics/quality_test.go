@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/radiogram/radiogram/infra"
 )
 
 // labelledItem is one hand-labelled news item of testdata/labelled.json.
@@ -22,12 +24,7 @@ type labelledItem struct {
 
 func loadDefaultTaxonomy(t testing.TB) *Taxonomy {
 	t.Helper()
-	// infra.Topics embeds the same file for the binaries.
-	data, err := os.ReadFile("../../infra/topics.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tax, err := Load(data)
+	tax, err := Load(infra.Topics)
 	if err != nil {
 		t.Fatalf("default taxonomy: %v", err)
 	}
