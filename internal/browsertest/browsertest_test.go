@@ -21,15 +21,12 @@ func TestBrowserLoadsLoopbackPageAndScreenshots(t *testing.T) {
 	t.Setenv("RADIOGRAM_ARTIFACTS", dir)
 
 	ctx := New(t)
-	if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL)); err != nil {
-		t.Fatalf("navigate: %v", err)
-	}
-	heading, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("greeting")))
-	if err != nil {
-		t.Fatalf("read heading: %v", err)
-	}
-	if heading != "Hello from 127.0.0.1" {
+	Run(t, ctx, chromedp.Navigate(ts.URL))
+	if heading := Text(t, ctx, "#greeting"); heading != "Hello from 127.0.0.1" {
 		t.Errorf("heading = %q", heading)
+	}
+	if title := Eval[string](t, ctx, `document.title`); title != "Loopback" {
+		t.Errorf("title = %q", title)
 	}
 
 	path := Screenshot(t, ctx, "loopback")
@@ -42,5 +39,25 @@ func TestBrowserLoadsLoopbackPageAndScreenshots(t *testing.T) {
 	}
 	if !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) {
 		t.Errorf("screenshot is not a PNG (starts %q)", png[:min(8, len(png))])
+	}
+}
+
+func TestFrameTextReadsASandboxedFrame(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(`<!doctype html><html lang="en"><title>Outer</title><p>Outside</p><iframe id="inner" sandbox src="/frame?n=1"></iframe></html>`))
+	})
+	mux.HandleFunc("/frame", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(`<!doctype html><html lang="en"><p>Inside the frame</p></html>`))
+	})
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+
+	ctx := New(t)
+	Run(t, ctx, chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.ID("inner")))
+	if got := FrameText(t, ctx, "/frame"); got != "Inside the frame" {
+		t.Errorf("frame text = %q, want the frame's own body", got)
 	}
 }

@@ -23,29 +23,17 @@ func serveBrowser(t *testing.T) (*harness, *httptest.Server) {
 	return h, ts
 }
 
-func run(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+// browserSignIn opens url, which shows the sign-in form, and signs in with
+// the admin token, landing on the overview.
+func browserSignIn(t *testing.T, ctx context.Context, url string) {
 	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func eval[T any](t *testing.T, ctx context.Context, js string) T {
-	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
-	if err != nil {
-		t.Fatalf("evaluate %s: %v", js, err)
-	}
-	return v
-}
-
-func text(t *testing.T, ctx context.Context, css string, opts ...chromedp.QueryOption) string {
-	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css), opts...))
-	if err != nil {
-		t.Fatalf("read %s: %v", css, err)
-	}
-	return s
+	browsertest.Run(t, ctx,
+		chromedp.Navigate(url),
+		chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SendKeys(chromedp.ID("token"), testToken),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("feeds-title")),
+	)
 }
 
 func TestBrowserDryRunSendAndPreview(t *testing.T) {
@@ -53,23 +41,17 @@ func TestBrowserDryRunSendAndPreview(t *testing.T) {
 	ctx := browsertest.New(t)
 
 	// Opening the console asks to sign in first.
-	run(t, ctx,
-		chromedp.Navigate(ts.URL+"/admin/console"),
-		chromedp.WaitVisible(chromedp.ID("token")),
-		chromedp.SendKeys(chromedp.ID("token"), testToken),
-		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.ID("feeds-title")),
-	)
-	if got := text(t, ctx, "h1"); got != "Overview" {
+	browserSignIn(t, ctx, ts.URL+"/admin/console")
+	if got := browsertest.Text(t, ctx, "h1"); got != "Overview" {
 		t.Fatalf("after signing in: heading %q", got)
 	}
-	if n := eval[int](t, ctx, `document.querySelectorAll("#feeds tr.failing").length`); n != 2 {
+	if n := browsertest.Eval[int](t, ctx, `document.querySelectorAll("#feeds tr.failing").length`); n != 2 {
 		t.Errorf("%d feeds highlighted as failing, want 2", n)
 	}
 	t.Logf("screenshot: %s", browsertest.Screenshot(t, ctx, "overview"))
 
 	// A dry run for one topic lists whom it would reach.
-	run(t, ctx,
+	browsertest.Run(t, ctx,
 		chromedp.Click(chromedp.CSS(`.site-nav a[href="/admin/console/send"]`)),
 		chromedp.WaitVisible(chromedp.ID("target-topic")),
 		chromedp.Click(chromedp.ID("target-topic")),
@@ -77,14 +59,14 @@ func TestBrowserDryRunSendAndPreview(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form.stack button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.ID("send-for-real")),
 	)
-	recipients := eval[[]string](t, ctx, `Array.from(document.querySelectorAll("#recipients tbody tr td:first-child")).map(td => td.textContent.trim())`)
+	recipients := browsertest.Eval[[]string](t, ctx, `Array.from(document.querySelectorAll("#recipients tbody tr td:first-child")).map(td => td.textContent.trim())`)
 	if strings.Join(recipients, ",") != "ada@example.org,grace@example.org,mallory@example.org" {
 		t.Errorf("the dry run lists %v", recipients)
 	}
-	if planned := text(t, ctx, `#plan-counts [data-count="planned"]`); planned != "2" {
+	if planned := browsertest.Text(t, ctx, `#plan-counts [data-count="planned"]`); planned != "2" {
 		t.Errorf("the dry run plans %s recipients, want 2", planned)
 	}
-	if skip := text(t, ctx, "#recipients tr.skipped td:last-child"); skip != "suppressed (bounced)" {
+	if skip := browsertest.Text(t, ctx, "#recipients tr.skipped td:last-child"); skip != "suppressed (bounced)" {
 		t.Errorf("the skipped recipient's reason reads %q", skip)
 	}
 	if h.fake.realRuns() != 0 {
@@ -93,22 +75,22 @@ func TestBrowserDryRunSendAndPreview(t *testing.T) {
 	t.Logf("screenshot: %s", browsertest.Screenshot(t, ctx, "dryrun"))
 
 	// Sending for real lands on the run's page.
-	run(t, ctx,
+	browsertest.Run(t, ctx,
 		chromedp.Click(chromedp.ID("send-for-real")),
 		chromedp.WaitVisible(chromedp.ID("sender-counts")),
 	)
-	location := eval[string](t, ctx, `location.pathname`)
+	location := browsertest.Eval[string](t, ctx, `location.pathname`)
 	if !strings.HasPrefix(location, "/admin/console/runs/run-") {
 		t.Errorf("after sending: at %s, want a run's page", location)
 	}
-	counts := eval[map[string]string](t, ctx, `Object.fromEntries(Array.from(document.querySelectorAll("[data-count]")).map(td => [td.dataset.count, td.textContent]))`)
+	counts := browsertest.Eval[map[string]string](t, ctx, `Object.fromEntries(Array.from(document.querySelectorAll("[data-count]")).map(td => [td.dataset.count, td.textContent]))`)
 	want := map[string]string{"candidates": "3", "planned": "2", "jobs": "1", "sent": "1", "failed": "1"}
 	for k, v := range want {
 		if counts[k] != v {
 			t.Errorf("run page count %s = %q, want %q", k, counts[k], v)
 		}
 	}
-	if reason := text(t, ctx, "#failures-title + .table-wrap tbody td:last-child"); reason != "SES throttled: maximum sending rate exceeded" {
+	if reason := browsertest.Text(t, ctx, "#failures-title + .table-wrap tbody td:last-child"); reason != "SES throttled: maximum sending rate exceeded" {
 		t.Errorf("failure reason %q", reason)
 	}
 	if n := h.fake.realRuns(); n != 1 {
@@ -117,55 +99,30 @@ func TestBrowserDryRunSendAndPreview(t *testing.T) {
 	t.Logf("screenshot: %s", browsertest.Screenshot(t, ctx, "run"))
 
 	// The preview frames the mail's HTML and has a tab for its text.
-	run(t, ctx,
+	browsertest.Run(t, ctx,
 		chromedp.Navigate(ts.URL+"/admin/console/preview?topic=ai"),
 		chromedp.WaitVisible(chromedp.ID("mail-html")),
 	)
-	if subject := text(t, ctx, "#subject"); subject != "Radiogram sample: AI & informatics" {
+	if subject := browsertest.Text(t, ctx, "#subject"); subject != "Radiogram sample: AI & informatics" {
 		t.Errorf("subject %q", subject)
 	}
-	frame := frameText(t, ctx, "/admin/console/preview/raw")
+	frame := browsertest.FrameText(t, ctx, "/admin/console/preview/raw")
 	for _, want := range []string{"Radiogram sample: AI & informatics", "Foundation models read chest X-rays"} {
 		if !strings.Contains(frame, want) {
 			t.Errorf("the framed mail lacks %q; it reads:\n%s", want, frame)
 		}
 	}
 	t.Logf("screenshot: %s", browsertest.Screenshot(t, ctx, "preview"))
-	run(t, ctx,
+	browsertest.Run(t, ctx,
 		chromedp.Click(chromedp.ID("tab-text")),
 		chromedp.WaitVisible(chromedp.ID("mail-text")),
 	)
-	if plain := text(t, ctx, "#mail-text"); !strings.Contains(plain, "* Foundation models read chest X-rays") {
+	if plain := browsertest.Text(t, ctx, "#mail-text"); !strings.Contains(plain, "* Foundation models read chest X-rays") {
 		t.Errorf("the text tab reads:\n%s", plain)
 	}
-	if current := text(t, ctx, `.tabs a[aria-current="page"]`); current != "Plain text" {
+	if current := browsertest.Text(t, ctx, `.tabs a[aria-current="page"]`); current != "Plain text" {
 		t.Errorf("current tab %q", current)
 	}
-}
-
-// frameText reads the text of the frame loaded from path: a sandboxed frame
-// may run in a process of its own, and then it is a target of its own.
-func frameText(t *testing.T, ctx context.Context, path string) string {
-	t.Helper()
-	infos, err := chromedp.Targets(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, info := range infos {
-		if info.Type == "iframe" && strings.Contains(info.URL, path) {
-			// Detach on cancel: closing an iframe target would close the tab.
-			frameCtx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID), chromedp.WithDetachOnCancel())
-			defer cancel()
-			t.Logf("the frame runs in a process of its own: target %s", info.TargetID)
-			return text(t, frameCtx, "body")
-		}
-	}
-	nodes, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS(`iframe[src^="`+path+`"]`), chromedp.Populate(-1, true)))
-	if err != nil || len(nodes) == 0 || nodes[0].ContentDocument == nil {
-		t.Fatalf("no frame loaded from %s (%v)", path, err)
-	}
-	t.Log("the frame runs in the page's process")
-	return text(t, ctx, "body", chromedp.FromNode(nodes[0].ContentDocument))
 }
 
 // TestBrowserPagesFitAPhone opens every page at a phone's width: wide
@@ -173,13 +130,7 @@ func frameText(t *testing.T, ctx context.Context, path string) string {
 func TestBrowserPagesFitAPhone(t *testing.T) {
 	_, ts := serveBrowser(t)
 	ctx := browsertest.New(t)
-	run(t, ctx,
-		chromedp.Navigate(ts.URL+"/admin/console/signin"),
-		chromedp.WaitVisible(chromedp.ID("token")),
-		chromedp.SendKeys(chromedp.ID("token"), testToken),
-		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.ID("feeds-title")),
-	)
+	browserSignIn(t, ctx, ts.URL+"/admin/console/signin")
 	pages := []struct{ name, path string }{
 		{"overview-phone", "/admin/console"},
 		{"items-phone", "/admin/console/items"},
@@ -192,8 +143,8 @@ func TestBrowserPagesFitAPhone(t *testing.T) {
 		{"notfound-phone", "/admin/console/nowhere"},
 	}
 	for _, p := range pages {
-		run(t, ctx, chromedp.EmulateViewport(390, 844), chromedp.Navigate(ts.URL+p.path), chromedp.WaitVisible(chromedp.CSS("h1")))
-		if overflow := eval[int](t, ctx, `document.documentElement.scrollWidth - window.innerWidth`); overflow > 0 {
+		browsertest.Run(t, ctx, chromedp.EmulateViewport(390, 844), chromedp.Navigate(ts.URL+p.path), chromedp.WaitVisible(chromedp.CSS("h1")))
+		if overflow := browsertest.Eval[int](t, ctx, `document.documentElement.scrollWidth - window.innerWidth`); overflow > 0 {
 			t.Errorf("%s: the page is %d px wider than the screen", p.path, overflow)
 		}
 		t.Logf("screenshot: %s", browsertest.Screenshot(t, ctx, p.name))

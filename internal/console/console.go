@@ -5,7 +5,6 @@ package console
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
@@ -116,7 +115,7 @@ func (h *Handlers) console() *console {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	if c.clientIP == nil {
-		c.clientIP = remoteIP
+		c.clientIP = pagekit.RemoteIP
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -187,12 +186,4 @@ func (c *console) sameOriginPosts(next http.HandlerFunc) http.HandlerFunc {
 
 func (c *console) notFound(w http.ResponseWriter, r *http.Request) {
 	c.renderProblem(w, r, notFoundProblem, c.currentSession(r))
-}
-
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

@@ -6,7 +6,6 @@ package digestmail
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 	"unicode"
@@ -189,31 +188,13 @@ func checkRecipient(rc Recipient) error {
 			return fmt.Errorf("recipient's %s: control character or invalid UTF-8", field(f))
 		}
 	}
-	if err := checkLink(rc.Links.Preferences); err != nil {
+	if err := mail.CheckLink(rc.Links.Preferences); err != nil {
 		return fmt.Errorf("recipient's preferences link: %w", err)
 	}
-	if err := checkLink(rc.Links.Unsubscribe); err != nil {
+	if err := mail.CheckLink(rc.Links.Unsubscribe); err != nil {
 		return fmt.Errorf("recipient's unsubscribe link: %w", err)
 	}
 	return nil
-}
-
-// checkLink accepts only absolute http(s) URLs, as the transactional mails
-// do: anything else in a link is a mistake at best and a javascript: link
-// at worst.
-func checkLink(link string) error {
-	if link == "" {
-		return errors.New("missing")
-	}
-	if !isWebLink(link) {
-		return fmt.Errorf("%q is not an absolute http(s) URL", link)
-	}
-	return nil
-}
-
-func isWebLink(link string) bool {
-	u, err := url.Parse(link)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }
 
 func isMailtoAddress(addr string) bool {

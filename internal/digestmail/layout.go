@@ -113,7 +113,7 @@ func (r *Renderer) prepare(c Content) (*view, error) {
 					iv.topics = append(iv.topics, name)
 				}
 			}
-			if !isWebLink(iv.link) {
+			if mail.CheckLink(iv.link) != nil {
 				iv.link = ""
 			}
 			sv.items = append(sv.items, iv)
@@ -177,13 +177,6 @@ func footerNote(why, email string) string {
 	return why + " This email was sent to " + email + "."
 }
 
-func (r *Renderer) postalLine() string {
-	if r.product.PostalAddress == "" {
-		return r.product.Name
-	}
-	return r.product.Name + " · " + r.product.PostalAddress
-}
-
 // html renders the HTML part with hermes. Feed text is attacker-controlled
 // and only the digest's own HTML block can lay it out, so every piece of it
 // is escaped there; per-recipient values only reach hermes' html/template
@@ -196,7 +189,7 @@ func (r *Renderer) html(v *view, f fieldValues) (string, error) {
 		Product: hermes.Product{
 			Name:      r.product.Name,
 			Link:      r.product.Link,
-			Copyright: r.postalLine(),
+			Copyright: r.product.FooterLine(),
 		},
 	}
 	body := hermes.Body{
@@ -293,7 +286,7 @@ func (r *Renderer) plainText(v *view, f fieldValues) string {
 	b.WriteString("This email was sent to " + f[fieldEmail] + ".\n\n")
 	b.WriteString("Manage your preferences:\n" + f[fieldPreferences] + "\n\n")
 	b.WriteString("Unsubscribe:\n" + f[fieldUnsubscribe] + "\n\n")
-	b.WriteString(r.postalLine() + "\n")
+	b.WriteString(r.product.FooterLine() + "\n")
 	if r.product.Link != "" {
 		b.WriteString(r.product.Link + "\n")
 	}

@@ -150,7 +150,7 @@ func (c *Composer) compose(s subscribers.Subscriber, l letter) (Message, error) 
 		return Message{}, errors.New("subscriber has no email address")
 	}
 	for _, a := range l.actions {
-		if err := checkLink(a.link); err != nil {
+		if err := CheckLink(a.link); err != nil {
 			return Message{}, fmt.Errorf("%s link: %w", a.label, err)
 		}
 	}
@@ -173,27 +173,25 @@ func (c *Composer) compose(s subscribers.Subscriber, l letter) (Message, error) 
 	return m, nil
 }
 
-// checkLink accepts only absolute http(s) URLs: anything else in a button
-// is a mistake at best and a javascript: link at worst.
-func checkLink(link string) error {
+// CheckLink accepts only absolute http(s) URLs, for the links of every
+// mail: anything else is a mistake at best and a javascript: link at worst.
+func CheckLink(link string) error {
 	if link == "" {
 		return errors.New("missing")
 	}
-	u, err := url.Parse(link)
-	if err != nil {
-		return err
-	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if u, err := url.Parse(link); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return fmt.Errorf("%q is not an absolute http(s) URL", link)
 	}
 	return nil
 }
 
-func (c *Composer) footer() string {
-	if c.product.PostalAddress == "" {
-		return c.product.Name
+// FooterLine is the last line of every mail's footer: the product's name
+// and, when it has one, its postal address.
+func (p Product) FooterLine() string {
+	if p.PostalAddress == "" {
+		return p.Name
 	}
-	return c.product.Name + " · " + c.product.PostalAddress
+	return p.Name + " · " + p.PostalAddress
 }
 
 // html renders l with hermes' default theme. The letter's text only ever
@@ -207,7 +205,7 @@ func (c *Composer) html(l letter) (string, error) {
 		Product: hermes.Product{
 			Name:        c.product.Name,
 			Link:        c.product.Link,
-			Copyright:   c.footer(),
+			Copyright:   c.product.FooterLine(),
 			TroubleText: "If the “{ACTION}” button does not work, copy this address into your browser:",
 		},
 	}
@@ -258,7 +256,7 @@ func (c *Composer) plainText(l letter) string {
 	}
 	b.WriteString(signature + ",\n" + c.product.Name + "\n\n")
 	// "-- " starts a signature block that mail clients fold away.
-	b.WriteString("-- \n" + c.footer() + "\n")
+	b.WriteString("-- \n" + c.product.FooterLine() + "\n")
 	if c.product.Link != "" {
 		b.WriteString(c.product.Link + "\n")
 	}

@@ -7,6 +7,7 @@ package pagekit
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 )
@@ -51,4 +52,14 @@ func (g Guard) Wrap(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// RemoteIP is the address of the connection's peer, without its port: the
+// client's address when nothing else tells it.
+func RemoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

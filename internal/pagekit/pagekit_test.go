@@ -139,3 +139,19 @@ func TestGuardLetsAnAbortThrough(t *testing.T) {
 	}()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/page", nil))
 }
+
+func TestRemoteIP(t *testing.T) {
+	tests := []struct{ remoteAddr, want string }{
+		{"203.0.113.9:51234", "203.0.113.9"},
+		{"[2001:db8::1]:443", "2001:db8::1"},
+		{"203.0.113.9", "203.0.113.9"}, // no port: kept as it is
+		{"", ""},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = tt.remoteAddr
+		if got := RemoteIP(r); got != tt.want {
+			t.Errorf("RemoteIP with RemoteAddr %q = %q, want %q", tt.remoteAddr, got, tt.want)
+		}
+	}
+}

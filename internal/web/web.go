@@ -6,7 +6,6 @@ package web
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 
 	"github.com/radiogram/radiogram/internal/pagekit"
@@ -73,7 +72,7 @@ func (h *Handlers) Register(mux *http.ServeMux) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.clientIP == nil {
-		s.clientIP = remoteIP
+		s.clientIP = pagekit.RemoteIP
 	}
 	routes := []struct {
 		pattern string
@@ -124,12 +123,4 @@ func (s *site) guard() pagekit.Guard {
 			s.renderProblem(w, r, internalProblem)
 		},
 	}
-}
-
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net/http/httptest"
 	"net/url"
 	"slices"
@@ -27,33 +26,17 @@ func serveBrowser(t *testing.T) (*harness, *httptest.Server) {
 	return h, ts
 }
 
-func run(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func eval[T any](t *testing.T, ctx context.Context, js string) T {
-	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
-	if err != nil {
-		t.Fatalf("evaluate %s: %v", js, err)
-	}
-	return v
-}
-
 func TestBrowserChangePreferences(t *testing.T) {
 	h, ts := serveBrowser(t)
 	ctx := browsertest.New(t)
 
 	// The page opens from the link in an email.
-	run(t, ctx, chromedp.Navigate(ts.URL+"/preferences?token="+url.QueryEscape(token("preferences", "s1"))))
+	browsertest.Run(t, ctx, chromedp.Navigate(ts.URL+"/preferences?token="+url.QueryEscape(token("preferences", "s1"))))
 	type shown struct {
 		AI, Cancer, Screening, Daily, HTML, DayHidden bool
 		Zone, Hour                                    string
 	}
-	got := eval[shown](t, ctx, `({
+	got := browsertest.Eval[shown](t, ctx, `({
 		AI: document.getElementById("topic-ai").checked,
 		Cancer: document.getElementById("topic-cancer").checked,
 		Screening: document.getElementById("topic-screening").checked,
@@ -70,7 +53,7 @@ func TestBrowserChangePreferences(t *testing.T) {
 
 	// Tick one topic, untick another, and switch to a weekly digest on
 	// Fridays: the day field appears only once weekly is chosen.
-	run(t, ctx,
+	browsertest.Run(t, ctx,
 		chromedp.Click(chromedp.ID("topic-screening")),
 		chromedp.Click(chromedp.ID("topic-cancer")),
 		chromedp.Click(chromedp.ID("frequency-weekly")),
@@ -79,10 +62,7 @@ func TestBrowserChangePreferences(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form.stack button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(".notice.success")),
 	)
-	saved, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".notice.success")))
-	if err != nil {
-		t.Fatal(err)
-	}
+	saved := browsertest.Text(t, ctx, ".notice.success")
 	t.Logf("screenshot: %s", browsertest.Screenshot(t, ctx, "preferences-saved-desktop"))
 	for _, line := range []string{
 		"Saved. What changed:",
@@ -99,7 +79,7 @@ func TestBrowserChangePreferences(t *testing.T) {
 		t.Errorf("stored preferences = %+v", p)
 	}
 	// The form now shows the saved choices.
-	if eval[bool](t, ctx, `document.getElementById("topic-cancer").checked`) || !eval[bool](t, ctx, `document.getElementById("frequency-weekly").checked`) {
+	if browsertest.Eval[bool](t, ctx, `document.getElementById("topic-cancer").checked`) || !browsertest.Eval[bool](t, ctx, `document.getElementById("frequency-weekly").checked`) {
 		t.Error("the form after saving does not show the saved choices")
 	}
 }
@@ -110,13 +90,13 @@ func TestBrowserSignUpWithKeyboard(t *testing.T) {
 	if _, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "America/Chicago"}); err != nil {
 		t.Fatal(err)
 	}
-	run(t, ctx, chromedp.Navigate(ts.URL+"/"), chromedp.WaitReady(chromedp.ID("email")))
-	if zone := eval[string](t, ctx, `document.getElementById("timezone").value`); zone != "America/Chicago" {
+	browsertest.Run(t, ctx, chromedp.Navigate(ts.URL+"/"), chromedp.WaitReady(chromedp.ID("email")))
+	if zone := browsertest.Eval[string](t, ctx, `document.getElementById("timezone").value`); zone != "America/Chicago" {
 		t.Errorf("time zone = %q, want the browser's America/Chicago preselected", zone)
 	}
 
 	active := func() string {
-		return eval[string](t, ctx, `document.activeElement.id || document.activeElement.textContent.trim()`)
+		return browsertest.Eval[string](t, ctx, `document.activeElement.id || document.activeElement.textContent.trim()`)
 	}
 	tabTo := func(target string) {
 		t.Helper()
@@ -124,20 +104,20 @@ func TestBrowserSignUpWithKeyboard(t *testing.T) {
 			if active() == target {
 				return
 			}
-			run(t, ctx, chromedp.KeyEvent("\t"))
+			browsertest.Run(t, ctx, chromedp.KeyEvent("\t"))
 		}
 		t.Fatalf("Tab never reached %q", target)
 	}
 	tabTo("email")
-	run(t, ctx, chromedp.KeyEvent("reader@example.org"))
+	browsertest.Run(t, ctx, chromedp.KeyEvent("reader@example.org"))
 	tabTo("topic-screening")
-	run(t, ctx, chromedp.KeyEvent(" "))
+	browsertest.Run(t, ctx, chromedp.KeyEvent(" "))
 	tabTo("topic-ai")
-	run(t, ctx, chromedp.KeyEvent(" "))
+	browsertest.Run(t, ctx, chromedp.KeyEvent(" "))
 	tabTo("Subscribe")
 	// Wait for the answer page itself: the sign-up page has an h1 too, and
 	// the browser may be between the two pages when we look.
-	run(t, ctx, chromedp.KeyEvent("\r"))
+	browsertest.Run(t, ctx, chromedp.KeyEvent("\r"))
 	var heading string
 	for deadline := time.Now().Add(10 * time.Second); heading != "Check your inbox"; time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -174,10 +154,10 @@ func TestBrowserScreenshots(t *testing.T) {
 		{"preferences", "/preferences?token=" + url.QueryEscape(token("preferences", "s1"))},
 	}
 	for _, size := range sizes {
-		run(t, ctx, chromedp.EmulateViewport(size.width, size.height))
+		browsertest.Run(t, ctx, chromedp.EmulateViewport(size.width, size.height))
 		for _, p := range pages {
-			run(t, ctx, chromedp.Navigate(ts.URL+p.path), chromedp.WaitVisible(chromedp.CSS("h1")))
-			if overflow := eval[int](t, ctx, `document.documentElement.scrollWidth - window.innerWidth`); overflow > 0 {
+			browsertest.Run(t, ctx, chromedp.Navigate(ts.URL+p.path), chromedp.WaitVisible(chromedp.CSS("h1")))
+			if overflow := browsertest.Eval[int](t, ctx, `document.documentElement.scrollWidth - window.innerWidth`); overflow > 0 {
 				t.Errorf("%s at %d px: the page is %d px wider than the screen", p.name, size.width, overflow)
 			}
 			if size.name != "narrow" {
@@ -191,17 +171,17 @@ func TestBrowserScreenshots(t *testing.T) {
 		{"erase", "/me/erase?token=" + url.QueryEscape(token("erase", "s1"))},
 		{"expired", "/confirm?token=" + url.QueryEscape(token("expired", "s2"))},
 	} {
-		run(t, ctx, chromedp.EmulateViewport(390, 844), chromedp.Navigate(ts.URL+p.path), chromedp.WaitVisible(chromedp.CSS("h1")))
+		browsertest.Run(t, ctx, chromedp.EmulateViewport(390, 844), chromedp.Navigate(ts.URL+p.path), chromedp.WaitVisible(chromedp.CSS("h1")))
 		t.Logf("screenshot: %s", browsertest.Screenshot(t, ctx, p.name+"-phone"))
 	}
 
 	// A form shown again with an error, as a person sees it.
-	run(t, ctx, chromedp.EmulateViewport(390, 844), chromedp.Navigate(ts.URL+"/"),
+	browsertest.Run(t, ctx, chromedp.EmulateViewport(390, 844), chromedp.Navigate(ts.URL+"/"),
 		chromedp.SendKeys(chromedp.ID("email"), "reader@example.org"),
 		chromedp.Click(chromedp.CSS(`form.stack button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(".error-summary")),
 	)
-	if focused := eval[string](t, ctx, `document.activeElement.className`); focused != "error-summary" {
+	if focused := browsertest.Eval[string](t, ctx, `document.activeElement.className`); focused != "error-summary" {
 		t.Errorf("after an error the focus is on %q, want the error summary", focused)
 	}
 	t.Logf("screenshot: %s", browsertest.Screenshot(t, ctx, "signup-error-phone"))
