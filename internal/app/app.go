@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"time"
@@ -30,6 +29,7 @@ import (
 	"github.com/radiogram/radiogram/internal/httpfeed"
 	"github.com/radiogram/radiogram/internal/ingest"
 	"github.com/radiogram/radiogram/internal/mail"
+	"github.com/radiogram/radiogram/internal/pagekit"
 	"github.com/radiogram/radiogram/internal/secrets"
 	"github.com/radiogram/radiogram/internal/ses"
 	"github.com/radiogram/radiogram/internal/sqs"
@@ -153,12 +153,12 @@ func (a *App) APIHandler(ctx context.Context) (http.Handler, error) {
 		KnownTopic: a.catalog.KnownTopic,
 		AdminToken: token,
 		Admin:      adminSvc,
-		ClientIP:   clientIP,
+		ClientIP:   pagekit.RemoteIP,
 		Log:        a.Log,
 		Pages: &web.Handlers{
 			Subscribers: svc,
 			Catalog:     a.catalog.Web,
-			ClientIP:    clientIP,
+			ClientIP:    pagekit.RemoteIP,
 			Log:         a.Log,
 		},
 		Console: &console.Handlers{
@@ -166,7 +166,7 @@ func (a *App) APIHandler(ctx context.Context) (http.Handler, error) {
 			Topics:   a.Taxonomy.Topics(),
 			Token:    token,
 			Sessions: svc.Signer, // the link keys also sign console sessions
-			ClientIP: clientIP,
+			ClientIP: pagekit.RemoteIP,
 			Now:      time.Now,
 			Log:      a.Log,
 		},
@@ -239,16 +239,6 @@ func (a *App) secret(ctx context.Context, value, arn string) (string, error) {
 		return value, nil
 	}
 	return secrets.String(ctx, secretsmanager.NewFromConfig(a.AWS), arn)
-}
-
-// clientIP is the address a request came from: API Gateway's source IP
-// under Lambda (the adapter puts it in RemoteAddr), the peer locally.
-// Forwarding headers are ignored: clients can write them.
-func clientIP(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
 }
 
 func readFileOr(path string, embedded []byte) ([]byte, error) {

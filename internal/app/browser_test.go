@@ -43,12 +43,7 @@ func TestPreferencesInBrowser(t *testing.T) {
 	prefsLink := waitForMail(t, a, addr, 2)[1].link(t, "/preferences")
 
 	browser := browsertest.New(t)
-	do := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(browser, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	do := func(steps ...chromedp.Action[chromedp.Void]) { t.Helper(); browsertest.Run(t, browser, steps...) }
 	do(chromedp.Navigate(prefsLink), chromedp.WaitVisible(chromedp.ID("topic-ai")))
 	type shown struct {
 		AI, Screening, Cancer, ESR, Daily, DayHidden bool

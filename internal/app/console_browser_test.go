@@ -49,20 +49,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 
 	browser := browsertest.New(t)
-	do := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(browser, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	read := func(css string) string {
-		t.Helper()
-		s, err := chromedp.Run(browser, chromedp.Text(chromedp.CSS(css)))
-		if err != nil {
-			t.Fatalf("read %s: %v", css, err)
-		}
-		return strings.TrimSpace(s)
-	}
+	do := func(steps ...chromedp.Action[chromedp.Void]) { t.Helper(); browsertest.Run(t, browser, steps...) }
+	read := func(css string) string { t.Helper(); return strings.TrimSpace(browsertest.Text(t, browser, css)) }
 	consoleURL := srv.URL + "/admin/console"
 
 	// Signing in.
@@ -79,7 +67,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		Name, Status, Failures, Items, LastFetch string
 		Failing                                  bool
 	}
-	shownFeeds := evaluate[[]feedRow](t, browser, `Array.from(document.querySelectorAll("#feeds tbody tr")).map(tr => ({
+	shownFeeds := browsertest.Eval[[]feedRow](t, browser, `Array.from(document.querySelectorAll("#feeds tbody tr")).map(tr => ({
 		Name: tr.querySelector(".feed-name").textContent.trim(),
 		Status: tr.cells[1].textContent.trim(),
 		LastFetch: tr.cells[2].textContent.trim(),
@@ -103,7 +91,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if hint := read(`section[aria-labelledby="feeds-title"] p.hint`); hint != "All 4 feeds are healthy." {
 		t.Errorf("the feeds' health reads %q", hint)
 	}
-	byStatus := evaluate[map[string]string](t, browser, `Object.fromEntries(Array.from(
+	byStatus := browsertest.Eval[map[string]string](t, browser, `Object.fromEntries(Array.from(
 		document.querySelectorAll('section[aria-labelledby="subscribers-title"] .card:first-child tr'),
 		tr => [tr.querySelector("th").textContent.trim(), tr.querySelector("td").textContent.trim()]))`)
 	if byStatus["confirmed"] != "3" || byStatus["pending"] != "0" || byStatus["unsubscribed"] != "0" {
@@ -120,10 +108,10 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.Navigate(consoleURL+"/preview?"+url.Values{"subscriber": {curie}}.Encode()),
 		chromedp.WaitVisible(chromedp.ID("mail-html")),
 	)
-	if !evaluate[bool](t, browser, `(f => f.hasAttribute("sandbox") && f.sandbox.length === 0)(document.getElementById("mail-html"))`) {
+	if !browsertest.Eval[bool](t, browser, `(f => f.hasAttribute("sandbox") && f.sandbox.length === 0)(document.getElementById("mail-html"))`) {
 		t.Error("the preview frame is not fully sandboxed")
 	}
-	framed := framedText(t, browser, "/admin/console/preview/raw")
+	framed := browsertest.FrameText(t, browser, "/admin/console/preview/raw")
 	for _, title := range wantItems[curie] {
 		if !strings.Contains(framed, title) {
 			t.Errorf("the framed mail lacks %q; it reads:\n%s", title, framed)
@@ -151,7 +139,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		Email, Items, Skip string
 		Titles             []string
 	}
-	rows := evaluate[[]recipientRow](t, browser, `Array.from(document.querySelectorAll("#recipients tbody tr")).map(tr => ({
+	rows := browsertest.Eval[[]recipientRow](t, browser, `Array.from(document.querySelectorAll("#recipients tbody tr")).map(tr => ({
 		Email: tr.cells[0].textContent.trim(),
 		Items: tr.cells[1].textContent.trim(),
 		Titles: Array.from(tr.cells[2].querySelectorAll("li"), li => li.textContent.trim()),
@@ -192,7 +180,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// Sending for real lands on the run's page; nothing has gone out yet.
 	do(chromedp.Click(chromedp.ID("send-for-real")), chromedp.WaitVisible(chromedp.ID("sender-counts")))
-	runPath := evaluate[string](t, browser, `location.pathname`)
+	runPath := browsertest.Eval[string](t, browser, `location.pathname`)
 	runID, ok := strings.CutPrefix(runPath, "/admin/console/runs/")
 	if !ok || runID == "" {
 		t.Fatalf("after sending the browser is at %s, not a run's page", runPath)
@@ -203,7 +191,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	readCounts := func() runCounts {
 		t.Helper()
-		return evaluate[runCounts](t, browser, `({
+		return browsertest.Eval[runCounts](t, browser, `({
 			Planned: document.querySelector('[data-count="planned"]').textContent,
 			Sent: document.querySelector('[data-count="sent"]').textContent,
 			Failed: document.querySelector('[data-count="failed"]').textContent,
@@ -250,10 +238,10 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.Navigate(consoleURL+"/preview?"+url.Values{"subscriber": {curie}}.Encode()),
 		chromedp.WaitVisible(chromedp.CSS(".error-summary")),
 	)
-	if evaluate[bool](t, browser, `document.querySelector("#mail-html, #mail-text") !== null`) {
+	if browsertest.Eval[bool](t, browser, `document.querySelector("#mail-html, #mail-text") !== null`) {
 		t.Error("after the send, the preview still shows a mail for Marie")
 	}
-	if problem := evaluate[string](t, browser, `document.querySelector(".error-summary").innerText`); !strings.Contains(strings.ToLower(problem), "nothing new") || strings.Contains(problem, "No subscriber") {
+	if problem := browsertest.Eval[string](t, browser, `document.querySelector(".error-summary").innerText`); !strings.Contains(strings.ToLower(problem), "nothing new") || strings.Contains(problem, "No subscriber") {
 		t.Errorf("preview problem for a subscriber with nothing new: %q", problem)
 	}
 
@@ -263,7 +251,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("main table")),
 	)
 	type auditRow struct{ Who, Action, Detail, Client string }
-	entries := evaluate[[]auditRow](t, browser, `Array.from(document.querySelectorAll("main tbody tr")).map(tr => ({
+	entries := browsertest.Eval[[]auditRow](t, browser, `Array.from(document.querySelectorAll("main tbody tr")).map(tr => ({
 		Who: tr.cells[1].textContent.trim(),
 		Action: tr.cells[2].textContent.trim(),
 		Detail: tr.cells[3].textContent.trim(),
@@ -278,46 +266,4 @@ func TestConsoleInBrowser(t *testing.T) {
 	found("signin", func(e auditRow) bool { return e.Client == "127.0.0.1" })
 	found("send.dry_run", func(e auditRow) bool { return strings.Contains(e.Detail, "target all") })
 	found("send.trigger", func(e auditRow) bool { return strings.Contains(e.Detail, "run "+runID) })
-}
-
-// evaluate runs js in the page and decodes its result.
-func evaluate[T any](t *testing.T, ctx context.Context, js string) T {
-	t.Helper()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
-	if err != nil {
-		t.Fatalf("evaluate %s: %v", js, err)
-	}
-	return v
-}
-
-// framedText reads the body text of the frame loaded from path. A
-// sandboxed frame may run in a process of its own, and is then a target of
-// its own.
-func framedText(t *testing.T, ctx context.Context, path string) string {
-	t.Helper()
-	infos, err := chromedp.Targets(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, info := range infos {
-		if info.Type == "iframe" && strings.Contains(info.URL, path) {
-			// Detach on cancel: closing an iframe target would close the tab.
-			frameCtx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID), chromedp.WithDetachOnCancel())
-			defer cancel()
-			s, err := chromedp.Run(frameCtx, chromedp.Text(chromedp.CSS("body")))
-			if err != nil {
-				t.Fatalf("read the frame: %v", err)
-			}
-			return s
-		}
-	}
-	nodes, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS(`iframe[src^="`+path+`"]`), chromedp.Populate(-1, true)))
-	if err != nil || len(nodes) == 0 || nodes[0].ContentDocument == nil {
-		t.Fatalf("no frame loaded from %s (%v)", path, err)
-	}
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body"), chromedp.FromNode(nodes[0].ContentDocument)))
-	if err != nil {
-		t.Fatalf("read the frame: %v", err)
-	}
-	return s
 }
