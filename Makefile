@@ -2,7 +2,10 @@
 GO        ?= go
 GOFLAGS   ?=
 PORT      ?= 8080
-LAMBDA_BUILD = GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w'
+# sam build uses arm64 (template.yaml); the parity test builds the same recipe
+# for the host's architecture with LAMBDA_GOARCH=$(go env GOARCH).
+LAMBDA_GOARCH ?= arm64
+LAMBDA_BUILD = GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w'
 
 .PHONY: run test lint unit bench build clean \
 	build-IngestFunction build-ApiFunction build-PlannerFunction build-SenderFunction build-FeedbackFunction
