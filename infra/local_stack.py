@@ -1,25 +1,35 @@
 #!/usr/bin/env python3
-"""Deploy the stateful part of template.yaml into a local moto server.
+"""Deploy the whole of template.yaml into a local moto server.
 
-The SAM template is expanded offline with samtranslator, trimmed to the
-resources moto can really provide (tables, queues, topics and whatever links
-them), and created -- or updated, if it exists -- as a CloudFormation stack
-at --endpoint. The stack outputs that survived the trimming are printed on
-stdout as one JSON object {OutputKey: OutputValue}; logs go to stderr.
+The SAM template is expanded offline with samtranslator and created -- or
+updated, if it exists -- as a CloudFormation stack at --endpoint: functions,
+roles, event source mapping and log groups included. The resource types
+moto's CloudFormation cannot create (AWS_API_CREATED below, each with the
+reason) are made through their own service's API in moto instead, with the
+same properties, and every reference to them resolved: nothing of the
+template is left out. What moto would need Docker for is made inert and
+said so (INERT_LOCALLY).
 
-    python3 infra/local_stack.py --endpoint http://127.0.0.1:5000 --stack rg-dev
+On stdout, one JSON object: {"outputs": {OutputKey: OutputValue},
+"functions": {LogicalId: {"name": FunctionName, "environment": {...}}}}, each
+function's environment read back from Lambda; logs go to stderr.
 
-Nothing here names a resource of the template: adding a table or a queue to
-template.yaml is enough for it to exist locally.
+    python3 infra/local_stack.py --endpoint http://127.0.0.1:5000 --stack rg-dev \\
+        --parameter PublicBaseUrl=http://127.0.0.1:8080
+
+Nothing here names a resource of the template: adding a table, a queue or a
+function to template.yaml is enough for it to exist locally.
 """
 
 import argparse
 import copy
+import io
 import json
 import logging
 import re
 import sys
 import time
+import zipfile
 
 import boto3
 import yaml
@@ -27,20 +37,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
 LOG = logging.getLogger("local_stack")
-
-# Resource types moto implements well enough for the service to run against.
-# Everything else (functions, roles, schedules, APIs, secrets) is either run
-# differently locally or not needed at all.
-LOCAL_TYPES = frozenset(
-    {
-        "AWS::DynamoDB::Table",
-        "AWS::SQS::Queue",
-        "AWS::SQS::QueuePolicy",
-        "AWS::SNS::Topic",
-        "AWS::SNS::Subscription",
-        "AWS::SNS::TopicPolicy",
-    }
-)
 
 # moto creates stacks synchronously; the bound only guards against a stack
 # that never settles.
@@ -50,7 +46,9 @@ DEPLOY_TIMEOUT_SECONDS = 60
 STUCK_AFTER_SECONDS = 3
 POLL_SECONDS = 0.1
 
-DUMMY_CODE_URI = "s3://local-stack-placeholder/code.zip"
+PLACEHOLDER_BUCKET = "local-stack-code"
+PLACEHOLDER_KEY = "placeholder.zip"
+DUMMY_CODE_URI = f"s3://{PLACEHOLDER_BUCKET}/{PLACEHOLDER_KEY}"
 
 
 class DeployError(Exception):
@@ -112,8 +110,8 @@ def expand_sam(template, region):
     logging.getLogger("samtranslator").setLevel(logging.CRITICAL)
 
     template = copy.deepcopy(template)
-    # The translator insists on code in S3; local paths are for `sam build`,
-    # and functions are dropped before deploying anyway.
+    # The translator insists on code in S3; local paths are for `sam build`.
+    # Locally the bootstraps run outside moto, which only stores the code.
     for resource in template.get("Resources", {}).values():
         props = resource.get("Properties")
         if resource.get("Type") == "AWS::Serverless::Function" and isinstance(props, dict):
@@ -136,7 +134,7 @@ def expand_sam(template, region):
 
 
 # ---------------------------------------------------------------------------
-# Trimming to what runs locally
+# References
 # ---------------------------------------------------------------------------
 
 _SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
@@ -180,68 +178,411 @@ def references(node):
     return found
 
 
-def _resource_references(resource):
-    # Only the parts CloudFormation evaluates; Metadata is free-form.
-    parts = {k: resource[k] for k in ("Properties", "Condition", "DependsOn") if k in resource}
-    return references(parts)
+# ---------------------------------------------------------------------------
+# What moto's CloudFormation cannot create
+# ---------------------------------------------------------------------------
+
+# Resource types moto's CloudFormation creates itself.
+CLOUDFORMATION_TYPES = frozenset(
+    {
+        "AWS::DynamoDB::Table",
+        "AWS::IAM::Role",
+        "AWS::Lambda::EventSourceMapping",
+        "AWS::Lambda::Function",
+        "AWS::Lambda::Permission",
+        "AWS::Logs::LogGroup",
+        "AWS::SNS::Topic",
+        "AWS::SQS::Queue",
+        "AWS::SQS::QueuePolicy",
+    }
+)
+
+# Resource types moto's CloudFormation cannot create ("No Moto CloudFormation
+# support"), with the reason each is still needed and how it is made instead,
+# through the service's own API in moto. "before" types are made before the
+# stack, because stack resources refer to them (their properties may only
+# use parameters); "after" types are made from the stack's resources.
+AWS_API_CREATED = {
+    "AWS::SecretsManager::Secret": (
+        "before",
+        "the API and sender read the admin token and signing keys from it; generated as CloudFormation would",
+    ),
+    "AWS::SES::ConfigurationSet": ("before", "the sender sends every digest through it"),
+    "AWS::ApiGatewayV2::Api": (
+        "before",
+        "its id is in the sender's base URL and the ApiUrl output; its routes are imported after the stack",
+    ),
+    "AWS::ApiGatewayV2::Stage": ("after", "the API's $default stage"),
+    "AWS::SES::ConfigurationSetEventDestination": ("after", "bounces and complaints go to the feedback topic"),
+    "AWS::SNS::Subscription": ("after", "the feedback function's subscription to the feedback topic"),
+    "AWS::SNS::TopicPolicy": ("after", "lets SES publish to the feedback topic"),
+    "AWS::Scheduler::Schedule": ("after", "the ingest and planner schedules (moto stores them; they never fire)"),
+}
+
+# What moto would try to run in Docker, which local runs do not have: the
+# runs do it themselves (`make run` consumes the queue in-process; the
+# parity test invokes each real bootstrap).
+INERT_LOCALLY = {
+    "AWS::Lambda::EventSourceMapping": "disabled after the deploy: moto would invoke the sender in Docker "
+    "on every message and return the job to the queue when that fails",
+    "AWS::Scheduler::Schedule": "stored, never fired by moto: `make run` runs ingest and planner on their schedules",
+    "AWS::SNS::Subscription": "nothing publishes to the feedback topic locally; the tests hand notifications "
+    "to the handler",
+}
+
+PSEUDO_PARAMETERS = {
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+
+_RESOLVE_OUTPUT = "LocalStackResolve"
 
 
-def trim_to_local(template):
-    """Return a copy of template holding only the resources in LOCAL_TYPES
-    whose references all stay inside the kept set, and the parameters,
-    conditions and outputs that still resolve."""
-    resources = template.get("Resources", {})
-    parameters = template.get("Parameters", {})
-    conditions = template.get("Conditions", {})
-    mappings = template.get("Mappings", {})
+def split_resources(template):
+    """The template's resources grouped as "cloudformation", "before" and
+    "after"; a type in no group is an error, so a new type is a decision."""
+    groups = {"cloudformation": {}, "before": {}, "after": {}}
+    for name, resource in template.get("Resources", {}).items():
+        rtype = resource.get("Type")
+        if rtype in CLOUDFORMATION_TYPES:
+            groups["cloudformation"][name] = resource
+        elif rtype in AWS_API_CREATED:
+            groups[AWS_API_CREATED[rtype][0]][name] = resource
+        else:
+            raise DeployError(
+                f"{name}: no local deployment for {rtype}; add it to CLOUDFORMATION_TYPES or AWS_API_CREATED "
+                "in infra/local_stack.py"
+            )
+    return groups
 
-    kept = {name for name, r in resources.items() if r.get("Type") in LOCAL_TYPES}
-    # A kept resource pointing at a dropped one (say, a subscription to a
-    # function) cannot be created either; drop until nothing changes.
-    changed = True
-    while changed:
-        changed = False
-        for name in sorted(kept):
-            dangling = {ref for ref in _resource_references(resources[name]) if ref in resources and ref not in kept}
-            if dangling:
-                LOG.info("skip %s: refers to %s, which is not deployed locally", name, ", ".join(sorted(dangling)))
-                kept.discard(name)
-                changed = True
-    for name in sorted(set(resources) - kept):
-        if resources[name].get("Type") not in LOCAL_TYPES:
-            LOG.debug("skip %s (%s)", name, resources[name].get("Type"))
 
-    outputs = {}
-    for key, output in template.get("Outputs", {}).items():
-        if any(ref in resources and ref not in kept for ref in references(output)):
-            LOG.info("skip output %s: refers to a resource not deployed locally", key)
-            continue
-        outputs[key] = output
+def parameter_values(template, overrides):
+    values = {name: str(p.get("Default", "")) for name, p in template.get("Parameters", {}).items()}
+    for name in overrides:
+        if name not in values:
+            raise DeployError(f"--parameter {name}: the template has no such parameter")
+    values.update(overrides)
+    return values
 
-    local = {k: template[k] for k in ("AWSTemplateFormatVersion", "Description") if k in template}
-    local["Resources"] = {name: resources[name] for name in resources if name in kept}
-    if outputs:
-        local["Outputs"] = outputs
 
-    # Parameters and conditions are kept only if something kept still uses
-    # them, following conditions that refer to other conditions.
-    used = set()
-    pending = [references(local["Resources"]), references(outputs)]
-    while pending:
-        for name in pending.pop() - used:
-            used.add(name)
-            if name in conditions:
-                pending.append(references(conditions[name]))
-    if any(name in used for name in conditions):
-        local["Conditions"] = {k: v for k, v in conditions.items() if k in used}
-    if any(name in used for name in parameters):
-        local["Parameters"] = {k: v for k, v in parameters.items() if k in used}
-    if mappings:
-        local["Mappings"] = mappings
+def substitute(node, values):
+    """node with every Ref, GetAtt and ${...} of a name in values replaced by
+    its value; values maps "Name" (Ref) and "Name.Attr" (GetAtt)."""
+    if isinstance(node, list):
+        return [substitute(v, values) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if len(node) == 1:
+        ((key, v),) = node.items()
+        if key == "Ref" and isinstance(v, str) and v in values:
+            return values[v]
+        if key == "Fn::GetAtt":
+            name = ".".join(v) if isinstance(v, list) else v
+            if name in values:
+                return values[name]
+        if key == "Fn::Sub":
+            text, local_vars = (v[0], v[1]) if isinstance(v, list) else (v, {})
 
-    if not local["Resources"]:
-        raise DeployError("the template has no resource that can be deployed locally")
-    return local
+            def fill(match):
+                name = match.group(1)
+                if name in values and name not in local_vars:
+                    return values[name]
+                return match.group(0)
+
+            text = _SUB_VARIABLE.sub(fill, text)
+            local_vars = substitute(local_vars, values)
+            return {"Fn::Sub": [text, local_vars] if local_vars else text}
+    return {k: substitute(v, values) for k, v in node.items()}
+
+
+def resolve_static(node, values, where):
+    """Resolve node using only values (parameters, pseudo parameters, what
+    was made before the stack); anything else is an error."""
+    node = substitute(node, values)
+    if isinstance(node, list):
+        return [resolve_static(v, values, where) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if len(node) == 1 and next(iter(node)) == "Fn::Sub":
+        text = node["Fn::Sub"]
+        if isinstance(text, str) and not _SUB_VARIABLE.search(text):
+            return text.replace("${!", "${")
+    unresolved = references(node)
+    if unresolved:
+        raise DeployError(f"{where}: cannot be made before the stack: it refers to {', '.join(sorted(unresolved))}")
+    return {k: resolve_static(v, values, where) for k, v in node.items()}
+
+
+def intrinsic_leaves(node, found):
+    """Collect the intrinsic-function nodes of a property tree: the parts
+    CloudFormation has to evaluate."""
+    if isinstance(node, list):
+        for v in node:
+            intrinsic_leaves(v, found)
+    elif isinstance(node, dict):
+        if len(node) == 1 and (next(iter(node)) == "Ref" or next(iter(node)).startswith("Fn::")):
+            found.append(node)
+        else:
+            for v in node.values():
+                intrinsic_leaves(v, found)
+
+
+def replace_leaves(node, resolved):
+    if isinstance(node, list):
+        return [replace_leaves(v, resolved) for v in node]
+    if isinstance(node, dict):
+        key = json.dumps(node, sort_keys=True, default=str)
+        if key in resolved:
+            return resolved[key]
+        return {k: replace_leaves(v, resolved) for k, v in node.items()}
+    return node
+
+
+class LocalDeployment:
+    """Deploys a template into moto: the CloudFormation stack and what is
+    made around it."""
+
+    def __init__(self, endpoint, region, stack):
+        self.stack = stack
+        self.region = region
+
+        def client(service):
+            return boto3.client(
+                service,
+                endpoint_url=endpoint,
+                region_name=region,
+                aws_access_key_id="test",
+                aws_secret_access_key="test",
+            )
+
+        self.client = client
+        self.cfn = client("cloudformation")
+
+    def deploy(self, template, overrides):
+        groups = split_resources(template)
+        params = parameter_values(template, overrides)
+        values = dict(PSEUDO_PARAMETERS, **{"AWS::Region": self.region, "AWS::StackName": self.stack}, **params)
+
+        made = {}
+        for name, resource in sorted(groups["before"].items()):
+            props = resource.get("Properties", {})
+            if resource["Type"] == "AWS::ApiGatewayV2::Api":
+                props = {}  # its body refers to the function: imported after the stack
+            made.update(self._make(name, resource["Type"], resolve_static(props, values, name)))
+
+        stack_template = {k: v for k, v in template.items() if k not in ("Resources", "Outputs", "Transform")}
+        stack_template["Resources"] = substitute(groups["cloudformation"], made)
+        outputs = substitute(template.get("Outputs", {}), made)
+        # CloudFormation resolves what the "after" resources refer to, as
+        # hidden outputs of the stack.
+        after = substitute(groups["after"], made)
+        leaves = []
+        intrinsic_leaves(after, leaves)
+        api_bodies = {
+            name: substitute(r.get("Properties", {}).get("Body", {}), made)
+            for name, r in groups["before"].items()
+            if r["Type"] == "AWS::ApiGatewayV2::Api"
+        }
+        intrinsic_leaves(api_bodies, leaves)
+        for i, leaf in enumerate(leaves):
+            outputs[f"{_RESOLVE_OUTPUT}{i}"] = {"Value": leaf}
+        stack_template["Outputs"] = outputs
+
+        self._deploy_stack(stack_template, params)
+        stack_outputs = self.outputs()
+        resolved = {
+            json.dumps(leaf, sort_keys=True, default=str): stack_outputs.pop(f"{_RESOLVE_OUTPUT}{i}")
+            for i, leaf in enumerate(leaves)
+        }
+        for name, body in api_bodies.items():
+            self._import_api(made[name], replace_leaves(body, resolved))
+        for name, resource in sorted(replace_leaves(after, resolved).items()):
+            self._make(name, resource["Type"], resource.get("Properties", {}))
+        self._disable_event_source_mappings()
+        return stack_outputs
+
+    # -- resources made through their service's API --------------------------
+
+    def _physical_name(self, logical):
+        return f"{self.stack}-{logical}"
+
+    def _make(self, name, rtype, props):
+        """Make one resource; returns what references to it resolve to."""
+        LOG.info("%s (%s): made through its service's API", name, rtype)
+        maker = {
+            "AWS::SecretsManager::Secret": self._make_secret,
+            "AWS::SES::ConfigurationSet": self._make_configuration_set,
+            "AWS::ApiGatewayV2::Api": self._make_api,
+            "AWS::ApiGatewayV2::Stage": self._make_stage,
+            "AWS::SES::ConfigurationSetEventDestination": self._make_event_destination,
+            "AWS::SNS::Subscription": self._make_subscription,
+            "AWS::SNS::TopicPolicy": self._make_topic_policy,
+            "AWS::Scheduler::Schedule": self._make_schedule,
+        }[rtype]
+        return maker(name, props)
+
+    def _make_secret(self, name, props):
+        sm = self.client("secretsmanager")
+        secret_name = props.get("Name") or self._physical_name(name)
+        try:
+            arn = sm.describe_secret(SecretId=secret_name)["ARN"]
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+            arn = sm.create_secret(
+                Name=secret_name,
+                Description=props.get("Description", ""),
+                SecretString=self._secret_string(sm, props),
+            )["ARN"]
+        return {name: arn, f"{name}.Id": arn}
+
+    @staticmethod
+    def _secret_string(sm, props):
+        if "SecretString" in props:
+            return props["SecretString"]
+        spec = dict(props.get("GenerateSecretString", {}))
+        template, key = spec.pop("SecretStringTemplate", None), spec.pop("GenerateStringKey", None)
+        allowed = {
+            "PasswordLength",
+            "ExcludeCharacters",
+            "ExcludeNumbers",
+            "ExcludePunctuation",
+            "ExcludeUppercase",
+            "ExcludeLowercase",
+            "IncludeSpace",
+            "RequireEachIncludedType",
+        }
+        password = sm.get_random_password(**{k: v for k, v in spec.items() if k in allowed})["RandomPassword"]
+        if template is None:
+            return password
+        value = json.loads(template)
+        value[key] = password
+        return json.dumps(value)
+
+    def _make_configuration_set(self, name, props):
+        set_name = props.get("Name") or self._physical_name(name)
+        try:
+            self.client("ses").create_configuration_set(ConfigurationSet={"Name": set_name})
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "ConfigurationSetAlreadyExists":
+                raise
+        return {name: set_name}
+
+    def _make_event_destination(self, name, props):
+        dest = props["EventDestination"]
+        try:
+            self.client("ses").create_configuration_set_event_destination(
+                ConfigurationSetName=props["ConfigurationSetName"],
+                EventDestination={
+                    "Name": dest.get("Name", name),
+                    "Enabled": dest.get("Enabled", False),
+                    "MatchingEventTypes": dest["MatchingEventTypes"],
+                    "SNSDestination": {"TopicARN": dest["SnsDestination"]["TopicARN"]},
+                },
+            )
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "EventDestinationAlreadyExists":
+                raise
+        return {}
+
+    def _make_api(self, name, _props):
+        api = self.client("apigatewayv2")
+        api_name = self._physical_name(name)
+        existing = [a for a in api.get_apis().get("Items", []) if a["Name"] == api_name]
+        api_id = existing[0]["ApiId"] if existing else api.create_api(Name=api_name, ProtocolType="HTTP")["ApiId"]
+        return {name: api_id, f"{name}.ApiId": api_id, f"{name}.ApiEndpoint": api_endpoint(api_id, self.region)}
+
+    def _import_api(self, api_id, body):
+        self.client("apigatewayv2").reimport_api(ApiId=api_id, Body=json.dumps(body))
+
+    def _make_stage(self, name, props):
+        api = self.client("apigatewayv2")
+        stages = api.get_stages(ApiId=props["ApiId"]).get("Items", [])
+        if not any(s["StageName"] == props["StageName"] for s in stages):
+            api.create_stage(ApiId=props["ApiId"], StageName=props["StageName"], AutoDeploy=props.get("AutoDeploy", False))
+        return {}
+
+    def _make_subscription(self, name, props):
+        self.client("sns").subscribe(TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"])
+        return {}
+
+    def _make_topic_policy(self, name, props):
+        sns = self.client("sns")
+        for topic in props["Topics"]:
+            sns.set_topic_attributes(
+                TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps(props["PolicyDocument"])
+            )
+        return {}
+
+    def _make_schedule(self, name, props):
+        scheduler = self.client("scheduler")
+        args = {k: v for k, v in props.items() if k != "Name"}
+        args["Name"] = props.get("Name") or self._physical_name(name)
+        try:
+            scheduler.create_schedule(**args)
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "ConflictException":
+                raise
+            scheduler.update_schedule(**args)
+        return {}
+
+    def _disable_event_source_mappings(self):
+        lam = self.client("lambda")
+        for fn in self.functions().values():
+            for mapping in lam.list_event_source_mappings(FunctionName=fn["name"]).get("EventSourceMappings", []):
+                if mapping.get("State") != "Disabled":
+                    lam.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
+
+    # -- the stack -------------------------------------------------------------
+
+    def _deploy_stack(self, template, params):
+        s3 = self.client("s3")
+        # The functions' code: moto stores it and never runs it; the
+        # bootstraps run outside moto (see internal/lambdalocal).
+        try:
+            s3.create_bucket(Bucket=PLACEHOLDER_BUCKET)
+        except ClientError as e:
+            if e.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
+        s3.put_object(Bucket=PLACEHOLDER_BUCKET, Key=PLACEHOLDER_KEY, Body=placeholder_zip())
+        used = references(template)
+        parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(params.items()) if k in used]
+        template["Parameters"] = {k: v for k, v in template.get("Parameters", {}).items() if k in used}
+        deploy(self.cfn, self.stack, template, parameters)
+
+    def outputs(self):
+        return stack_outputs(self.cfn, self.stack)
+
+    def functions(self):
+        """The stack's functions, {LogicalId: {"name": ..., "environment":
+        {...}}}, the environment as Lambda's GetFunctionConfiguration reports
+        it: what each function runs with."""
+        lam = self.client("lambda")
+        resources = self.cfn.list_stack_resources(StackName=self.stack)["StackResourceSummaries"]
+        functions = {}
+        for r in resources:
+            if r["ResourceType"] != "AWS::Lambda::Function":
+                continue
+            name = r["PhysicalResourceId"]
+            variables = lam.get_function_configuration(FunctionName=name).get("Environment", {}).get("Variables", {})
+            # Lambda holds strings only; moto keeps a Number parameter's type.
+            functions[r["LogicalResourceId"]] = {
+                "name": name,
+                "environment": {k: str(v) for k, v in variables.items()},
+            }
+        return functions
+
+
+def api_endpoint(api_id, region):
+    return f"https://{api_id}.execute-api.{region}.amazonaws.com"
+
+
+def placeholder_zip():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("bootstrap", "#!/bin/sh\necho 'moto does not run this; see internal/lambdalocal' >&2\nexit 1\n")
+    return buf.getvalue()
 
 
 # ---------------------------------------------------------------------------
@@ -298,7 +639,10 @@ def _wait(cfn, stack, action):
     raise DeployError(f"{action} stack {stack}: ended in {status}" + (f": {reasons}" if reasons else ""))
 
 
-def deploy(cfn, stack, template):
+_CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
+
+
+def deploy(cfn, stack, template, parameters):
     # default=str: YAML turns an unquoted date (AWSTemplateFormatVersion) into a date object.
     body = json.dumps(template, default=str)
     status = _settled_status(cfn, stack, STUCK_AFTER_SECONDS)
@@ -311,13 +655,13 @@ def deploy(cfn, stack, template):
 
     if status is None:
         LOG.info("creating stack %s", stack)
-        cfn.create_stack(StackName=stack, TemplateBody=body)
+        cfn.create_stack(StackName=stack, TemplateBody=body, Parameters=parameters, Capabilities=_CAPABILITIES)
         _wait(cfn, stack, "create")
         return
 
     LOG.info("updating stack %s (was %s)", stack, status)
     try:
-        cfn.update_stack(StackName=stack, TemplateBody=body)
+        cfn.update_stack(StackName=stack, TemplateBody=body, Parameters=parameters, Capabilities=_CAPABILITIES)
     except ClientError as e:
         if "No updates are to be performed" in str(e):
             LOG.info("stack %s is up to date", stack)
@@ -338,9 +682,16 @@ def main(argv=None):
     parser.add_argument("--template", default="template.yaml", help="SAM template (default: template.yaml)")
     parser.add_argument("--region", default="us-east-1", help="AWS region (default: us-east-1)")
     parser.add_argument(
-        "--dry-run", action="store_true", help="print the trimmed CloudFormation template instead of deploying it"
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a template parameter's value (repeatable)",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log every skipped resource")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the expanded CloudFormation template instead of deploying it"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -353,21 +704,15 @@ def main(argv=None):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
     try:
-        template = trim_to_local(expand_sam(load_template(args.template), args.region))
+        overrides = dict(parse_parameter(p) for p in args.parameter)
+        template = expand_sam(load_template(args.template), args.region)
         if args.dry_run:
             json.dump(template, sys.stdout, indent=2, sort_keys=True, default=str)
             sys.stdout.write("\n")
             return 0
-        LOG.info("deploying %s", ", ".join(sorted(template["Resources"])))
-        cfn = boto3.client(
-            "cloudformation",
-            endpoint_url=args.endpoint,
-            region_name=args.region,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
-        deploy(cfn, args.stack, template)
-        outputs = stack_outputs(cfn, args.stack)
+        local = LocalDeployment(args.endpoint, args.region, args.stack)
+        outputs = local.deploy(template, overrides)
+        functions = local.functions()
     except DeployError as e:
         LOG.error("%s", e)
         return 1
@@ -384,9 +729,16 @@ def main(argv=None):
         )
         return 1
 
-    json.dump(outputs, sys.stdout, sort_keys=True)
+    json.dump({"outputs": outputs, "functions": functions}, sys.stdout, sort_keys=True)
     sys.stdout.write("\n")
     return 0
+
+
+def parse_parameter(text):
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise DeployError(f"--parameter {text!r}: want KEY=VALUE")
+    return key, value
 
 
 if __name__ == "__main__":

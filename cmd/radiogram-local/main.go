@@ -6,8 +6,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -43,41 +41,33 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
-	log := app.NewLogger(cfg.LogLevel)
-
-	env, err := localenv.Start(ctx, localenv.Options{Endpoint: cfg.AWSEndpoint, StackName: *stack})
-	if err != nil {
-		return fmt.Errorf("local AWS: %w", err)
-	}
-	defer env.Close()
-	cfg.AWSEndpoint, cfg.Region = env.Endpoint, env.Region
-	cfg.FeedsTable, cfg.ItemsTable = env.Outputs["FeedsTableName"], env.Outputs["ItemsTableName"]
-	cfg.SubscribersTable, cfg.SuppressionsTable = env.Outputs["SubscribersTableName"], env.Outputs["SuppressionsTableName"]
-	cfg.RateLimitsTable, cfg.SendsTable = env.Outputs["RateLimitsTableName"], env.Outputs["SendsTableName"]
-	cfg.SendQueueURL, cfg.AdminTable = env.Outputs["SendQueueUrl"], env.Outputs["AdminTableName"]
-	cfg.SendDLQURL = env.Outputs["SendDeadLetterQueueUrl"]
-	if cfg.AdminToken == "" {
-		cfg.AdminToken = rand.Text()
-	}
-	if cfg.SigningKeys == "" {
-		cfg.SigningKeys = "local:" + base64.StdEncoding.EncodeToString([]byte(rand.Text()+rand.Text()))
-	}
-	if err := env.VerifyEmailIdentity(ctx, senderDomain(cfg.MailFrom)); err != nil {
-		return err
-	}
-
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", *port))
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = "http://" + ln.Addr().String()
+	baseURL := envOr("RADIOGRAM_BASE_URL", "http://"+ln.Addr().String())
+	env, err := localenv.Start(ctx, localenv.Options{
+		Endpoint:   os.Getenv("RADIOGRAM_AWS_ENDPOINT"),
+		StackName:  *stack,
+		Parameters: map[string]string{"PublicBaseUrl": baseURL},
+	})
+	if err != nil {
+		return fmt.Errorf("local AWS: %w", err)
 	}
-	a, err := app.New(ctx, cfg, log)
+	defer env.Close()
+	vars, err := processEnv(env)
+	if err != nil {
+		return err
+	}
+	a, err := app.Load(ctx, func(name string) string { return vars[name] }, config.Roles...)
+	if err != nil {
+		return err
+	}
+	log, cfg := a.Log, a.Config
+	if err := env.VerifyEmailIdentity(ctx, senderDomain(cfg.MailFrom)); err != nil {
+		return err
+	}
+	token, err := a.AdminToken(ctx)
 	if err != nil {
 		return err
 	}
@@ -99,13 +89,12 @@ func run() error {
 			stop()
 		}
 	}()
-	base := cfg.BaseURL
 	log.Info("radiogram is running",
-		"api", base, "aws_endpoint", env.Endpoint, "stack", env.StackName,
+		"api", baseURL, "aws_endpoint", env.Endpoint, "stack", env.StackName,
 		"feeds_table", cfg.FeedsTable, "items_table", cfg.ItemsTable,
 		"ingest_every", interval.String(), "allow_loopback", cfg.AllowLoopback)
 	fmt.Fprintf(os.Stderr, "\n  Sign-up page: %s/\n  Admin token:  %s\n  Try:          curl -H 'Authorization: Bearer %s' %s/admin/feeds\n  Sent mail:    %s/moto-api/data.json (ses.RawMessage[].raw_data)\n  Stop:         Ctrl-C\n\n",
-		base, cfg.AdminToken, cfg.AdminToken, base, env.Endpoint)
+		baseURL, token, token, baseURL, env.Endpoint)
 
 	runIngest := func() {
 		if _, err := a.Ingest.Run(ctx, ingest.TriggerSchedule); err != nil && ctx.Err() == nil {
@@ -138,6 +127,23 @@ func run() error {
 			planTimer.Reset(untilNextHour())
 		}
 	}
+}
+
+// processEnv is the environment `make run` runs with: every function's
+// environment as the stack gives it, overridden by what this process's own
+// environment sets (RADIOGRAM_FEEDS, RADIOGRAM_ADMIN_TOKEN, ...).
+func processEnv(env *localenv.Env) (map[string]string, error) {
+	vars, err := env.CombinedEnv()
+	if err != nil {
+		return nil, err
+	}
+	for _, kv := range os.Environ() {
+		name, value, _ := strings.Cut(kv, "=")
+		if (strings.HasPrefix(name, "RADIOGRAM_") || name == "AWS_REGION") && value != "" && name != "RADIOGRAM_AWS_ENDPOINT" {
+			vars[name] = value
+		}
+	}
+	return vars, nil
 }
 
 // senderDomain is the domain of a From address such as "Radiogram <news@example.org>".

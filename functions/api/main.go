@@ -11,11 +11,12 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/radiogram/radiogram/internal/app"
+	"github.com/radiogram/radiogram/internal/config"
 )
 
 func main() {
 	ctx := context.Background()
-	a, err := app.Load(ctx)
+	a, err := app.Load(ctx, os.Getenv, config.API)
 	if err != nil {
 		fail(err)
 	}

@@ -10,10 +10,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/radiogram/radiogram/internal/app"
+	"github.com/radiogram/radiogram/internal/config"
 )
 
 func main() {
-	a, err := app.Load(context.Background())
+	a, err := app.Load(context.Background(), os.Getenv, config.Planner)
 	if err != nil {
 		slog.Error("start", "err", err)
 		os.Exit(1)

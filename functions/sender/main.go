@@ -10,11 +10,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/radiogram/radiogram/internal/app"
+	"github.com/radiogram/radiogram/internal/config"
 )
 
 func main() {
 	ctx := context.Background()
-	a, err := app.Load(ctx)
+	a, err := app.Load(ctx, os.Getenv, config.Sender)
 	if err != nil {
 		fail(err)
 	}

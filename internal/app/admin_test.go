@@ -21,7 +21,7 @@ func adminCall(t *testing.T, method, url, body string, headers ...string) (int, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer test-admin-token")
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
@@ -109,7 +109,7 @@ func TestAdminSends(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Header.Set("Authorization", "Bearer test-admin-token")
+	resp.Header.Set("Authorization", "Bearer "+testAdminToken)
 	got, err := http.DefaultClient.Do(resp)
 	if err != nil {
 		t.Fatal(err)

@@ -13,18 +13,17 @@ import (
 	"github.com/radiogram/radiogram/internal/ingest"
 )
 
-// newTestAPI serves the app's API on loopback, with links pointing at it.
-func newTestAPI(t *testing.T, a *App) *httptest.Server {
+// newTestAPI serves the app's API on loopback, at the address the stack's
+// PublicBaseUrl gives the links in mails.
+func newTestAPI(t testing.TB, a *App) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	a.Config.BaseURL = "http://" + srv.Listener.Addr().String()
+	srv := stackOf(a).server
 	h, err := a.APIHandler(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.Config.Handler = h
 	srv.Start()
-	t.Cleanup(srv.Close)
 	return srv
 }
 
@@ -65,7 +64,7 @@ func TestAdminAPI(t *testing.T) {
 	fs := newFeedServer(t)
 	a := newTestApp(t, fs.writeRegistry(t, testFeeds[:4]))
 	srv := newTestAPI(t, a)
-	const token = "test-admin-token"
+	const token = testAdminToken
 
 	status, body := apiCall{method: "POST", path: "/admin/ingest", token: token}.do(t, srv.URL)
 	if status != http.StatusOK || body["items_new"] != float64(8) || body["feeds_ok"] != float64(4) {

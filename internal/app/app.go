@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -58,16 +59,27 @@ type App struct {
 	catalog      *catalog
 }
 
-// NewLogger logs JSON lines to stderr, as Lambda and CloudWatch expect.
-func NewLogger(level slog.Level) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+// Load builds the application for roles from an environment (os.Getenv in
+// every process), as each Lambda function, `make run` and the integration
+// tests start: one constructor, so what the template wires is what runs.
+func Load(ctx context.Context, getenv func(string) string, roles ...config.Role) (*App, error) {
+	return load(ctx, getenv, os.Stderr, roles...)
 }
 
-// New builds the application from cfg.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
-	if err := cfg.RequireTables(); err != nil {
+// load is Load logging JSON lines to logs (stderr, as Lambda and
+// CloudWatch expect; tests discard them).
+func load(ctx context.Context, getenv func(string) string, logs io.Writer, roles ...config.Role) (*App, error) {
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
 		return nil, err
 	}
+	if err := cfg.Check(roles...); err != nil {
+		return nil, err
+	}
+	return newApp(ctx, cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel})))
+}
+
+func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
 	taxonomyData, err := readFileOr(cfg.TopicsFile, infra.Topics)
 	if err != nil {
 		return nil, err
@@ -134,12 +146,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 // pages. It reads the admin token and the signing keys from Secrets Manager
 // when the configuration names secrets rather than values.
 func (a *App) APIHandler(ctx context.Context) (http.Handler, error) {
-	token, err := a.secret(ctx, a.Config.AdminToken, a.Config.AdminTokenSecretARN)
+	token, err := a.AdminToken(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("admin token: %w", err)
-	}
-	if token == "" {
-		return nil, fmt.Errorf("set RADIOGRAM_ADMIN_TOKEN or RADIOGRAM_ADMIN_TOKEN_SECRET_ARN: the admin routes need a token")
+		return nil, err
 	}
 	svc, err := a.SubscriberService(ctx)
 	if err != nil {
@@ -172,6 +181,19 @@ func (a *App) APIHandler(ctx context.Context) (http.Handler, error) {
 		},
 	}
 	return srv.Handler(), nil
+}
+
+// AdminToken returns the admin bearer token: the configured value, or else
+// the secret's.
+func (a *App) AdminToken(ctx context.Context) (string, error) {
+	token, err := a.secret(ctx, a.Config.AdminToken, a.Config.AdminTokenSecretARN)
+	if err != nil {
+		return "", fmt.Errorf("admin token: %w", err)
+	}
+	if token == "" {
+		return "", fmt.Errorf("set RADIOGRAM_ADMIN_TOKEN or RADIOGRAM_ADMIN_TOKEN_SECRET_ARN: the admin routes need a token")
+	}
+	return token, nil
 }
 
 // SubscriberService returns the subscriber flows, mailing through SES.
@@ -250,14 +272,4 @@ func readFileOr(path string, embedded []byte) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return data, nil
-}
-
-// Load builds the application from the environment, as every Lambda
-// function starts.
-func Load(ctx context.Context) (*App, error) {
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return nil, err
-	}
-	return New(ctx, cfg, NewLogger(cfg.LogLevel))
 }

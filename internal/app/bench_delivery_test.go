@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -24,22 +23,6 @@ import (
 	"github.com/radiogram/radiogram/internal/sqs"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
-
-// serveAPI is newTestAPI for benchmarks: the API on loopback, so that the
-// links in mails point at a live server.
-func serveAPI(tb testing.TB, a *App) *httptest.Server {
-	tb.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	a.Config.BaseURL = "http://" + srv.Listener.Addr().String()
-	h, err := a.APIHandler(context.Background())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	srv.Config.Handler = h
-	srv.Start()
-	tb.Cleanup(srv.Close)
-	return srv
-}
 
 // confirmedSubscriber is a subscriber as the confirm flow leaves one, with
 // normalized preferences, ready for Import.
@@ -153,7 +136,7 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 	const n = 10_000
 	fs := newFeedServer(b)
 	a := newTestApp(b, fs.writeRegistry(b, testFeeds[:4]))
-	serveAPI(b, a)
+	newTestAPI(b, a)
 	ctx := context.Background()
 	if _, err := a.Ingest.Run(ctx, ingest.TriggerSchedule); err != nil {
 		b.Fatal(err)
@@ -247,7 +230,7 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 	if rep.Candidates != n || rep.Planned != want {
 		b.Errorf("plan: %d candidates, %d planned; want %d and %d", rep.Candidates, rep.Planned, n, want)
 	}
-	sent, err := testEnvs[a].SentMessages(ctx)
+	sent, err := stackOf(a).env.SentMessages(ctx)
 	if err != nil {
 		b.Fatal(err)
 	}

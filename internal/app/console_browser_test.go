@@ -57,7 +57,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	do(
 		chromedp.Navigate(consoleURL+"/signin"),
 		chromedp.WaitVisible(chromedp.ID("token")),
-		chromedp.SendKeys(chromedp.ID("token"), "test-admin-token"),
+		chromedp.SendKeys(chromedp.ID("token"), testAdminToken),
 		chromedp.Click(chromedp.CSS(`form.stack button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.ID("feeds-title")),
 	)

@@ -33,7 +33,7 @@ func TestPoisonJobGoesToDeadLetterQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := awssqs.NewFromConfig(a.AWS)
-	queueURL, dlqURL := a.Config.SendQueueURL, testEnvs[a].Outputs["SendDeadLetterQueueUrl"]
+	queueURL, dlqURL := a.Config.SendQueueURL, stackOf(a).env.Outputs["SendDeadLetterQueueUrl"]
 	if dlqURL == "" {
 		t.Fatal("the stack has no SendDeadLetterQueueUrl output")
 	}

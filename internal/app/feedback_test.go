@@ -32,20 +32,20 @@ import (
 // The SNS certificate host of the feedback tests: the verifier trusts it
 // and fetches from it through an injected function, never the network.
 const (
-	testCertHost  = "sns-certs.radiogram.test"
-	testCertURL   = "https://" + testCertHost + "/SimpleNotificationService-test.pem"
-	feedbackTopic = "arn:aws:sns:us-east-1:123456789012:radiogram-ses-feedback"
+	testCertHost = "sns-certs.radiogram.test"
+	testCertURL  = "https://" + testCertHost + "/SimpleNotificationService-test.pem"
 )
 
 // snsSigner signs SNS messages with a self-signed certificate, as SNS does
 // with its own.
 type snsSigner struct {
-	key  *rsa.PrivateKey
-	cert []byte // PEM
-	seq  atomic.Int64
+	topic string // the ARN messages come from
+	key   *rsa.PrivateKey
+	cert  []byte // PEM
+	seq   atomic.Int64
 }
 
-func newSNSSigner(t *testing.T) *snsSigner {
+func newSNSSigner(t *testing.T, topic string) *snsSigner {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -62,7 +62,7 @@ func newSNSSigner(t *testing.T) *snsSigner {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &snsSigner{key: key, cert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+	return &snsSigner{topic: topic, key: key, cert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
 }
 
 // verifier checks signatures against the signer's certificate.
@@ -91,7 +91,7 @@ func (s *snsSigner) record(t *testing.T, sesEvent any) events.SNSEventRecord {
 	e := events.SNSEntity{
 		Type:             feedback.TypeNotification,
 		MessageID:        fmt.Sprintf("0b6e3c2a-6f1d-5a4b-9c8e-%012d", s.seq.Add(1)),
-		TopicArn:         feedbackTopic,
+		TopicArn:         s.topic,
 		Message:          string(body),
 		Timestamp:        sent,
 		SignatureVersion: "2",
@@ -222,7 +222,7 @@ func TestBounceFeedbackSuppresses(t *testing.T) {
 		messageIDs[email] = history[0].MessageID
 	}
 
-	signer := newSNSSigner(t)
+	signer := newSNSSigner(t, stackOf(a).env.Outputs["FeedbackTopicArn"])
 	processor := a.Feedback()
 	processor.Verifier = signer.verifier()
 	now := time.Now().UTC()

@@ -26,7 +26,7 @@ type receivedMail struct {
 // mailbox returns the messages moto's SES accepted for addr, oldest first.
 func mailbox(t *testing.T, a *App, addr string) []receivedMail {
 	t.Helper()
-	sent, err := testEnvs[a].SentMessages(context.Background())
+	sent, err := stackOf(a).env.SentMessages(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,14 +2,14 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
+	"maps"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,56 +46,79 @@ func runTests(m *testing.M) int {
 	return m.Run()
 }
 
-// newTestApp deploys a fresh stack and builds the app over it with the
-// given feed registry file and test-sized limits.
+// testAdminToken is the admin token of the in-process tests, set as
+// RADIOGRAM_ADMIN_TOKEN (which a local run may set); the bootstraps' parity
+// test uses the stack's generated secret instead.
+const testAdminToken = "test-admin-token"
+
+// newTestApp deploys a fresh stack, with the test's values for the
+// template's parameters, and loads the app from the environment moto
+// reports for the stack's functions, as each function starts: nothing is
+// filled in by hand. Only what a local run adds is added: the test's feed
+// registry on loopback and test-sized fetch limits.
 func newTestApp(t testing.TB, feedsFile string) *App {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: needs moto_server")
 	}
 	ctx := context.Background()
-	env, err := localenv.Start(ctx, localenv.Options{Endpoint: motoEndpoint})
+	// The API's address is known before the stack, so that the links in
+	// mails (the template's PublicBaseUrl) point at it; newTestAPI starts it.
+	srv := httptest.NewUnstartedServer(nil)
+	t.Cleanup(srv.Close)
+	env, err := localenv.Start(ctx, localenv.Options{Endpoint: motoEndpoint, Parameters: map[string]string{
+		"PublicBaseUrl":     "http://" + srv.Listener.Addr().String(),
+		"MailFrom":          "Radiogram <news@radiogram.test>",
+		"SesIdentity":       "radiogram.test",
+		"PostalAddress":     "Radiogram, 1 Test Street, Vienna",
+		"AdminEmails":       "staff@radiogram.test",
+		"SendRatePerSecond": "200",
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := env.VerifyEmailIdentity(ctx, "radiogram.test"); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Config{
-		Region:            env.Region,
-		AWSEndpoint:       env.Endpoint,
-		FeedsTable:        env.Outputs["FeedsTableName"],
-		ItemsTable:        env.Outputs["ItemsTableName"],
-		SubscribersTable:  env.Outputs["SubscribersTableName"],
-		SuppressionsTable: env.Outputs["SuppressionsTableName"],
-		RateLimitsTable:   env.Outputs["RateLimitsTableName"],
-		SendsTable:        env.Outputs["SendsTableName"],
-		SendQueueURL:      env.Outputs["SendQueueUrl"],
-		SendDLQURL:        env.Outputs["SendDeadLetterQueueUrl"],
-		AdminTable:        env.Outputs["AdminTableName"],
-		AdminEmails:       []string{"staff@radiogram.test"},
-		SendRate:          200,
-		SigningKeys:       "k1:" + base64.StdEncoding.EncodeToString([]byte(rand.Text()+rand.Text())),
-		MailFrom:          "Radiogram <news@radiogram.test>",
-		PostalAddress:     "Radiogram, 1 Test Street, Vienna",
-		FeedsFile:         feedsFile,
-		FetchTimeout:      time.Second,
-		MaxBodyBytes:      1 << 20,
-		FetchConcurrency:  4,
-		AllowLoopback:     true,
-		AdminToken:        "test-admin-token",
-	}
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	a, err := New(ctx, cfg, log)
+	vars, err := env.CombinedEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
-	testEnvs[a] = env
+	maps.Copy(vars, map[string]string{
+		"RADIOGRAM_FEEDS":             feedsFile,
+		"RADIOGRAM_ALLOW_LOOPBACK":    "1",
+		"RADIOGRAM_FETCH_TIMEOUT":     "1s",
+		"RADIOGRAM_MAX_BODY_BYTES":    "1048576",
+		"RADIOGRAM_FETCH_CONCURRENCY": "4",
+		"RADIOGRAM_ADMIN_TOKEN":       testAdminToken,
+	})
+	var logs io.Writer = io.Discard
+	if testing.Verbose() {
+		logs, vars["RADIOGRAM_LOG_LEVEL"] = os.Stderr, "WARN"
+	}
+	a, err := load(ctx, func(k string) string { return vars[k] }, logs, config.Roles...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testStacksMu.Lock()
+	testStacks[a] = &testStack{env: env, server: srv}
+	testStacksMu.Unlock()
 	return a
 }
 
-// testEnvs remembers each test app's environment, for reading sent mail.
-var testEnvs = map[*App]*localenv.Env{}
+// testStack is what a test app runs on: its stack, and its API server.
+type testStack struct {
+	env    *localenv.Env
+	server *httptest.Server // unstarted until newTestAPI
+}
+
+var (
+	testStacksMu sync.Mutex
+	testStacks   = map[*App]*testStack{}
+)
+
+func stackOf(a *App) *testStack {
+	testStacksMu.Lock()
+	defer testStacksMu.Unlock()
+	return testStacks[a]
+}

@@ -5,7 +5,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
-	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -67,15 +67,15 @@ type Config struct {
 	AdminEmails []string
 
 	LogLevel slog.Level
+
+	set map[string]bool // variables that had a value, for Check
 }
 
-// FromEnv reads the configuration from environment variables.
-func FromEnv() (Config, error) {
-	return parse(os.Getenv)
-}
-
-func parse(getenv func(string) string) (Config, error) {
-	p := parser{getenv: getenv}
+// FromEnv reads the configuration from an environment: os.Getenv in every
+// process, the environment the stack gives a function in tests. It is the
+// only way a Config is made, so what the template sets is what runs.
+func FromEnv(getenv func(string) string) (Config, error) {
+	p := parser{getenv: getenv, set: map[string]bool{}}
 	c := Config{
 		Region:               p.str("AWS_REGION", "us-east-1"),
 		AWSEndpoint:          p.str("RADIOGRAM_AWS_ENDPOINT", ""),
@@ -84,6 +84,10 @@ func parse(getenv func(string) string) (Config, error) {
 		SubscribersTable:     p.str("RADIOGRAM_SUBSCRIBERS_TABLE", ""),
 		SuppressionsTable:    p.str("RADIOGRAM_SUPPRESSIONS_TABLE", ""),
 		RateLimitsTable:      p.str("RADIOGRAM_RATELIMITS_TABLE", ""),
+		SendsTable:           p.str("RADIOGRAM_SENDS_TABLE", ""),
+		AdminTable:           p.str("RADIOGRAM_ADMIN_TABLE", ""),
+		SendQueueURL:         p.str("RADIOGRAM_SEND_QUEUE_URL", ""),
+		SendDLQURL:           p.str("RADIOGRAM_SEND_DLQ_URL", ""),
 		FeedsFile:            p.str("RADIOGRAM_FEEDS", ""),
 		TopicsFile:           p.str("RADIOGRAM_TOPICS", ""),
 		FetchTimeout:         p.duration("RADIOGRAM_FETCH_TIMEOUT", 10*time.Second),
@@ -109,20 +113,29 @@ func parse(getenv func(string) string) (Config, error) {
 	if p.err != nil {
 		return Config{}, p.err
 	}
+	c.set = p.set
 	return c, nil
 }
 
-// RequireTables reports a missing table name: every process reads them all.
-func (c Config) RequireTables() error {
-	for name, v := range map[string]string{
-		"RADIOGRAM_FEEDS_TABLE": c.FeedsTable, "RADIOGRAM_ITEMS_TABLE": c.ItemsTable,
-		"RADIOGRAM_SUBSCRIBERS_TABLE": c.SubscribersTable, "RADIOGRAM_SUPPRESSIONS_TABLE": c.SuppressionsTable,
-		"RADIOGRAM_RATELIMITS_TABLE": c.RateLimitsTable, "RADIOGRAM_SENDS_TABLE": c.SendsTable,
-		"RADIOGRAM_SEND_QUEUE_URL": c.SendQueueURL, "RADIOGRAM_ADMIN_TABLE": c.AdminTable,
-	} {
-		if v == "" {
-			return fmt.Errorf("%s must be set", name)
+// Check reports every setting role cannot run without that is not set, so
+// that a function missing one fails at start-up with all their names, not
+// at its first request.
+func (c Config) Check(roles ...Role) error {
+	var missing []string
+	for _, role := range roles {
+		needs, ok := roleNeeds[role]
+		if !ok {
+			return fmt.Errorf("unknown role %q", role)
 		}
+		for _, need := range needs.Required {
+			if !slices.ContainsFunc(strings.Split(need, "|"), func(name string) bool { return c.set[name] }) {
+				missing = append(missing, strings.ReplaceAll(need, "|", " or "))
+			}
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return fmt.Errorf("%s: must be set", strings.Join(slices.Compact(missing), ", "))
 	}
 	return nil
 }
@@ -130,6 +143,7 @@ func (c Config) RequireTables() error {
 // parser collects the first error so FromEnv reads like a list of settings.
 type parser struct {
 	getenv func(string) string
+	set    map[string]bool // the variables that had a value
 	err    error
 }
 
@@ -141,6 +155,7 @@ func (p *parser) fail(name, value, want string) {
 
 func (p *parser) str(name, def string) string {
 	if v := strings.TrimSpace(p.getenv(name)); v != "" {
+		p.set[name] = true
 		return v
 	}
 	return def

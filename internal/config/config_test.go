@@ -32,7 +32,7 @@ func TestParse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := parse(func(k string) string { return tt.env[k] })
+			c, err := FromEnv(func(k string) string { return tt.env[k] })
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -44,5 +44,69 @@ func TestParse(t *testing.T) {
 			}
 			tt.check(t, c)
 		})
+	}
+}
+
+func TestCheck(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	tests := []struct {
+		name    string
+		env     func(string) string
+		roles   []Role
+		wantErr string // "" for ready
+	}{
+		{name: "feedback ready", roles: []Role{Feedback},
+			env: env("RADIOGRAM_SUPPRESSIONS_TABLE", "s", "RADIOGRAM_SENDS_TABLE", "l", "RADIOGRAM_FEEDBACK_TOPIC_ARN", "arn")},
+		{name: "feedback lacks its topic", roles: []Role{Feedback},
+			env:     env("RADIOGRAM_SUPPRESSIONS_TABLE", "s", "RADIOGRAM_SENDS_TABLE", "l"),
+			wantErr: "RADIOGRAM_FEEDBACK_TOPIC_ARN: must be set"},
+		{name: "blank counts as unset", roles: []Role{Feedback},
+			env:     env("RADIOGRAM_SUPPRESSIONS_TABLE", " ", "RADIOGRAM_SENDS_TABLE", "l", "RADIOGRAM_FEEDBACK_TOPIC_ARN", "arn"),
+			wantErr: "RADIOGRAM_SUPPRESSIONS_TABLE"},
+		{name: "a secret stands for its value", roles: []Role{Sender},
+			env: env("RADIOGRAM_FEEDS_TABLE", "f", "RADIOGRAM_SUBSCRIBERS_TABLE", "s", "RADIOGRAM_ITEMS_TABLE", "i",
+				"RADIOGRAM_SUPPRESSIONS_TABLE", "x", "RADIOGRAM_SENDS_TABLE", "l", "RADIOGRAM_BASE_URL", "https://n.example",
+				"RADIOGRAM_SIGNING_KEYS_SECRET_ARN", "arn")},
+		{name: "either alternative named", roles: []Role{Sender},
+			env: env("RADIOGRAM_FEEDS_TABLE", "f", "RADIOGRAM_SUBSCRIBERS_TABLE", "s", "RADIOGRAM_ITEMS_TABLE", "i",
+				"RADIOGRAM_SUPPRESSIONS_TABLE", "x", "RADIOGRAM_SENDS_TABLE", "l", "RADIOGRAM_BASE_URL", "https://n.example"),
+			wantErr: "RADIOGRAM_SIGNING_KEYS or RADIOGRAM_SIGNING_KEYS_SECRET_ARN: must be set"},
+		{name: "every missing name, once, for several roles", roles: []Role{Planner, Feedback}, env: env(),
+			wantErr: "RADIOGRAM_ADMIN_TABLE, RADIOGRAM_FEEDBACK_TOPIC_ARN, RADIOGRAM_ITEMS_TABLE, RADIOGRAM_SENDS_TABLE, " +
+				"RADIOGRAM_SEND_QUEUE_URL, RADIOGRAM_SUBSCRIBERS_TABLE, RADIOGRAM_SUPPRESSIONS_TABLE: must be set"},
+		{name: "unknown role", roles: []Role{"mailer"}, env: env(), wantErr: `unknown role "mailer"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := FromEnv(tt.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.Check(tt.roles...)
+			if tt.wantErr == "" && err != nil {
+				t.Fatalf("Check = %v, want ready", err)
+			}
+			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("Check = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestNeedsReads(t *testing.T) {
+	if !NeedsOf(API).Reads("RADIOGRAM_ADMIN_TOKEN_SECRET_ARN") || !NeedsOf(API).Reads("RADIOGRAM_ADMIN_TOKEN") {
+		t.Error("the API reads both forms of the admin token")
+	}
+	if !NeedsOf(Planner).Reads("RADIOGRAM_LOG_LEVEL") {
+		t.Error("every role reads the common settings")
+	}
+	if NeedsOf(Feedback).Reads("RADIOGRAM_SEND_QUEUE_URL") || NeedsOf(Ingest).Reads("RADIOGRAM_SIGNING_KEYS") {
+		t.Error("a role reads a variable it has no use for")
 	}
 }

@@ -3,6 +3,7 @@ package localenv
 import (
 	"context"
 	"errors"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -97,7 +98,7 @@ func TestStartDeploysTables(t *testing.T) {
 	requireMoto(t)
 	goroutinesBefore := runtime.NumGoroutine()
 
-	env := startEnv(t, Options{Log: testLog{t}})
+	env := startEnv(t, Options{Log: testLog{t}, Parameters: map[string]string{"PublicBaseUrl": "https://news.example.org"}})
 	t.Logf("moto at %s, stack %s, outputs %v", env.Endpoint, env.StackName, env.Outputs)
 	if !strings.HasPrefix(env.StackName, "rg-") || len(env.StackName) != len("rg-xxxxxx") {
 		t.Errorf("StackName = %q, want rg-xxxxxx", env.StackName)
@@ -147,11 +148,30 @@ func TestStartDeploysTables(t *testing.T) {
 		})
 	}
 
-	// Resources with no local stand-in must not leave dangling outputs.
-	for _, dropped := range []string{"ApiUrl", "AdminTokenSecretArn"} {
-		if v, ok := env.Outputs[dropped]; ok {
-			t.Errorf("output %s = %q; it has no local resource behind it", dropped, v)
+	// The whole template is deployed: resources moto's CloudFormation cannot
+	// create are made around it, so every output resolves.
+	for _, output := range []string{"ApiUrl", "AdminTokenSecretArn", "SigningKeysSecretArn", "FeedbackTopicArn", "FailedInvocationsQueueUrl"} {
+		if v := env.Outputs[output]; v == "" || strings.Contains(v, "${") {
+			t.Errorf("output %s = %q, want a resolved value", output, v)
 		}
+	}
+	if got := slices.Sorted(maps.Keys(env.Functions)); !slices.Equal(got, []string{"ApiFunction", "FeedbackFunction", "IngestFunction", "PlannerFunction", "SenderFunction"}) {
+		t.Errorf("functions = %v", got)
+	}
+	sender := env.FunctionEnv("SenderFunction")
+	if sender["RADIOGRAM_BASE_URL"] != "https://news.example.org" || sender["RADIOGRAM_AWS_ENDPOINT"] != env.Endpoint ||
+		!strings.HasPrefix(sender["RADIOGRAM_SIGNING_KEYS_SECRET_ARN"], "arn:aws:secretsmanager:") {
+		t.Errorf("sender environment %v: want the parameter, the endpoint and the secret resolved", sender)
+	}
+	combined, err := env.CombinedEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if combined["RADIOGRAM_FEEDS_TABLE"] != env.Outputs["FeedsTableName"] || combined["RADIOGRAM_FEEDBACK_TOPIC_ARN"] != env.Outputs["FeedbackTopicArn"] {
+		t.Errorf("combined environment %v lacks a function's variables", combined)
+	}
+	if env.FunctionEnv("NoSuchFunction") != nil {
+		t.Error("FunctionEnv of an unknown function is not nil")
 	}
 
 	if err := env.Close(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strconv"
 	"sync"
@@ -32,6 +33,7 @@ type motoServer struct {
 	endpoint string
 	cmd      *exec.Cmd
 	output   *tailBuffer
+	docker   *dockerStub
 
 	exited  chan struct{} // closed once the process has been reaped
 	waitErr error         // the process's exit; read only after exited
@@ -81,7 +83,13 @@ func launchMoto(path string, port int, log io.Writer) (*motoServer, error) {
 		output:   &tailBuffer{max: 4 << 10},
 		exited:   make(chan struct{}),
 	}
+	docker, err := startDockerStub()
+	if err != nil {
+		return nil, fmt.Errorf("start moto_server: %w", err)
+	}
+	m.docker = docker
 	m.cmd = exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	m.cmd.Env = append(os.Environ(), "DOCKER_HOST="+docker.host())
 	// One writer for both streams: exec then copies them in one goroutine.
 	out := io.MultiWriter(log, m.output)
 	m.cmd.Stdout = out
@@ -90,10 +98,12 @@ func launchMoto(path string, port int, log io.Writer) (*motoServer, error) {
 	// Should a grandchild escape the group with our pipes, Wait still returns.
 	m.cmd.WaitDelay = time.Second
 	if err := m.cmd.Start(); err != nil {
+		docker.close()
 		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
 	go func() {
 		m.waitErr = m.cmd.Wait()
+		docker.close()
 		close(m.exited)
 	}()
 	return m, nil

@@ -1,0 +1,113 @@
+package config
+
+import (
+	"slices"
+	"strings"
+)
+
+// Role is the job a process does: one of the template's Lambda functions.
+// `make run` and the integration tests do all of them in one process.
+type Role string
+
+// The roles, one per function in template.yaml.
+const (
+	Ingest   Role = "ingest"
+	API      Role = "api"
+	Planner  Role = "planner"
+	Sender   Role = "sender"
+	Feedback Role = "feedback"
+)
+
+// Roles lists every role, in the template's order.
+var Roles = []Role{Ingest, API, Planner, Sender, Feedback}
+
+// Needs is what one role reads from the environment. An entry "A|B" is
+// satisfied by either variable (a value, or the secret that holds it).
+type Needs struct {
+	Required []string
+	Optional []string
+}
+
+// Reads reports whether the role reads the variable at all.
+func (n Needs) Reads(name string) bool {
+	for _, entry := range slices.Concat(n.Required, n.Optional, common) {
+		if slices.Contains(strings.Split(entry, "|"), name) {
+			return true
+		}
+	}
+	return false
+}
+
+// NeedsOf returns what role reads; the template's environment for each
+// function is tested against it, so a variable set there and read by
+// nobody, or required here and not set there, fails a test.
+func NeedsOf(role Role) Needs { return roleNeeds[role] }
+
+// common are read by every role and required by none.
+var common = []string{
+	"AWS_REGION", "RADIOGRAM_AWS_ENDPOINT", "RADIOGRAM_LOG_LEVEL",
+	// The taxonomy and the registry's society names serve every role.
+	"RADIOGRAM_TOPICS", "RADIOGRAM_FEEDS",
+}
+
+var (
+	fetching = []string{
+		"RADIOGRAM_FETCH_TIMEOUT", "RADIOGRAM_MAX_BODY_BYTES", "RADIOGRAM_FETCH_CONCURRENCY",
+		"RADIOGRAM_USER_AGENT", "RADIOGRAM_ALLOW_LOOPBACK",
+	}
+	mailing = []string{
+		"RADIOGRAM_MAIL_FROM", "RADIOGRAM_MAIL_REPLY_TO", "RADIOGRAM_POSTAL_ADDRESS",
+		"RADIOGRAM_UNSUBSCRIBE_MAILTO", "RADIOGRAM_SES_CONFIGURATION_SET",
+	}
+)
+
+var roleNeeds = map[Role]Needs{
+	// Ingest stores items, then plans instant alerts for a run with news.
+	Ingest: {
+		Required: []string{
+			"RADIOGRAM_FEEDS_TABLE", "RADIOGRAM_ITEMS_TABLE",
+			"RADIOGRAM_SUBSCRIBERS_TABLE", "RADIOGRAM_SUPPRESSIONS_TABLE",
+			"RADIOGRAM_SEND_QUEUE_URL", "RADIOGRAM_ADMIN_TABLE",
+		},
+		Optional: fetching,
+	},
+	// The API serves subscribers and admins, and can ingest and plan sends.
+	API: {
+		Required: []string{
+			"RADIOGRAM_FEEDS_TABLE", "RADIOGRAM_ITEMS_TABLE", "RADIOGRAM_SUBSCRIBERS_TABLE",
+			"RADIOGRAM_SUPPRESSIONS_TABLE", "RADIOGRAM_RATELIMITS_TABLE", "RADIOGRAM_SENDS_TABLE",
+			"RADIOGRAM_ADMIN_TABLE", "RADIOGRAM_SEND_QUEUE_URL",
+			"RADIOGRAM_ADMIN_TOKEN|RADIOGRAM_ADMIN_TOKEN_SECRET_ARN",
+			"RADIOGRAM_SIGNING_KEYS|RADIOGRAM_SIGNING_KEYS_SECRET_ARN",
+		},
+		// Without RADIOGRAM_BASE_URL links use the domain the request came on.
+		Optional: slices.Concat(fetching, mailing, []string{
+			"RADIOGRAM_BASE_URL", "RADIOGRAM_ADMIN_EMAILS", "RADIOGRAM_SEND_DLQ_URL",
+		}),
+	},
+	Planner: {
+		Required: []string{
+			"RADIOGRAM_SUBSCRIBERS_TABLE", "RADIOGRAM_ITEMS_TABLE", "RADIOGRAM_SUPPRESSIONS_TABLE",
+			"RADIOGRAM_SENDS_TABLE", "RADIOGRAM_ADMIN_TABLE", "RADIOGRAM_SEND_QUEUE_URL",
+		},
+	},
+	// The sender renders with society names (feeds table) and signed links.
+	Sender: {
+		Required: []string{
+			"RADIOGRAM_FEEDS_TABLE", "RADIOGRAM_SUBSCRIBERS_TABLE", "RADIOGRAM_ITEMS_TABLE",
+			"RADIOGRAM_SUPPRESSIONS_TABLE", "RADIOGRAM_SENDS_TABLE", "RADIOGRAM_BASE_URL",
+			"RADIOGRAM_SIGNING_KEYS|RADIOGRAM_SIGNING_KEYS_SECRET_ARN",
+		},
+		Optional: slices.Concat(mailing, []string{"RADIOGRAM_SEND_RATE"}),
+	},
+	Feedback: {
+		Required: []string{
+			"RADIOGRAM_SUPPRESSIONS_TABLE", "RADIOGRAM_SENDS_TABLE", "RADIOGRAM_FEEDBACK_TOPIC_ARN",
+		},
+	},
+}
+
+// FunctionID is the logical id of the role's function in template.yaml.
+func (r Role) FunctionID() string {
+	return strings.ToUpper(string(r[:1])) + string(r[1:]) + "Function"
+}
