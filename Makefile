@@ -7,7 +7,7 @@ PORT      ?= 8080
 LAMBDA_GOARCH ?= arm64
 LAMBDA_BUILD = GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w'
 
-.PHONY: run test lint unit bench build clean \
+.PHONY: run test lint unit parity bench build clean \
 	build-IngestFunction build-ApiFunction build-PlannerFunction build-SenderFunction build-FeedbackFunction
 
 run: ## the whole service on 127.0.0.1:$(PORT) against a local moto_server
@@ -24,6 +24,9 @@ lint:
 
 unit: ## tests that need no moto_server
 	$(GO) test -short -count=1 ./...
+
+parity: ## the real bootstraps, built as sam build does, against the whole stack on moto
+	$(GO) test -count=1 -v -run . ./functions/
 
 bench: ## throughput benchmarks; figures are printed
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./internal/...
