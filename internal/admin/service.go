@@ -14,9 +14,9 @@ import (
 
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/digest"
+	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/feeds"
 	"github.com/radiogram/radiogram/internal/items"
-	rgmail "github.com/radiogram/radiogram/internal/mail"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
@@ -72,7 +72,7 @@ type Service struct {
 	Planner          Planner
 	DeadLetters      QueueDepth // optional
 	Renderer         delivery.Renderer
-	Mail             rgmail.Sender
+	Mail             email.Sender
 	KnownTopic       func(id string) bool
 	// TestRecipients are the only addresses a preview may be test-sent to.
 	TestRecipients []string
@@ -267,56 +267,56 @@ const previewLookback = 7 * 24 * time.Hour
 
 // Preview renders, without sending or changing anything, the mail a
 // subscriber would get now, or a sample digest of a topic.
-func (s *Service) Preview(ctx context.Context, req PreviewRequest) (rgmail.Message, error) {
+func (s *Service) Preview(ctx context.Context, req PreviewRequest) (email.Message, error) {
 	now := s.Now().UTC()
 	var (
 		sub      subscribers.Subscriber
 		since    time.Time
 		selected []items.Item
-		kind     = delivery.KindDigest
+		kind     = digest.KindDigest
 	)
 	switch {
 	case req.Subscriber != "" && req.Topic == "":
 		addr, err := subscribers.NormalizeEmail(req.Subscriber)
 		if err != nil {
-			return rgmail.Message{}, fmt.Errorf("%w: %v", ErrBadRequest, err)
+			return email.Message{}, fmt.Errorf("%w: %v", ErrBadRequest, err)
 		}
 		c, err := s.SubscriberStore.ByEmail(ctx, addr)
 		if errors.Is(err, subscribers.ErrNotFound) {
-			return rgmail.Message{}, fmt.Errorf("%w: no subscriber %s", ErrNotFound, addr)
+			return email.Message{}, fmt.Errorf("%w: no subscriber %s", ErrNotFound, addr)
 		}
 		if err != nil {
-			return rgmail.Message{}, err
+			return email.Message{}, err
 		}
 		sub = c.Subscriber
 		if sub.Preferences.Frequency == subscribers.Instant {
-			kind = delivery.KindAlert
+			kind = digest.KindAlert
 		}
 		since = digest.Since(c.Watermark, now, sub.Preferences.Frequency)
 		all, err := s.ItemStore.IngestedBetween(ctx, since, now)
 		if err != nil {
-			return rgmail.Message{}, err
+			return email.Message{}, err
 		}
 		selected = digest.Select(sub.Preferences, all, since, now)
 		if len(selected) == 0 {
-			return rgmail.Message{}, fmt.Errorf("%w for %s since %s: no mail would go out now", ErrNothingNew, addr, since.Format(time.RFC3339))
+			return email.Message{}, fmt.Errorf("%w for %s since %s: no mail would go out now", ErrNothingNew, addr, since.Format(time.RFC3339))
 		}
 	case req.Topic != "" && req.Subscriber == "":
 		if !s.KnownTopic(req.Topic) {
-			return rgmail.Message{}, fmt.Errorf("%w %q", ErrUnknownTopic, req.Topic)
+			return email.Message{}, fmt.Errorf("%w %q", ErrUnknownTopic, req.Topic)
 		}
 		since = now.Add(-previewLookback)
 		sub = subscribers.Subscriber{ID: "preview", Email: "preview@radiogram.invalid", Status: subscribers.StatusConfirmed,
 			Preferences: subscribers.Preferences{Topics: []string{req.Topic}, Frequency: subscribers.Weekly, Day: "monday", TimeZone: "UTC", Format: subscribers.FormatHTML}}
 		var err error
 		if selected, err = s.Items(ctx, req.Topic, "", 10); err != nil {
-			return rgmail.Message{}, err
+			return email.Message{}, err
 		}
 		if len(selected) == 0 {
-			return rgmail.Message{}, fmt.Errorf("%w: no items on %s yet", ErrNothingNew, req.Topic)
+			return email.Message{}, fmt.Errorf("%w: no items on %s yet", ErrNothingNew, req.Topic)
 		}
 	default:
-		return rgmail.Message{}, fmt.Errorf("%w: preview either a subscriber or a topic", ErrBadRequest)
+		return email.Message{}, fmt.Errorf("%w: preview either a subscriber or a topic", ErrBadRequest)
 	}
 	keys := make([]string, len(selected))
 	for i, it := range selected {
@@ -324,7 +324,7 @@ func (s *Service) Preview(ctx context.Context, req PreviewRequest) (rgmail.Messa
 	}
 	tmpl, err := s.Renderer.Compile(ctx, delivery.Job{Kind: kind, Until: now, Format: sub.Preferences.Format, Topics: sub.Preferences.Topics, ItemKeys: keys}, selected)
 	if err != nil {
-		return rgmail.Message{}, fmt.Errorf("render preview: %w", err)
+		return email.Message{}, fmt.Errorf("render preview: %w", err)
 	}
 	return tmpl.Fill(ctx, sub, since, now)
 }

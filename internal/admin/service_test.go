@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/radiogram/radiogram/internal/delivery"
-	"github.com/radiogram/radiogram/internal/mail"
+	"github.com/radiogram/radiogram/internal/email"
 )
 
 func TestParseTarget(t *testing.T) {
@@ -40,7 +40,7 @@ func TestParseTarget(t *testing.T) {
 
 type refusingMail struct{ sent int }
 
-func (m *refusingMail) Send(context.Context, mail.Message) (string, error) {
+func (m *refusingMail) Send(context.Context, email.Message) (string, error) {
 	m.sent++
 	return "id", nil
 }

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/ingest"
-	"github.com/radiogram/radiogram/internal/mail"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
@@ -38,11 +38,11 @@ func adminCall(t *testing.T, method, url, body string, headers ...string) (int, 
 
 // failFor fails every send to one address, permanently.
 type failFor struct {
-	inner mail.Sender
+	inner email.Sender
 	addr  string
 }
 
-func (f failFor) Send(ctx context.Context, m mail.Message) (string, error) {
+func (f failFor) Send(ctx context.Context, m email.Message) (string, error) {
 	if m.To == f.addr {
 		return "", errors.New("mailbox unavailable")
 	}

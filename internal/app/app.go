@@ -17,23 +17,24 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/radiogram/radiogram/infra"
-	"github.com/radiogram/radiogram/internal/api"
 	"github.com/radiogram/radiogram/internal/awsconfig"
 	"github.com/radiogram/radiogram/internal/config"
 	"github.com/radiogram/radiogram/internal/console"
 	"github.com/radiogram/radiogram/internal/dynamo"
+	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/feedparse"
 	"github.com/radiogram/radiogram/internal/feeds"
+	"github.com/radiogram/radiogram/internal/httpapi"
 	"github.com/radiogram/radiogram/internal/httpfeed"
 	"github.com/radiogram/radiogram/internal/ingest"
-	"github.com/radiogram/radiogram/internal/mail"
+	"github.com/radiogram/radiogram/internal/letters"
 	"github.com/radiogram/radiogram/internal/pagekit"
 	"github.com/radiogram/radiogram/internal/secrets"
-	"github.com/radiogram/radiogram/internal/ses"
-	"github.com/radiogram/radiogram/internal/sqs"
+	"github.com/radiogram/radiogram/internal/sesmail"
+	"github.com/radiogram/radiogram/internal/sqsqueue"
 	"github.com/radiogram/radiogram/internal/subscribers"
 	"github.com/radiogram/radiogram/internal/tokens"
 	"github.com/radiogram/radiogram/internal/topics"
@@ -52,9 +53,9 @@ type App struct {
 	Suppressions *dynamo.SuppressionStore
 	Ledger       *dynamo.Ledger
 	AdminStore   *dynamo.AdminStore
-	Queue        *sqs.Queue
-	DeadLetters  *sqs.Queue // nil when not configured
-	MailSender   mail.Sender
+	Queue        *sqsqueue.Queue
+	DeadLetters  *sqsqueue.Queue // nil when not configured
+	MailSender   email.Sender
 	Ingest       *ingest.Runner
 	catalog      *catalog
 }
@@ -101,7 +102,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, err
 		return nil, err
 	}
 	db := dynamodb.NewFromConfig(awsCfg)
-	sqsClient := awssqs.NewFromConfig(awsCfg)
+	sqsClient := sqs.NewFromConfig(awsCfg)
 	a := &App{
 		Config:       cfg,
 		Log:          log,
@@ -113,11 +114,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, err
 		Suppressions: dynamo.NewSuppressionStore(db, cfg.SuppressionsTable),
 		Ledger:       dynamo.NewLedger(db, cfg.SendsTable, time.Now),
 		AdminStore:   dynamo.NewAdminStore(db, cfg.AdminTable, time.Now),
-		Queue:        sqs.New(sqsClient, cfg.SendQueueURL),
-		MailSender:   ses.NewSender(sesv2.NewFromConfig(awsCfg), cfg.ConfigurationSet),
+		Queue:        sqsqueue.New(sqsClient, cfg.SendQueueURL),
+		MailSender:   sesmail.NewSender(sesv2.NewFromConfig(awsCfg), cfg.ConfigurationSet),
 	}
 	if cfg.SendDLQURL != "" {
-		a.DeadLetters = sqs.New(sqsClient, cfg.SendDLQURL)
+		a.DeadLetters = sqsqueue.New(sqsClient, cfg.SendDLQURL)
 	}
 	a.catalog = &catalog{taxonomy: taxonomy, feeds: a.Feeds, registry: registry.Feeds, ttl: time.Minute}
 	a.Ingest = &ingest.Runner{
@@ -155,7 +156,7 @@ func (a *App) APIHandler(ctx context.Context) (http.Handler, error) {
 		return nil, err
 	}
 	adminSvc := a.AdminService(svc)
-	srv := &api.Server{
+	srv := &httpapi.Server{
 		Feeds:      a.Feeds,
 		Items:      a.Items,
 		Ingest:     a.Ingest,
@@ -208,7 +209,7 @@ func (a *App) SubscriberService(ctx context.Context) (*subscribers.Service, erro
 		Suppressions: a.Suppressions,
 		Limiter:      dynamo.NewRateLimiter(db, a.Config.RateLimitsTable, time.Now),
 		Notifier: &notifier{
-			composer: mail.NewComposer(mail.Product{
+			composer: letters.NewComposer(letters.Product{
 				Name: "Radiogram", Link: a.Config.BaseURL, PostalAddress: a.Config.PostalAddress,
 				From: a.Config.MailFrom, ReplyTo: a.Config.MailReplyTo,
 			}),

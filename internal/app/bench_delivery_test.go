@@ -17,10 +17,10 @@ import (
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/digest"
 	"github.com/radiogram/radiogram/internal/dynamo"
+	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/ingest"
 	"github.com/radiogram/radiogram/internal/items"
-	"github.com/radiogram/radiogram/internal/mail"
-	"github.com/radiogram/radiogram/internal/sqs"
+	"github.com/radiogram/radiogram/internal/sqsqueue"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
@@ -41,7 +41,7 @@ func confirmedSubscriber(tb testing.TB, a *App, id, email string, p subscribers.
 
 // consume runs a consumer until the queue has stayed empty for three polls
 // in a row. It may run in a goroutine, so it reports with Errorf.
-func consume(tb testing.TB, c *sqs.Consumer, timeout time.Duration) {
+func consume(tb testing.TB, c *sqsqueue.Consumer, timeout time.Duration) {
 	tb.Helper()
 	empty := 0
 	for deadline := time.Now().Add(timeout); empty < 3; {
@@ -64,11 +64,11 @@ func consume(tb testing.TB, c *sqs.Consumer, timeout time.Duration) {
 
 // countingMail counts the calls that reach the mail system.
 type countingMail struct {
-	inner mail.Sender
+	inner email.Sender
 	calls atomic.Int64
 }
 
-func (c *countingMail) Send(ctx context.Context, m mail.Message) (string, error) {
+func (c *countingMail) Send(ctx context.Context, m email.Message) (string, error) {
 	c.calls.Add(1)
 	return c.inner.Send(ctx, m)
 }
@@ -175,14 +175,14 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 	ses := &countingMail{inner: a.MailSender}
 	planner := a.Planner()
 	planner.Subscribers, planner.Items, planner.Suppressions = subscriberStore, itemStore, suppressions
-	var consumers []*sqs.Consumer
+	var consumers []*sqsqueue.Consumer
 	for range 2 {
 		sender, err := a.Sender(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
 		sender.Subscribers, sender.Items, sender.Suppressions, sender.Ledger, sender.Mail = subscriberStore, itemStore, suppressions, ledger, ses
-		consumers = append(consumers, &sqs.Consumer{Queue: a.Queue, Handler: sender.HandleSQS, Log: a.Log})
+		consumers = append(consumers, &sqsqueue.Consumer{Queue: a.Queue, Handler: sender.HandleSQS, Log: a.Log})
 	}
 
 	slotTime := time.Now().UTC().Truncate(time.Hour).Add(time.Hour)

@@ -13,10 +13,11 @@ import (
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/digest"
 	"github.com/radiogram/radiogram/internal/digestmail"
+	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/feedback"
 	"github.com/radiogram/radiogram/internal/items"
-	"github.com/radiogram/radiogram/internal/mail"
-	"github.com/radiogram/radiogram/internal/ses"
+	"github.com/radiogram/radiogram/internal/letters"
+	"github.com/radiogram/radiogram/internal/sesmail"
 	"github.com/radiogram/radiogram/internal/subscribers"
 	"github.com/radiogram/radiogram/internal/topics"
 )
@@ -47,7 +48,7 @@ func (a *App) Sender(ctx context.Context) (*delivery.Sender, error) {
 		Renderer:     a.digestRenderer(svc),
 		Mail:         a.MailSender,
 		Limiter:      rate.NewLimiter(rate.Limit(a.Config.SendRate), 1),
-		Retryable:    ses.Retryable,
+		Retryable:    sesmail.Retryable,
 		Lease:        5 * time.Minute,
 		Log:          a.Log,
 	}, nil
@@ -56,7 +57,7 @@ func (a *App) Sender(ctx context.Context) (*delivery.Sender, error) {
 // digestRenderer renders digests and alerts with links signed by svc.
 func (a *App) digestRenderer(svc *subscribers.Service) *digestRenderer {
 	r := &digestRenderer{
-		mail: digestmail.NewRenderer(mail.Product{
+		mail: digestmail.NewRenderer(letters.Product{
 			Name: "Radiogram", Link: a.Config.BaseURL, PostalAddress: a.Config.PostalAddress,
 			From: a.Config.MailFrom, ReplyTo: a.Config.MailReplyTo,
 		}, a.Config.UnsubscribeMailto),
@@ -121,7 +122,7 @@ type digestRenderer struct {
 // the template, which reuses what Compile looked up.
 func (r *digestRenderer) Compile(ctx context.Context, job delivery.Job, list []items.Item) (delivery.Template, error) {
 	societies := r.societyNames(ctx)
-	content := digestmail.Content{Kind: digestmail.Kind(job.Kind), Format: job.Format, SocietyNames: societies, TopicNames: r.topicNames}
+	content := digestmail.Content{Kind: job.Kind, Format: job.Format, SocietyNames: societies, TopicNames: r.topicNames}
 	for _, sec := range digest.GroupByTopic(job.Topics, r.topicOrder, list) {
 		topic, _ := r.taxonomy.Lookup(sec.Topic)
 		content.Sections = append(content.Sections, digestmail.Section{Topic: topic, Items: sec.Items})
@@ -148,7 +149,7 @@ type digestTemplate struct {
 	societies map[string]string // names by id, read once per job
 }
 
-func (t *digestTemplate) Fill(ctx context.Context, sub subscribers.Subscriber, since, until time.Time) (mail.Message, error) {
+func (t *digestTemplate) Fill(ctx context.Context, sub subscribers.Subscriber, since, until time.Time) (email.Message, error) {
 	loc, err := subscribers.LoadLocation(sub.Preferences.TimeZone)
 	if err != nil {
 		loc = time.UTC

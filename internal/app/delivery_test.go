@@ -13,10 +13,10 @@ import (
 
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/digest"
+	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/ingest"
 	"github.com/radiogram/radiogram/internal/items"
-	"github.com/radiogram/radiogram/internal/mail"
-	"github.com/radiogram/radiogram/internal/sqs"
+	"github.com/radiogram/radiogram/internal/sqsqueue"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
@@ -45,7 +45,7 @@ func addConfirmed(t *testing.T, a *App, email string, p subscribers.Preferences)
 // in a goroutine, so it reports with Errorf, not Fatal.
 func drain(t *testing.T, a *App, sender *delivery.Sender) {
 	t.Helper()
-	c := &sqs.Consumer{Queue: a.Queue, Handler: sender.HandleSQS, Log: a.Log}
+	c := &sqsqueue.Consumer{Queue: a.Queue, Handler: sender.HandleSQS, Log: a.Log}
 	empty := 0
 	for deadline := time.Now().Add(60 * time.Second); empty < 3; {
 		if time.Now().After(deadline) {
@@ -217,7 +217,7 @@ func TestInstantAlerts(t *testing.T) {
 // flakyMail wraps the real SES adapter: some sends fail outright, some time
 // out before reaching SES; both must be retried without duplicates.
 type flakyMail struct {
-	inner mail.Sender
+	inner email.Sender
 	calls atomic.Int64
 	mu    sync.Mutex
 	seen  map[string]int
@@ -225,7 +225,7 @@ type flakyMail struct {
 
 var errInjected = errors.New("injected SES failure")
 
-func (f *flakyMail) Send(ctx context.Context, m mail.Message) (string, error) {
+func (f *flakyMail) Send(ctx context.Context, m email.Message) (string, error) {
 	n := f.calls.Add(1)
 	f.mu.Lock()
 	f.seen[m.To]++

@@ -10,14 +10,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/digest"
 	"github.com/radiogram/radiogram/internal/ingest"
 	"github.com/radiogram/radiogram/internal/items"
-	"github.com/radiogram/radiogram/internal/sqs"
+	"github.com/radiogram/radiogram/internal/sqsqueue"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
@@ -32,14 +32,14 @@ func TestPoisonJobGoesToDeadLetterQueue(t *testing.T) {
 	if _, err := a.Ingest.Run(ctx, ingest.TriggerSchedule); err != nil {
 		t.Fatal(err)
 	}
-	client := awssqs.NewFromConfig(a.AWS)
+	client := sqs.NewFromConfig(a.AWS)
 	queueURL, dlqURL := a.Config.SendQueueURL, stackOf(a).env.Outputs["SendDeadLetterQueueUrl"]
 	if dlqURL == "" {
 		t.Fatal("the stack has no SendDeadLetterQueueUrl output")
 	}
 
 	// The deployed queue's redrive policy is the one under test.
-	attrs, err := client.GetQueueAttributes(ctx, &awssqs.GetQueueAttributesInput{
+	attrs, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
 		QueueUrl: &queueURL, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameRedrivePolicy},
 	})
 	if err != nil {
@@ -56,7 +56,7 @@ func TestPoisonJobGoesToDeadLetterQueue(t *testing.T) {
 	if err != nil || maxReceives != 5 {
 		t.Fatalf("maxReceiveCount %q, want 5 as template.yaml sets", redrive.MaxReceiveCount)
 	}
-	dlqAttrs, err := client.GetQueueAttributes(ctx, &awssqs.GetQueueAttributesInput{
+	dlqAttrs, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
 		QueueUrl: &dlqURL, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
 	})
 	if err != nil {
@@ -90,7 +90,7 @@ func TestPoisonJobGoesToDeadLetterQueue(t *testing.T) {
 	}
 	poison := []string{`{"run_id": "truncated", "recipients": [`, string(unknownKind)}
 	for _, body := range poison {
-		if _, err := client.SendMessage(ctx, &awssqs.SendMessageInput{QueueUrl: &queueURL, MessageBody: aws.String(body)}); err != nil {
+		if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &queueURL, MessageBody: aws.String(body)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -102,7 +102,7 @@ func TestPoisonJobGoesToDeadLetterQueue(t *testing.T) {
 	}
 	var mu sync.Mutex
 	received := map[string]int{} // by body
-	c := &sqs.Consumer{Queue: a.Queue, Log: a.Log, RetryDelay: 0,
+	c := &sqsqueue.Consumer{Queue: a.Queue, Log: a.Log, RetryDelay: 0,
 		Handler: func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 			mu.Lock()
 			for _, r := range ev.Records {
@@ -151,11 +151,11 @@ func TestPoisonJobGoesToDeadLetterQueue(t *testing.T) {
 }
 
 // receiveAll drains a queue, counting the bodies it held.
-func receiveAll(t *testing.T, client *awssqs.Client, url string) map[string]int {
+func receiveAll(t *testing.T, client *sqs.Client, url string) map[string]int {
 	t.Helper()
 	bodies := map[string]int{}
 	for {
-		out, err := client.ReceiveMessage(context.Background(), &awssqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 10})
+		out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 10})
 		if err != nil {
 			t.Fatal(err)
 		}

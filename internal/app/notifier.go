@@ -4,16 +4,17 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/radiogram/radiogram/internal/mail"
+	"github.com/radiogram/radiogram/internal/email"
+	"github.com/radiogram/radiogram/internal/letters"
 	"github.com/radiogram/radiogram/internal/subscribers"
 	"github.com/radiogram/radiogram/internal/topics"
 )
 
 // notifier sends the mails of the subscriber flows: composed by package
-// mail, delivered by a mail.Sender (SES).
+// mail, delivered by a email.Sender (SES).
 type notifier struct {
-	composer *mail.Composer
-	sender   mail.Sender
+	composer *letters.Composer
+	sender   email.Sender
 	taxonomy *topics.Taxonomy
 }
 
@@ -41,7 +42,7 @@ func (n *notifier) SendManage(ctx context.Context, s subscribers.Subscriber, lin
 	return n.send(ctx, msg)
 }
 
-func (n *notifier) send(ctx context.Context, msg mail.Message) error {
+func (n *notifier) send(ctx context.Context, msg email.Message) error {
 	if _, err := n.sender.Send(ctx, msg); err != nil {
 		return fmt.Errorf("send %s mail: %w", msg.Tags["kind"], err)
 	}

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/radiogram/radiogram/internal/admin"
+	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/feeds"
 	"github.com/radiogram/radiogram/internal/items"
-	"github.com/radiogram/radiogram/internal/mail"
 	"github.com/radiogram/radiogram/internal/pagekit"
 	"github.com/radiogram/radiogram/internal/tokens"
 	"github.com/radiogram/radiogram/internal/topics"
@@ -33,7 +33,7 @@ type Admin interface {
 	Trigger(ctx context.Context, req admin.TriggerRequest) (admin.Run, error)
 	// Preview reports admin.ErrNotFound, admin.ErrUnknownTopic or
 	// admin.ErrBadRequest for what cannot be previewed.
-	Preview(ctx context.Context, req admin.PreviewRequest) (mail.Message, error)
+	Preview(ctx context.Context, req admin.PreviewRequest) (email.Message, error)
 	TestSend(ctx context.Context, req admin.PreviewRequest, to, actor string) error
 	Audit(ctx context.Context, limit int) ([]admin.AuditEntry, error)
 	// Record adds an entry to the audit log; the console records signing in

@@ -11,9 +11,9 @@ import (
 
 	"github.com/radiogram/radiogram/internal/admin"
 	"github.com/radiogram/radiogram/internal/delivery"
+	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/feeds"
 	"github.com/radiogram/radiogram/internal/items"
-	"github.com/radiogram/radiogram/internal/mail"
 	"github.com/radiogram/radiogram/internal/subscribers"
 	"github.com/radiogram/radiogram/internal/topics"
 )
@@ -305,20 +305,20 @@ func (f *fakeAdmin) triggerCount() int {
 }
 
 // Preview renders a small mail of the items the subscriber or topic gets.
-func (f *fakeAdmin) Preview(ctx context.Context, req admin.PreviewRequest) (mail.Message, error) {
+func (f *fakeAdmin) Preview(ctx context.Context, req admin.PreviewRequest) (email.Message, error) {
 	if err := f.failing("Preview"); err != nil {
-		return mail.Message{}, err
+		return email.Message{}, err
 	}
 	var subject string
 	var wanted []string
 	textOnly := false
 	switch {
 	case req.Subscriber != "" && req.Topic != "":
-		return mail.Message{}, fmt.Errorf("%w: subscriber or topic, not both", admin.ErrBadRequest)
+		return email.Message{}, fmt.Errorf("%w: subscriber or topic, not both", admin.ErrBadRequest)
 	case req.Subscriber != "":
 		m, ok := f.member(req.Subscriber)
 		if !ok {
-			return mail.Message{}, fmt.Errorf("preview for %s: %w", req.Subscriber, admin.ErrNotFound)
+			return email.Message{}, fmt.Errorf("preview for %s: %w", req.Subscriber, admin.ErrNotFound)
 		}
 		wanted = m.detail.Subscriber.Preferences.Topics
 		textOnly = m.detail.Subscriber.Preferences.Format == subscribers.FormatText
@@ -326,12 +326,12 @@ func (f *fakeAdmin) Preview(ctx context.Context, req admin.PreviewRequest) (mail
 	case req.Topic != "":
 		i := slices.IndexFunc(testTopics, func(t topics.Topic) bool { return t.ID == req.Topic })
 		if i < 0 {
-			return mail.Message{}, fmt.Errorf("%w %q", admin.ErrUnknownTopic, req.Topic)
+			return email.Message{}, fmt.Errorf("%w %q", admin.ErrUnknownTopic, req.Topic)
 		}
 		wanted = []string{req.Topic}
 		subject = "Radiogram sample: " + testTopics[i].Name
 	default:
-		return mail.Message{}, fmt.Errorf("%w: name a subscriber or a topic", admin.ErrBadRequest)
+		return email.Message{}, fmt.Errorf("%w: name a subscriber or a topic", admin.ErrBadRequest)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -343,7 +343,7 @@ func (f *fakeAdmin) Preview(ctx context.Context, req admin.PreviewRequest) (mail
 			fmt.Fprintf(&body, "<li><a href=\"%s\">%s</a></li>", html.EscapeString(it.Link), html.EscapeString(it.Title))
 		}
 	}
-	m := mail.Message{Subject: subject, Text: text.String()}
+	m := email.Message{Subject: subject, Text: text.String()}
 	if !textOnly {
 		m.HTML = "<!doctype html><html><head><style>h1{color:#0b5cad}</style></head><body><h1 id=\"mail-subject\">" +
 			html.EscapeString(subject) + "</h1><ul>" + body.String() + "</ul></body></html>"

@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"github.com/radiogram/radiogram/internal/digest"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -141,9 +142,9 @@ func seed(f *fakeAdmin) {
 		{detail: admin.SubscriberDetail{
 			Subscriber: subscribers.Subscriber{ID: "s-ada", Email: "ada@example.org", Status: subscribers.StatusConfirmed, Preferences: daily,
 				CreatedAt: start.Add(-30 * 24 * time.Hour), ConfirmedAt: start.Add(-30 * 24 * time.Hour), UpdatedAt: start.Add(-24 * time.Hour)},
-			Sends: []delivery.Entry{{SubscriberID: "s-ada", Period: "2026-11-22T06:00:00Z#digest", RunID: "run-sched", Kind: delivery.KindDigest,
+			Sends: []delivery.Entry{{SubscriberID: "s-ada", Period: "2026-11-22T06:00:00Z#digest", RunID: "run-sched", Kind: digest.KindDigest,
 				Status: delivery.LedgerSent, Attempts: 1, MessageID: "0100019a-ses-message-2", ItemCount: 4, At: start.Add(-3 * time.Hour)},
-				{SubscriberID: "s-ada", Period: "2026-11-21T06:00:00Z#digest", RunID: "run-sched-0", Kind: delivery.KindDigest,
+				{SubscriberID: "s-ada", Period: "2026-11-21T06:00:00Z#digest", RunID: "run-sched-0", Kind: digest.KindDigest,
 					Status: delivery.LedgerSent, Attempts: 2, MessageID: "0100019a-ses-message-1", ItemCount: 2, Feedback: "bounce: Transient/MailboxFull", At: start.Add(-27 * time.Hour)}},
 		}},
 		{detail: admin.SubscriberDetail{

@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/radiogram/radiogram/internal/admin"
-	"github.com/radiogram/radiogram/internal/mail"
+	"github.com/radiogram/radiogram/internal/email"
 )
 
 // targetForm is whom a send is for, as the send form asks it.
@@ -212,7 +212,7 @@ type previewView struct {
 	Topics  []option
 	Problem string // why the chosen preview cannot be shown
 
-	Message *mail.Message
+	Message *email.Message
 	Tab     string // "html" or "text"
 	HTMLURL string
 	TextURL string

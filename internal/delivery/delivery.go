@@ -6,18 +6,11 @@ package delivery
 
 import (
 	"context"
+	"github.com/radiogram/radiogram/internal/digest"
 	"time"
 
 	"github.com/radiogram/radiogram/internal/items"
 	"github.com/radiogram/radiogram/internal/subscribers"
-)
-
-// Kind is what a send is.
-type Kind string
-
-const (
-	KindDigest Kind = "digest"
-	KindAlert  Kind = "alert"
 )
 
 // Job is one queued unit of work: one distinct content for up to
@@ -25,7 +18,7 @@ const (
 // job stays small and the sender reads each item once per job.
 type Job struct {
 	RunID      string             `json:"run_id"`
-	Kind       Kind               `json:"kind"`
+	Kind       digest.Kind        `json:"kind"`
 	Until      time.Time          `json:"until"` // the period's end; with the subscriber it keys the ledger
 	Format     subscribers.Format `json:"format"`
 	Topics     []string           `json:"topics"` // the recipients' chosen topics, which order the sections
@@ -100,7 +93,7 @@ type Entry struct {
 	SubscriberID string       `json:"subscriber_id"`
 	Period       string       `json:"period"`
 	RunID        string       `json:"run_id"`
-	Kind         Kind         `json:"kind"`
+	Kind         digest.Kind  `json:"kind"`
 	Status       LedgerStatus `json:"status"`
 	Attempts     int          `json:"attempts"`
 	MessageID    string       `json:"message_id,omitempty"`
@@ -124,6 +117,6 @@ type Ledger interface {
 // nanosecond and fixed-width (so keys sort as times do), and its kind. Two
 // sends a moment apart are two periods: a coarser key would let the second
 // pass for the first and lose its items.
-func PeriodKey(kind Kind, until time.Time) string {
+func PeriodKey(kind digest.Kind, until time.Time) string {
 	return until.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + string(kind)
 }

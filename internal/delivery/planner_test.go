@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"github.com/radiogram/radiogram/internal/digest"
 	"io"
 	"log/slog"
 	"slices"
@@ -162,14 +163,14 @@ func TestPlanTargets(t *testing.T) {
 		target      Target
 		wantPlanned int
 		wantJobs    int
-		wantKind    Kind
+		wantKind    digest.Kind
 		wantSkipped map[string]int
 	}{
-		{"due", Target{Kind: TargetDue, Slot: "2026-11-22T07"}, 3, 2, KindDigest, map[string]int{SkipNothingNew: 1, SkipSuppressed: 1}},
-		{"all", Target{Kind: TargetAll}, 4, 3, KindDigest, map[string]int{SkipNothingNew: 1, SkipSuppressed: 1}},
-		{"topic", Target{Kind: TargetTopic, Topic: "safety"}, 2, 2, KindDigest, map[string]int{}},
-		{"one subscriber", Target{Kind: TargetSubscriber, Email: "ada@example.org"}, 1, 1, KindDigest, map[string]int{}},
-		{"instant", Target{Kind: TargetInstant}, 1, 1, KindAlert, map[string]int{}},
+		{"due", Target{Kind: TargetDue, Slot: "2026-11-22T07"}, 3, 2, digest.KindDigest, map[string]int{SkipNothingNew: 1, SkipSuppressed: 1}},
+		{"all", Target{Kind: TargetAll}, 4, 3, digest.KindDigest, map[string]int{SkipNothingNew: 1, SkipSuppressed: 1}},
+		{"topic", Target{Kind: TargetTopic, Topic: "safety"}, 2, 2, digest.KindDigest, map[string]int{}},
+		{"one subscriber", Target{Kind: TargetSubscriber, Email: "ada@example.org"}, 1, 1, digest.KindDigest, map[string]int{}},
+		{"instant", Target{Kind: TargetInstant}, 1, 1, digest.KindAlert, map[string]int{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -290,16 +291,16 @@ func TestRunScheduleCatchesUp(t *testing.T) {
 func TestPeriodKey(t *testing.T) {
 	a := time.Date(2026, 11, 22, 7, 0, 0, 0, time.UTC)
 	b := a.Add(300 * time.Millisecond)
-	if PeriodKey(KindDigest, a) == PeriodKey(KindDigest, b) {
+	if PeriodKey(digest.KindDigest, a) == PeriodKey(digest.KindDigest, b) {
 		t.Error("two sends in one second share a ledger key")
 	}
-	if PeriodKey(KindDigest, a) >= PeriodKey(KindDigest, b) || PeriodKey(KindDigest, b) >= PeriodKey(KindDigest, a.Add(time.Second)) {
+	if PeriodKey(digest.KindDigest, a) >= PeriodKey(digest.KindDigest, b) || PeriodKey(digest.KindDigest, b) >= PeriodKey(digest.KindDigest, a.Add(time.Second)) {
 		t.Error("period keys do not sort as their times")
 	}
-	if PeriodKey(KindDigest, a) == PeriodKey(KindAlert, a) {
+	if PeriodKey(digest.KindDigest, a) == PeriodKey(digest.KindAlert, a) {
 		t.Error("a digest and an alert of one instant share a key")
 	}
-	if got := PeriodKey(KindDigest, a.In(time.FixedZone("X", 3600))); got != PeriodKey(KindDigest, a) {
+	if got := PeriodKey(digest.KindDigest, a.In(time.FixedZone("X", 3600))); got != PeriodKey(digest.KindDigest, a) {
 		t.Errorf("the key depends on the time's zone: %s", got)
 	}
 }

@@ -11,8 +11,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/items"
-	"github.com/radiogram/radiogram/internal/mail"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
@@ -24,7 +24,7 @@ type Renderer interface {
 
 // Template makes one recipient's mail.
 type Template interface {
-	Fill(ctx context.Context, sub subscribers.Subscriber, since, until time.Time) (mail.Message, error)
+	Fill(ctx context.Context, sub subscribers.Subscriber, since, until time.Time) (email.Message, error)
 }
 
 // Limiter paces sends to the configured SES rate.
@@ -39,7 +39,7 @@ type Sender struct {
 	Suppressions SuppressionChecker
 	Ledger       Ledger
 	Renderer     Renderer
-	Mail         mail.Sender
+	Mail         email.Sender
 	Limiter      Limiter
 	// Retryable reports whether a send error is worth retrying at once
 	// (throttling, a 5xx, a timeout).
@@ -180,7 +180,7 @@ func (s *Sender) sendOne(ctx context.Context, job Job, r Recipient, sub subscrib
 
 // deliver sends at the configured rate, retrying throttling and transient
 // errors with exponential backoff and full jitter.
-func (s *Sender) deliver(ctx context.Context, msg mail.Message) (string, error) {
+func (s *Sender) deliver(ctx context.Context, msg email.Message) (string, error) {
 	var err error
 	for attempt := range sendAttempts {
 		if attempt > 0 {

@@ -16,6 +16,15 @@ import (
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
+// Kind is what a mail of news is; it is also the value of the "kind"
+// message tag and part of each send's ledger key.
+type Kind string
+
+const (
+	KindDigest Kind = "digest" // the daily or weekly summary
+	KindAlert  Kind = "alert"  // sent soon after matching items arrive
+)
+
 // NextDue returns the first delivery time strictly after `after` for daily
 // or weekly preferences: the subscriber's local Hour:00 every day (daily) or
 // on Day (weekly), in TimeZone. A local time that does not exist (spring

@@ -6,28 +6,22 @@ package digestmail
 import (
 	"errors"
 	"fmt"
+	"github.com/radiogram/radiogram/internal/digest"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/items"
-	"github.com/radiogram/radiogram/internal/mail"
+	"github.com/radiogram/radiogram/internal/letters"
 	"github.com/radiogram/radiogram/internal/subscribers"
 	"github.com/radiogram/radiogram/internal/topics"
 )
 
-// Kind is which mail this is; it is also the value of the "kind" message tag.
-type Kind string
-
-const (
-	KindDigest Kind = "digest" // the daily or weekly summary
-	KindAlert  Kind = "alert"  // sent soon after matching items arrive
-)
-
 // Content is what is the same for every recipient of one distinct mail.
 type Content struct {
-	Kind     Kind
+	Kind     digest.Kind
 	Format   subscribers.Format // "" means HTML
 	Sections []Section          // already grouped and ordered by the caller
 	// SocietyNames maps a society id to the name shown with its items;
@@ -62,7 +56,7 @@ type Recipient struct {
 // Renderer writes digest and alert mails for one product. It is safe for
 // concurrent use.
 type Renderer struct {
-	product           mail.Product
+	product           letters.Product
 	unsubscribeMailto string
 	theme             *theme
 	err               error // a setup problem, reported by every render
@@ -71,7 +65,7 @@ type Renderer struct {
 // NewRenderer returns a Renderer for p; an empty p.Name means "Radiogram".
 // unsubscribeMailto, e.g. "unsubscribe@example.org", is offered in
 // List-Unsubscribe next to the https link; "" offers the link only.
-func NewRenderer(p mail.Product, unsubscribeMailto string) *Renderer {
+func NewRenderer(p letters.Product, unsubscribeMailto string) *Renderer {
 	if p.Name == "" {
 		p.Name = "Radiogram"
 	}
@@ -90,19 +84,19 @@ func NewRenderer(p mail.Product, unsubscribeMailto string) *Renderer {
 
 // Render writes one mail with hermes. It is the slow path, kept as the
 // reference that Compile and Fill must match byte for byte.
-func (r *Renderer) Render(c Content, rc Recipient) (mail.Message, error) {
+func (r *Renderer) Render(c Content, rc Recipient) (email.Message, error) {
 	v, err := r.prepare(c)
 	if err != nil {
-		return mail.Message{}, fmt.Errorf("render %s: %w", c.Kind, err)
+		return email.Message{}, fmt.Errorf("render %s: %w", c.Kind, err)
 	}
 	if err := checkRecipient(rc); err != nil {
-		return mail.Message{}, fmt.Errorf("render %s: %w", c.Kind, err)
+		return email.Message{}, fmt.Errorf("render %s: %w", c.Kind, err)
 	}
 	f := recipientFields(rc)
 	var html string
 	if v.format == subscribers.FormatHTML {
 		if html, err = r.html(v, f); err != nil {
-			return mail.Message{}, fmt.Errorf("render %s: %w", c.Kind, err)
+			return email.Message{}, fmt.Errorf("render %s: %w", c.Kind, err)
 		}
 	}
 	return r.message(v, rc, html, r.plainText(v, f)), nil
@@ -135,15 +129,15 @@ func (r *Renderer) Compile(c Content) (*Template, error) {
 
 // message puts the parts into a Message for rc, with the headers of a
 // mail to a subscriber.
-func (r *Renderer) message(v *view, rc Recipient, html, text string) mail.Message {
-	return mail.Message{
+func (r *Renderer) message(v *view, rc Recipient, html, text string) email.Message {
+	return email.Message{
 		From:    r.product.From,
 		ReplyTo: r.product.ReplyTo,
 		To:      rc.Email,
 		Subject: v.subject,
 		HTML:    html,
 		Text:    text,
-		Headers: mail.UnsubscribeHeaders(rc.Links.Unsubscribe, r.unsubscribeMailto),
+		Headers: email.UnsubscribeHeaders(rc.Links.Unsubscribe, r.unsubscribeMailto),
 		Tags:    map[string]string{"kind": string(v.kind)},
 	}
 }
@@ -188,10 +182,10 @@ func checkRecipient(rc Recipient) error {
 			return fmt.Errorf("recipient's %s: control character or invalid UTF-8", field(f))
 		}
 	}
-	if err := mail.CheckLink(rc.Links.Preferences); err != nil {
+	if err := letters.CheckLink(rc.Links.Preferences); err != nil {
 		return fmt.Errorf("recipient's preferences link: %w", err)
 	}
-	if err := mail.CheckLink(rc.Links.Unsubscribe); err != nil {
+	if err := letters.CheckLink(rc.Links.Unsubscribe); err != nil {
 		return fmt.Errorf("recipient's unsubscribe link: %w", err)
 	}
 	return nil

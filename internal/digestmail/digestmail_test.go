@@ -3,6 +3,7 @@ package digestmail
 import (
 	"encoding/json"
 	"flag"
+	"github.com/radiogram/radiogram/internal/digest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,15 +15,16 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/items"
-	"github.com/radiogram/radiogram/internal/mail"
+	"github.com/radiogram/radiogram/internal/letters"
 	"github.com/radiogram/radiogram/internal/subscribers"
 	"github.com/radiogram/radiogram/internal/topics"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata from the current output")
 
-var testProduct = mail.Product{
+var testProduct = letters.Product{
 	Name:          "Radiogram",
 	Link:          "https://radiogram.example",
 	PostalAddress: "Musterstraße 1, 1010 Wien, Austria",
@@ -67,7 +69,7 @@ func loadItems(t testing.TB) []items.Item {
 func weeklyDigest(t testing.TB, format subscribers.Format) Content {
 	it := loadItems(t)
 	return Content{
-		Kind:   KindDigest,
+		Kind:   digest.KindDigest,
 		Format: format,
 		Sections: []Section{
 			{Topic: topicAI, Items: it[0:3]},
@@ -83,7 +85,7 @@ func weeklyDigest(t testing.TB, format subscribers.Format) Content {
 func textDigest(t testing.TB) Content {
 	it := loadItems(t)
 	return Content{
-		Kind:   KindDigest,
+		Kind:   digest.KindDigest,
 		Format: subscribers.FormatText,
 		Sections: []Section{
 			{Topic: topicScreening, Items: it[3:5]},
@@ -95,7 +97,7 @@ func textDigest(t testing.TB) Content {
 
 func oneItemAlert(t testing.TB, format subscribers.Format) Content {
 	return Content{
-		Kind:     KindAlert,
+		Kind:     digest.KindAlert,
 		Format:   format,
 		Sections: []Section{{Topic: topicNeuro, Items: loadItems(t)[6:7]}},
 	}
@@ -323,12 +325,12 @@ func TestHostileFeedText(t *testing.T) {
 			Topics:    []items.TopicScore{{ID: "evil", Score: 1}, {ID: "other", Score: 1}},
 		}
 		c := Content{
-			Kind:         KindDigest,
+			Kind:         digest.KindDigest,
 			Sections:     []Section{{Topic: topics.Topic{ID: "evil", Name: text}, Items: []items.Item{it}}},
 			SocietyNames: map[string]string{text: text},
 			TopicNames:   map[string]string{"other": text},
 		}
-		for _, kind := range []Kind{KindDigest, KindAlert} {
+		for _, kind := range []digest.Kind{digest.KindDigest, digest.KindAlert} {
 			c.Kind = kind
 			m, err := r.Render(c, alice)
 			if err != nil {
@@ -419,7 +421,7 @@ func TestFillConcurrentUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := make([]mail.Message, len(trickyRecipients))
+	want := make([]email.Message, len(trickyRecipients))
 	for i, rc := range trickyRecipients {
 		if want[i], err = r.Render(c, rc); err != nil {
 			t.Fatal(err)
@@ -452,26 +454,26 @@ func TestSubject(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		product mail.Product
+		product letters.Product
 		content Content
 		want    string
 	}{
 		{"digest", testProduct, weeklyDigest(t, subscribers.FormatHTML),
 			"Radiogram · 8 new items: AI, Screening, Neuroradiology"},
-		{"digest of more topics than the subject lists", testProduct, Content{Kind: KindDigest, Sections: many},
+		{"digest of more topics than the subject lists", testProduct, Content{Kind: digest.KindDigest, Sections: many},
 			"Radiogram · 5 new items: Topic 0, Topic 1, Topic 2 and 2 more"},
-		{"an item under two topics is one item", testProduct, Content{Kind: KindDigest, Sections: []Section{
+		{"an item under two topics is one item", testProduct, Content{Kind: digest.KindDigest, Sections: []Section{
 			{Topic: topicAI, Items: it[0:1]}, {Topic: topicScreening, Items: it[0:1]},
 		}}, "Radiogram · 1 new item: AI, Screening"},
 		{"alert of one item", testProduct, oneItemAlert(t, subscribers.FormatHTML),
 			"Radiogram alert · New: Stroke imaging: perfusion CT or MRI before thrombectomy in the late window?"},
-		{"alert of three items", testProduct, Content{Kind: KindAlert, Sections: []Section{
+		{"alert of three items", testProduct, Content{Kind: digest.KindAlert, Sections: []Section{
 			{Topic: topicAI, Items: it[1:3]}, {Topic: topicNeuro, Items: it[6:7]},
 		}}, "Radiogram alert · New: Deep learning model flags chest X-ray findings across sites — but accuracy varies by… and 2 more"},
-		{"long title is cut, line break is a space", testProduct, Content{Kind: KindAlert, Sections: []Section{
+		{"long title is cut, line break is a space", testProduct, Content{Kind: digest.KindAlert, Sections: []Section{
 			{Topic: topicAI, Items: []items.Item{longTitle}},
 		}}, "Radiogram alert · New: A very long title about radiology about radiology about radiology about radiology about…"},
-		{"unnamed product", mail.Product{}, oneItemAlert(t, subscribers.FormatText),
+		{"unnamed product", letters.Product{}, oneItemAlert(t, subscribers.FormatText),
 			"Radiogram alert · New: Stroke imaging: perfusion CT or MRI before thrombectomy in the late window?"},
 	}
 	for _, tt := range tests {
@@ -497,17 +499,17 @@ func TestMessageEnvelope(t *testing.T) {
 		mailto  string
 		content Content
 		links   subscribers.Links
-		headers []mail.Header
+		headers []email.Header
 	}{
-		{"digest with mailto", testMailto, weeklyDigest(t, subscribers.FormatHTML), alice.Links, []mail.Header{
+		{"digest with mailto", testMailto, weeklyDigest(t, subscribers.FormatHTML), alice.Links, []email.Header{
 			{Name: "List-Unsubscribe", Value: "<https://radiogram.example/unsubscribe?token=unsub&s=1>, <mailto:unsubscribe@radiogram.example?subject=unsubscribe>"},
 			{Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click"},
 		}},
-		{"alert without mailto", "", oneItemAlert(t, subscribers.FormatText), alice.Links, []mail.Header{
+		{"alert without mailto", "", oneItemAlert(t, subscribers.FormatText), alice.Links, []email.Header{
 			{Name: "List-Unsubscribe", Value: "<https://radiogram.example/unsubscribe?token=unsub&s=1>"},
 			{Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click"},
 		}},
-		{"plain http link: no one-click", testMailto, textDigest(t), httpLinks, []mail.Header{
+		{"plain http link: no one-click", testMailto, textDigest(t), httpLinks, []email.Header{
 			{Name: "List-Unsubscribe", Value: "<http://127.0.0.1:8080/unsubscribe?token=u>, <mailto:unsubscribe@radiogram.example?subject=unsubscribe>"},
 		}},
 	}
@@ -561,7 +563,7 @@ func TestItemLinks(t *testing.T) {
 	r := NewRenderer(testProduct, "")
 	for _, tt := range tests {
 		it := items.Item{Key: "k", Society: "esr", Title: "Title", Link: tt.link}
-		m, err := r.Render(Content{Kind: KindAlert, Sections: []Section{{Topic: topicAI, Items: []items.Item{it}}}}, alice)
+		m, err := r.Render(Content{Kind: digest.KindAlert, Sections: []Section{{Topic: topicAI, Items: []items.Item{it}}}}, alice)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -582,9 +584,9 @@ func TestRefusals(t *testing.T) {
 		content  Content
 	}{
 		{"unknown kind", NewRenderer(testProduct, ""), Content{Kind: "newsletter", Sections: good.Sections}},
-		{"unknown format", NewRenderer(testProduct, ""), Content{Kind: KindDigest, Format: "pdf", Sections: good.Sections}},
-		{"no sections", NewRenderer(testProduct, ""), Content{Kind: KindDigest}},
-		{"sections without items", NewRenderer(testProduct, ""), Content{Kind: KindAlert, Sections: []Section{{Topic: topicAI}}}},
+		{"unknown format", NewRenderer(testProduct, ""), Content{Kind: digest.KindDigest, Format: "pdf", Sections: good.Sections}},
+		{"no sections", NewRenderer(testProduct, ""), Content{Kind: digest.KindDigest}},
+		{"sections without items", NewRenderer(testProduct, ""), Content{Kind: digest.KindAlert, Sections: []Section{{Topic: topicAI}}}},
 		{"mailto with a header in it", NewRenderer(testProduct, "a@b.example>\r\nBcc: c@d.example"), good},
 		{"mailto that is no address", NewRenderer(testProduct, "unsubscribe"), good},
 	}

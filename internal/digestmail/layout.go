@@ -3,6 +3,7 @@ package digestmail
 import (
 	"errors"
 	"fmt"
+	"github.com/radiogram/radiogram/internal/digest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,14 +14,14 @@ import (
 	"github.com/matcornic/hermes/v2"
 	"golang.org/x/net/html"
 
-	"github.com/radiogram/radiogram/internal/mail"
+	"github.com/radiogram/radiogram/internal/letters"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
 // view is a Content checked and put into words once, for both parts. All
 // of its text is plain: each part escapes it as it needs.
 type view struct {
-	kind     Kind
+	kind     digest.Kind
 	format   subscribers.Format
 	subject  string
 	sections []sectionView
@@ -57,7 +58,7 @@ func (r *Renderer) prepare(c Content) (*view, error) {
 		return nil, r.err
 	}
 	v := &view{kind: c.Kind, format: c.Format}
-	if v.kind != KindDigest && v.kind != KindAlert {
+	if v.kind != digest.KindDigest && v.kind != digest.KindAlert {
 		return nil, fmt.Errorf("unknown kind %q", c.Kind)
 	}
 	switch v.format {
@@ -113,7 +114,7 @@ func (r *Renderer) prepare(c Content) (*view, error) {
 					iv.topics = append(iv.topics, name)
 				}
 			}
-			if mail.CheckLink(iv.link) != nil {
+			if letters.CheckLink(iv.link) != nil {
 				iv.link = ""
 			}
 			sv.items = append(sv.items, iv)
@@ -139,7 +140,7 @@ func sectionName(s Section) string {
 // "Radiogram alert · New: <first title> and 2 more" for an alert.
 func (r *Renderer) subject(v *view, count int) string {
 	name := r.product.Name
-	if v.kind == KindAlert {
+	if v.kind == digest.KindAlert {
 		s := name + " alert · New: " + truncate(v.sections[0].items[0].title, maxSubjectTitle)
 		if count > 1 {
 			s += " and " + strconv.Itoa(count-1) + " more"
@@ -164,8 +165,8 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-func intro(k Kind, period string) string {
-	if k == KindAlert {
+func intro(k digest.Kind, period string) string {
+	if k == digest.KindAlert {
 		return "New from radiology societies, " + period + "."
 	}
 	return "Here is the news from radiology societies for " + period + "."
@@ -267,14 +268,14 @@ func (r *Renderer) plainText(v *view, f fieldValues) string {
 	for _, s := range v.sections {
 		b.WriteString(s.name + "\n" + strings.Repeat("=", utf8.RuneCountInString(s.name)) + "\n\n")
 		for _, it := range s.items {
-			b.WriteString(mail.Wrap(it.title) + "\n")
+			b.WriteString(letters.Wrap(it.title) + "\n")
 			meta := joinNonEmpty(" · ", it.society, it.date, strings.Join(it.topics, ", "))
-			b.WriteString(mail.Wrap(meta) + "\n")
+			b.WriteString(letters.Wrap(meta) + "\n")
 			if it.link != "" {
 				b.WriteString(it.link + "\n")
 			}
 			if it.summary != "" {
-				b.WriteString("\n" + mail.Wrap(it.summary) + "\n")
+				b.WriteString("\n" + letters.Wrap(it.summary) + "\n")
 			}
 			b.WriteString("\n")
 		}
@@ -282,7 +283,7 @@ func (r *Renderer) plainText(v *view, f fieldValues) string {
 	b.WriteString(signature + ",\n" + r.product.Name + "\n\n")
 	// "-- " starts a signature block that mail clients fold away.
 	b.WriteString("-- \n")
-	b.WriteString(mail.Wrap(f[fieldWhy]) + "\n")
+	b.WriteString(letters.Wrap(f[fieldWhy]) + "\n")
 	b.WriteString("This email was sent to " + f[fieldEmail] + ".\n\n")
 	b.WriteString("Manage your preferences:\n" + f[fieldPreferences] + "\n\n")
 	b.WriteString("Unsubscribe:\n" + f[fieldUnsubscribe] + "\n\n")

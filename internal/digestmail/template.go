@@ -8,7 +8,8 @@ import (
 
 	"golang.org/x/net/html"
 
-	"github.com/radiogram/radiogram/internal/mail"
+	"github.com/radiogram/radiogram/internal/email"
+	"github.com/radiogram/radiogram/internal/letters"
 )
 
 // Template is one mail rendered with placeholders and split at them: the
@@ -24,9 +25,9 @@ type Template struct {
 
 // Fill makes the message for one recipient; its HTML and text are byte for
 // byte what Render makes. It is safe for concurrent use.
-func (t *Template) Fill(rc Recipient) (mail.Message, error) {
+func (t *Template) Fill(rc Recipient) (email.Message, error) {
 	if err := checkRecipient(rc); err != nil {
-		return mail.Message{}, fmt.Errorf("fill %s: %w", t.view.kind, err)
+		return email.Message{}, fmt.Errorf("fill %s: %w", t.view.kind, err)
 	}
 	f := recipientFields(rc)
 	return t.renderer.message(t.view, rc, t.html.fill(f), t.text.fill(f)), nil
@@ -152,7 +153,7 @@ func textEscaper(f field, before, after string) (func(string) string, error) {
 	if !strings.HasSuffix(before, "\n") || !strings.HasPrefix(after, "\n") {
 		return nil, fmt.Errorf("not a paragraph of its own")
 	}
-	return mail.Wrap, nil
+	return letters.Wrap, nil
 }
 
 // normalizeURL percent-encodes a URL as html/template does in an href

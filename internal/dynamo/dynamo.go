@@ -1,5 +1,7 @@
-// Package dynamo is the DynamoDB adapter: it stores feeds and items in the
-// tables template.yaml defines, and nothing outside it speaks DynamoDB.
+// Package dynamo is the DynamoDB adapter: the stores of feeds, items,
+// subscribers, suppressions, sign-up rate limits, the send ledger and the
+// admin records, each over its table in template.yaml. Nothing outside it
+// speaks DynamoDB.
 package dynamo
 
 import (

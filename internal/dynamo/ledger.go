@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/radiogram/radiogram/internal/digest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -54,7 +55,7 @@ func toLedgerRecord(e delivery.Entry) ledgerRecord {
 
 func (r ledgerRecord) entry() delivery.Entry {
 	return delivery.Entry{
-		SubscriberID: r.SubscriberID, Period: r.Period, RunID: r.RunID, Kind: delivery.Kind(r.Kind), Status: delivery.LedgerStatus(r.Status),
+		SubscriberID: r.SubscriberID, Period: r.Period, RunID: r.RunID, Kind: digest.Kind(r.Kind), Status: delivery.LedgerStatus(r.Status),
 		Attempts: r.Attempts, MessageID: r.MessageID, ItemCount: r.ItemCount, Reason: r.Reason, Feedback: r.Feedback, At: parseTime(r.At),
 	}
 }

@@ -1,6 +1,6 @@
 // Package sqs is the Amazon SQS adapter: it queues delivery jobs, and for
 // local runs and tests consumes them the way Lambda's event source does.
-package sqs
+package sqsqueue
 
 import (
 	"context"

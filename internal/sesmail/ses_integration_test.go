@@ -1,4 +1,4 @@
-package ses
+package sesmail
 
 import (
 	"context"
@@ -17,8 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/radiogram/radiogram/internal/awsconfig"
+	"github.com/radiogram/radiogram/internal/email"
+	"github.com/radiogram/radiogram/internal/letters"
 	"github.com/radiogram/radiogram/internal/localenv"
-	"github.com/radiogram/radiogram/internal/mail"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
@@ -50,7 +51,7 @@ func TestSendThroughMoto(t *testing.T) {
 		t.Fatalf("CreateEmailIdentity: %v", err)
 	}
 
-	composer := mail.NewComposer(mail.Product{
+	composer := letters.NewComposer(letters.Product{
 		Name:          "Radiogram",
 		Link:          "https://radiogram.example",
 		PostalAddress: "Musterstraße 1, 1010 Wien, Austria",
@@ -77,8 +78,8 @@ func TestSendThroughMoto(t *testing.T) {
 	}
 
 	sender := NewSender(client, "")
-	ids := map[string]mail.Message{}
-	for _, m := range []mail.Message{confirmation, manage} {
+	ids := map[string]email.Message{}
+	for _, m := range []email.Message{confirmation, manage} {
 		id, err := sender.Send(ctx, m)
 		if err != nil {
 			t.Fatalf("Send %s: %v", m.Tags["kind"], err)
@@ -112,10 +113,10 @@ func TestSendThroughMoto(t *testing.T) {
 		}
 		for name, want := range wantHeaders {
 			got := msg.Header.Get(name)
-			if kind == mail.KindManage && got != want {
+			if kind == letters.KindManage && got != want {
 				t.Errorf("manage: %s = %q, want %q", name, got, want)
 			}
-			if kind == mail.KindConfirmation && got != "" {
+			if kind == letters.KindConfirmation && got != "" {
 				t.Errorf("confirmation: %s = %q, want none before the subscriber confirms", name, got)
 			}
 		}

@@ -1,7 +1,7 @@
-// Package ses is the Amazon SES v2 adapter: it sends mail.Message values as
+// Package ses is the Amazon SES v2 adapter: it sends email.Message values as
 // raw MIME, so that the text part and headers such as List-Unsubscribe
 // reach the recipient as written.
-package ses
+package sesmail
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/radiogram/radiogram/internal/mail"
+	"github.com/radiogram/radiogram/internal/email"
 )
 
 // API is the part of the SES v2 client the Sender uses.
@@ -33,7 +33,7 @@ type Sender struct {
 	configurationSet string
 }
 
-var _ mail.Sender = (*Sender)(nil)
+var _ email.Sender = (*Sender)(nil)
 
 // NewSender returns a Sender; a non-empty configurationSet names the SES
 // configuration set whose event destinations receive bounces and
@@ -45,7 +45,7 @@ func NewSender(api API, configurationSet string) *Sender {
 // Send encodes m as raw MIME and hands it to SES, returning SES's message
 // id. Errors name the recipient's domain only: full addresses stay out of
 // logs.
-func (s *Sender) Send(ctx context.Context, m mail.Message) (string, error) {
+func (s *Sender) Send(ctx context.Context, m email.Message) (string, error) {
 	id, err := s.send(ctx, m)
 	if err != nil {
 		_, domain, _ := strings.Cut(m.To, "@")
@@ -54,18 +54,18 @@ func (s *Sender) Send(ctx context.Context, m mail.Message) (string, error) {
 	return id, nil
 }
 
-func (s *Sender) send(ctx context.Context, m mail.Message) (string, error) {
+func (s *Sender) send(ctx context.Context, m email.Message) (string, error) {
 	raw, err := m.MIME(time.Now())
 	if err != nil {
 		return "", err
 	}
-	to, err := mail.ASCIIAddress(m.To)
+	to, err := email.ASCIIAddress(m.To)
 	if err != nil {
 		return "", fmt.Errorf("recipient: %w", err)
 	}
 	// SES checks the bare sender address against the verified identities;
 	// the display name travels in the raw From header.
-	from, err := mail.ASCIIAddress(m.From)
+	from, err := email.ASCIIAddress(m.From)
 	if err != nil {
 		return "", fmt.Errorf("sender: %w", err)
 	}

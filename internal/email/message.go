@@ -1,7 +1,7 @@
 // Package mail owns what Radiogram's emails say and how they are encoded:
 // the transactional mails rendered with hermes, their MIME encoding, and the
 // Sender interface the delivery adapters implement.
-package mail
+package email
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package api
+package httpapi
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/radiogram/radiogram/internal/admin"
-	"github.com/radiogram/radiogram/internal/mail"
+	"github.com/radiogram/radiogram/internal/email"
 )
 
 // AdminActions is what the send, preview, subscriber and audit routes
@@ -17,7 +17,7 @@ type AdminActions interface {
 	Trigger(ctx context.Context, req admin.TriggerRequest) (admin.Run, error)
 	Runs(ctx context.Context, limit int) ([]admin.Run, error)
 	Run(ctx context.Context, id string) (admin.RunDetail, error)
-	Preview(ctx context.Context, req admin.PreviewRequest) (mail.Message, error)
+	Preview(ctx context.Context, req admin.PreviewRequest) (email.Message, error)
 	TestSend(ctx context.Context, req admin.PreviewRequest, to, actor string) error
 	Subscriber(ctx context.Context, email string) (admin.SubscriberDetail, error)
 	Summary(ctx context.Context) (admin.Summary, error)

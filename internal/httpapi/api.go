@@ -1,6 +1,6 @@
 // Package api owns Radiogram's HTTP API: plain net/http handlers that serve
 // the same way under Lambda and in `make run`.
-package api
+package httpapi
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package ses
+package sesmail
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"github.com/radiogram/radiogram/internal/mail"
+	"github.com/radiogram/radiogram/internal/email"
 )
 
 // recordingAPI keeps the request it was given and answers with id or err.
@@ -36,13 +36,13 @@ func (a *recordingAPI) SendEmail(_ context.Context, in *sesv2.SendEmailInput, _ 
 	return &sesv2.SendEmailOutput{MessageId: aws.String(a.id)}, nil
 }
 
-var testMessage = mail.Message{
+var testMessage = email.Message{
 	From:    "Radiogram <news@radiogram.example>",
 	To:      "alice@example.org",
 	Subject: "Your link",
 	Text:    "Here is your link.",
 	HTML:    "<p>Here is your link.</p>",
-	Headers: []mail.Header{{Name: "List-Unsubscribe", Value: "<https://radiogram.example/u?t=1>"}},
+	Headers: []email.Header{{Name: "List-Unsubscribe", Value: "<https://radiogram.example/u?t=1>"}},
 	Tags:    map[string]string{"kind": "manage", "digest id": "2025-03-03/Europe:Vienna", "empty": ""},
 }
 
@@ -104,15 +104,15 @@ func TestSendErrorsNameTheDomainOnly(t *testing.T) {
 	tests := []struct {
 		name string
 		api  *recordingAPI
-		msg  mail.Message
+		msg  email.Message
 		is   error // the error must still wrap this
 	}{
 		{"SES refuses", &recordingAPI{err: rejected}, testMessage, rejected},
-		{"header injection", &recordingAPI{}, func() mail.Message {
+		{"header injection", &recordingAPI{}, func() email.Message {
 			m := testMessage
 			m.Subject = "Hi\r\nBcc: victim@example.com"
 			return m
-		}(), mail.ErrHeaderInjection},
+		}(), email.ErrHeaderInjection},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,7 +190,7 @@ func TestRetryable(t *testing.T) {
 		{"account suspended", &types.AccountSuspendedException{}, false},
 		{"bad request", &types.BadRequestException{}, false},
 		{"canceled", context.Canceled, false},
-		{"header injection", mail.ErrHeaderInjection, false},
+		{"header injection", email.ErrHeaderInjection, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

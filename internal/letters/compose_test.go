@@ -1,4 +1,4 @@
-package mail
+package letters
 
 import (
 	"flag"
@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
@@ -131,7 +132,7 @@ func TestConfirmation(t *testing.T) {
 			if !strings.Contains(m.Text, "\n"+testLinks.Confirm+"\n") {
 				t.Errorf("text lacks the confirmation link on a line of its own:\n%s", m.Text)
 			}
-			if _, err := m.MIME(fixedNow); err != nil {
+			if _, err := m.MIME(time.Date(2025, time.March, 3, 7, 0, 0, 0, time.UTC)); err != nil {
 				t.Errorf("MIME: %v", err)
 			}
 		})
@@ -152,9 +153,9 @@ func TestManage(t *testing.T) {
 			if m.Tags["kind"] != KindManage {
 				t.Errorf("Tags = %v, want kind=manage", m.Tags)
 			}
-			wantHeaders := []Header{
-				{"List-Unsubscribe", "<" + testLinks.Unsubscribe + ">"},
-				{"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"},
+			wantHeaders := []email.Header{
+				{Name: "List-Unsubscribe", Value: "<" + testLinks.Unsubscribe + ">"},
+				{Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click"},
 			}
 			if len(m.Headers) != len(wantHeaders) || m.Headers[0] != wantHeaders[0] || m.Headers[1] != wantHeaders[1] {
 				t.Errorf("Headers = %v, want %v", m.Headers, wantHeaders)
@@ -289,7 +290,7 @@ func TestHostileTextIsEscaped(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Manage: %v", err)
 	}
-	for name, m := range map[string]Message{"confirmation": confirmation, "manage": manage} {
+	for name, m := range map[string]email.Message{"confirmation": confirmation, "manage": manage} {
 		doc, err := html.Parse(strings.NewReader(m.HTML))
 		if err != nil {
 			t.Fatalf("%s: parse HTML: %v", name, err)
@@ -389,7 +390,7 @@ func BenchmarkMIME(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, err := m.MIME(fixedNow); err != nil {
+		if _, err := m.MIME(time.Date(2025, time.March, 3, 7, 0, 0, 0, time.UTC)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package mail
+package letters
 
 import (
 	"errors"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/matcornic/hermes/v2"
 
+	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
@@ -51,10 +52,10 @@ const (
 
 // Confirmation is the double opt-in mail: it says what s signed up for and
 // carries the one link that confirms it.
-func (c *Composer) Confirmation(s subscribers.Subscriber, topicNames []string, links subscribers.Links) (Message, error) {
+func (c *Composer) Confirmation(s subscribers.Subscriber, topicNames []string, links subscribers.Links) (email.Message, error) {
 	delivery, err := deliveryInWords(s.Preferences)
 	if err != nil {
-		return Message{}, fmt.Errorf("compose confirmation: %w", err)
+		return email.Message{}, fmt.Errorf("compose confirmation: %w", err)
 	}
 	l := letter{
 		kind:    KindConfirmation,
@@ -82,7 +83,7 @@ func (c *Composer) Confirmation(s subscribers.Subscriber, topicNames []string, l
 	}
 	m, err := c.compose(s, l)
 	if err != nil {
-		return Message{}, fmt.Errorf("compose confirmation: %w", err)
+		return email.Message{}, fmt.Errorf("compose confirmation: %w", err)
 	}
 	return m, nil
 }
@@ -90,7 +91,7 @@ func (c *Composer) Confirmation(s subscribers.Subscriber, topicNames []string, l
 // Manage is the mail that answers "send me my link": the links to change
 // preferences and to unsubscribe. Being a mail to a subscriber, it carries
 // the RFC 8058 one-click unsubscribe headers.
-func (c *Composer) Manage(s subscribers.Subscriber, links subscribers.Links) (Message, error) {
+func (c *Composer) Manage(s subscribers.Subscriber, links subscribers.Links) (email.Message, error) {
 	l := letter{
 		kind:    KindManage,
 		subject: "Your link to manage your " + c.product.Name + " subscription",
@@ -115,11 +116,11 @@ func (c *Composer) Manage(s subscribers.Subscriber, links subscribers.Links) (Me
 			"These links work without a password, so please do not forward this email.",
 			"If you did not ask for this email, you can ignore it: nothing has changed.",
 		},
-		headers: UnsubscribeHeaders(links.Unsubscribe, ""),
+		headers: email.UnsubscribeHeaders(links.Unsubscribe, ""),
 	}
 	m, err := c.compose(s, l)
 	if err != nil {
-		return Message{}, fmt.Errorf("compose manage mail: %w", err)
+		return email.Message{}, fmt.Errorf("compose manage mail: %w", err)
 	}
 	return m, nil
 }
@@ -135,7 +136,7 @@ type letter struct {
 	facts   []hermes.Entry
 	actions []action
 	outros  []string
-	headers []Header
+	headers []email.Header
 }
 
 type action struct {
@@ -145,16 +146,16 @@ type action struct {
 	color        string // "" for the theme's blue
 }
 
-func (c *Composer) compose(s subscribers.Subscriber, l letter) (Message, error) {
+func (c *Composer) compose(s subscribers.Subscriber, l letter) (email.Message, error) {
 	if s.Email == "" {
-		return Message{}, errors.New("subscriber has no email address")
+		return email.Message{}, errors.New("subscriber has no email address")
 	}
 	for _, a := range l.actions {
 		if err := CheckLink(a.link); err != nil {
-			return Message{}, fmt.Errorf("%s link: %w", a.label, err)
+			return email.Message{}, fmt.Errorf("%s link: %w", a.label, err)
 		}
 	}
-	m := Message{
+	m := email.Message{
 		From:    c.product.From,
 		ReplyTo: c.product.ReplyTo,
 		To:      s.Email,
@@ -166,7 +167,7 @@ func (c *Composer) compose(s subscribers.Subscriber, l letter) (Message, error) 
 	if s.Preferences.Format != subscribers.FormatText {
 		html, err := c.html(l)
 		if err != nil {
-			return Message{}, err
+			return email.Message{}, err
 		}
 		m.HTML = html
 	}
