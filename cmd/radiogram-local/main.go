@@ -21,8 +21,8 @@ import (
 	"github.com/radiogram/radiogram/internal/app"
 	"github.com/radiogram/radiogram/internal/config"
 	"github.com/radiogram/radiogram/internal/ingest"
+	"github.com/radiogram/radiogram/internal/lambdaevents"
 	"github.com/radiogram/radiogram/internal/localenv"
-	"github.com/radiogram/radiogram/internal/sqsqueue"
 )
 
 func main() {
@@ -80,7 +80,7 @@ func run() error {
 		return err
 	}
 	// The queue consumer runs in-process, as Lambda's SQS source would.
-	consumer := &sqsqueue.Consumer{Queue: a.Queue, Handler: sender.HandleSQS, RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: log}
+	consumer := &lambdaevents.SQSSource{Queue: a.Queue, Handler: lambdaevents.SendJobs(sender, log), RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: log}
 	go consumer.Run(ctx)
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/radiogram/radiogram/internal/app"
 	"github.com/radiogram/radiogram/internal/config"
+	"github.com/radiogram/radiogram/internal/lambdaevents"
 )
 
 func main() {
@@ -20,5 +21,5 @@ func main() {
 		slog.Error("start", "err", err)
 		os.Exit(1)
 	}
-	lambda.Start(a.Feedback().HandleSNSEvent)
+	lambda.Start(lambdaevents.Feedback(a.Feedback(), a.Log))
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/radiogram/radiogram/internal/app"
 	"github.com/radiogram/radiogram/internal/config"
+	"github.com/radiogram/radiogram/internal/lambdaevents"
 )
 
 func main() {
@@ -19,5 +20,5 @@ func main() {
 		slog.Error("start", "err", err)
 		os.Exit(1)
 	}
-	lambda.Start(a.Ingest.HandleEvent)
+	lambda.Start(lambdaevents.Ingest(a.Ingest))
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/radiogram/radiogram/internal/app"
 	"github.com/radiogram/radiogram/internal/config"
+	"github.com/radiogram/radiogram/internal/lambdaevents"
 )
 
 func main() {
@@ -23,7 +24,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	lambda.Start(sender.HandleSQS)
+	lambda.Start(lambdaevents.SendJobs(sender, a.Log))
 }
 
 func fail(err error) {

@@ -1,6 +1,7 @@
-// Package admin owns what society staff do with Radiogram: trigger a send
-// (to all, a topic or one subscriber), dry-run and preview it, and see
-// afterwards what happened to every mail; every action is audited.
+// Package admin owns what society staff do with Radiogram: register and
+// delete feeds, run an ingest and list the items, trigger a send (to all, a
+// topic or one subscriber), dry-run and preview it, and see afterwards what
+// happened to every mail; every action is audited.
 package admin
 
 import (
@@ -96,4 +97,30 @@ var (
 	// out now.
 	ErrNothingNew = errors.New("nothing new")
 	ErrBadRequest = errors.New("bad request")
+	// ErrConflict: what was asked for exists already, e.g. a feed
+	// registered twice.
+	ErrConflict = errors.New("conflict")
 )
+
+// reasonError is an error whose text is the whole reason, worded for the
+// caller, that still matches its kind (one of the errors above) and its
+// cause with errors.Is.
+type reasonError struct {
+	kind, cause error
+	reason      string
+}
+
+// because returns an error reading reason that matches kind and, when it
+// is not nil, cause.
+func because(kind, cause error, reason string) error {
+	return &reasonError{kind: kind, cause: cause, reason: reason}
+}
+
+func (e *reasonError) Error() string { return e.reason }
+
+func (e *reasonError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{e.kind}
+	}
+	return []error{e.kind, e.cause}
+}

@@ -15,18 +15,13 @@ import (
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/digest"
 	"github.com/radiogram/radiogram/internal/email"
-	"github.com/radiogram/radiogram/internal/feeds"
 	"github.com/radiogram/radiogram/internal/items"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
 // Stores and collaborators the service depends on, declared here by what
-// it uses of them.
+// it uses of them (the feed registry and the ingest in feeds.go).
 type (
-	FeedLister interface {
-		ListFeeds(ctx context.Context) ([]feeds.Feed, error)
-		Societies(ctx context.Context) ([]string, error)
-	}
 	ItemLister interface {
 		List(ctx context.Context, q items.Query) ([]items.Item, error)
 		IngestedBetween(ctx context.Context, since, until time.Time) ([]items.Item, error)
@@ -63,7 +58,8 @@ type (
 
 // Service carries out admin actions. Its fields are set once at start-up.
 type Service struct {
-	FeedStore        FeedLister
+	FeedStore        FeedRegistry
+	Ingest           Ingester
 	ItemStore        ItemLister
 	SubscriberStore  SubscriberReader
 	SuppressionStore SuppressionReader
@@ -85,9 +81,6 @@ type Service struct {
 
 // summaryTTL is how long a subscriber count is reused.
 const summaryTTL = time.Minute
-
-// Feeds lists the feeds with their health.
-func (s *Service) Feeds(ctx context.Context) ([]feeds.Feed, error) { return s.FeedStore.ListFeeds(ctx) }
 
 // Items lists stored items, newest first.
 func (s *Service) Items(ctx context.Context, topic, society string, limit int) ([]items.Item, error) {

@@ -205,6 +205,9 @@ func TestAdminSends(t *testing.T) {
 		t.Errorf("summary: %d %v", status, sum)
 	}
 	status, audit := adminCall(t, "GET", srv.URL+"/admin/audit", "")
+	if status != 200 {
+		t.Fatalf("audit: %d %v", status, audit)
+	}
 	actions := map[string]bool{}
 	for _, e := range audit["entries"].([]any) {
 		entry := e.(map[string]any)

@@ -57,7 +57,8 @@ type App struct {
 	DeadLetters  *sqsqueue.Queue // nil when not configured
 	MailSender   email.Sender
 	Ingest       *ingest.Runner
-	catalog      *catalog
+	catalog      *feeds.Catalog
+	product      letters.Product // the brand and sender of every mail
 }
 
 // Load builds the application for roles from an environment (os.Getenv in
@@ -116,11 +117,15 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, err
 		AdminStore:   dynamo.NewAdminStore(db, cfg.AdminTable, time.Now),
 		Queue:        sqsqueue.New(sqsClient, cfg.SendQueueURL),
 		MailSender:   sesmail.NewSender(sesv2.NewFromConfig(awsCfg), cfg.ConfigurationSet),
+		product: letters.Product{
+			Name: "Radiogram", Link: cfg.BaseURL, PostalAddress: cfg.PostalAddress,
+			From: cfg.MailFrom, ReplyTo: cfg.MailReplyTo,
+		},
 	}
 	if cfg.SendDLQURL != "" {
 		a.DeadLetters = sqsqueue.New(sqsClient, cfg.SendDLQURL)
 	}
-	a.catalog = &catalog{taxonomy: taxonomy, feeds: a.Feeds, registry: registry.Feeds, ttl: time.Minute}
+	a.catalog = feeds.NewCatalog(taxonomy, a.Feeds, registry.Feeds, time.Minute)
 	a.Ingest = &ingest.Runner{
 		Feeds: a.Feeds,
 		Items: a.Items,
@@ -135,9 +140,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, err
 		Now:         time.Now,
 		Log:         log,
 		AfterRun: func(ctx context.Context, sum ingest.Summary) {
-			if sum.ItemsNew > 0 {
-				a.AlertAfterIngest(ctx, sum.FinishedAt)
-			}
+			a.Planner().AlertAfterIngest(ctx, sum.ItemsNew, sum.FinishedAt)
 		},
 	}
 	return a, nil
@@ -157,17 +160,13 @@ func (a *App) APIHandler(ctx context.Context) (http.Handler, error) {
 	}
 	adminSvc := a.AdminService(svc)
 	srv := &httpapi.Server{
-		Feeds:      a.Feeds,
-		Items:      a.Items,
-		Ingest:     a.Ingest,
-		KnownTopic: a.catalog.KnownTopic,
 		AdminToken: token,
 		Admin:      adminSvc,
 		ClientIP:   pagekit.RemoteIP,
 		Log:        a.Log,
 		Pages: &web.Handlers{
 			Subscribers: svc,
-			Catalog:     a.catalog.Web,
+			Catalog:     web.CatalogFrom(a.catalog),
 			ClientIP:    pagekit.RemoteIP,
 			Log:         a.Log,
 		},
@@ -208,13 +207,10 @@ func (a *App) SubscriberService(ctx context.Context) (*subscribers.Service, erro
 		Store:        a.Subscribers,
 		Suppressions: a.Suppressions,
 		Limiter:      dynamo.NewRateLimiter(db, a.Config.RateLimitsTable, time.Now),
-		Notifier: &notifier{
-			composer: letters.NewComposer(letters.Product{
-				Name: "Radiogram", Link: a.Config.BaseURL, PostalAddress: a.Config.PostalAddress,
-				From: a.Config.MailFrom, ReplyTo: a.Config.MailReplyTo,
-			}),
-			sender:   a.MailSender,
-			taxonomy: a.Taxonomy,
+		Notifier: &letters.Notifier{
+			Composer: letters.NewComposer(a.product),
+			Mail:     a.MailSender,
+			Taxonomy: a.Taxonomy,
 		},
 		Signer:  keys,
 		Catalog: a.catalog,

@@ -20,7 +20,7 @@ import (
 	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/ingest"
 	"github.com/radiogram/radiogram/internal/items"
-	"github.com/radiogram/radiogram/internal/sqsqueue"
+	"github.com/radiogram/radiogram/internal/lambdaevents"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
@@ -41,7 +41,7 @@ func confirmedSubscriber(tb testing.TB, a *App, id, email string, p subscribers.
 
 // consume runs a consumer until the queue has stayed empty for three polls
 // in a row. It may run in a goroutine, so it reports with Errorf.
-func consume(tb testing.TB, c *sqsqueue.Consumer, timeout time.Duration) {
+func consume(tb testing.TB, c *lambdaevents.SQSSource, timeout time.Duration) {
 	tb.Helper()
 	empty := 0
 	for deadline := time.Now().Add(timeout); empty < 3; {
@@ -175,14 +175,14 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 	ses := &countingMail{inner: a.MailSender}
 	planner := a.Planner()
 	planner.Subscribers, planner.Items, planner.Suppressions = subscriberStore, itemStore, suppressions
-	var consumers []*sqsqueue.Consumer
+	var consumers []*lambdaevents.SQSSource
 	for range 2 {
 		sender, err := a.Sender(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
 		sender.Subscribers, sender.Items, sender.Suppressions, sender.Ledger, sender.Mail = subscriberStore, itemStore, suppressions, ledger, ses
-		consumers = append(consumers, &sqsqueue.Consumer{Queue: a.Queue, Handler: sender.HandleSQS, Log: a.Log})
+		consumers = append(consumers, &lambdaevents.SQSSource{Queue: a.Queue, Handler: lambdaevents.SendJobs(sender, a.Log), Log: a.Log})
 	}
 
 	slotTime := time.Now().UTC().Truncate(time.Hour).Add(time.Hour)

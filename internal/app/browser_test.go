@@ -49,7 +49,7 @@ func TestPreferencesInBrowser(t *testing.T) {
 		AI, Screening, Cancer, ESR, Daily, DayHidden bool
 		Hour, Zone                                   string
 	}
-	got, err := chromedp.Run(browser, chromedp.Evaluate[shown](`({
+	got := browsertest.Eval[shown](t, browser, `({
 		AI: document.getElementById("topic-ai").checked,
 		Screening: document.getElementById("topic-screening").checked,
 		Cancer: document.getElementById("topic-cancer").checked,
@@ -58,10 +58,7 @@ func TestPreferencesInBrowser(t *testing.T) {
 		DayHidden: document.getElementById("day-field").hidden,
 		Hour: document.getElementById("hour").value,
 		Zone: document.getElementById("timezone").value,
-	})`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	})`)
 	if want := (shown{AI: true, Screening: true, ESR: true, Daily: true, DayHidden: true, Hour: "7", Zone: "Europe/Vienna"}); got != want {
 		t.Errorf("the page shows %+v, want the stored choices %+v", got, want)
 	}
@@ -77,11 +74,8 @@ func TestPreferencesInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form.stack button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(".notice.success")),
 	)
-	saved, err := chromedp.Run(browser, chromedp.Text(chromedp.CSS(".notice.success")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", browsertest.Screenshot(t, browser, "app-preferences-saved"))
+	saved := browsertest.Text(t, browser, ".notice.success")
+	browsertest.Screenshot(t, browser, "app-preferences-saved")
 	for _, line := range []string{
 		"Saved. What changed:",
 		"Topics: AI & informatics, Screening & early detection → AI & informatics, Cancer imaging",
@@ -121,12 +115,9 @@ func TestPreferencesInBrowser(t *testing.T) {
 
 	// Opening the link again shows the saved choices.
 	do(chromedp.Navigate(prefsLink), chromedp.WaitVisible(chromedp.ID("topic-ai")))
-	weekly, err := chromedp.Run(browser, chromedp.Evaluate[bool](`document.getElementById("frequency-weekly").checked &&
+	weekly := browsertest.Eval[bool](t, browser, `document.getElementById("frequency-weekly").checked &&
 		document.getElementById("topic-cancer").checked && !document.getElementById("topic-screening").checked &&
-		document.getElementById("day").value === "thursday" && !document.getElementById("day-field").hidden`))
-	if err != nil {
-		t.Fatal(err)
-	}
+		document.getElementById("day").value === "thursday" && !document.getElementById("day-field").hidden`)
 	if !weekly {
 		t.Error("the preferences page opened again does not show the saved choices")
 	}

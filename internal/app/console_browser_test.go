@@ -100,7 +100,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if ai := read(`section[aria-labelledby="subscribers-title"] tr:has(a[href$="topic=ai"]) td`); ai != "2" {
 		t.Errorf("the overview counts %s subscribers of AI, want 2", ai)
 	}
-	t.Logf("screenshot: %s", browsertest.Screenshot(t, browser, "app-console-overview"))
+	browsertest.Screenshot(t, browser, "app-console-overview")
 
 	// Marie's next mail, before anything is sent: the HTML in its
 	// sandboxed frame, then the plain text.
@@ -176,7 +176,7 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("the dry run mailed %s", s.Email)
 		}
 	}
-	t.Logf("screenshot: %s", browsertest.Screenshot(t, browser, "app-console-dryrun"))
+	browsertest.Screenshot(t, browser, "app-console-dryrun")
 
 	// Sending for real lands on the run's page; nothing has gone out yet.
 	do(chromedp.Click(chromedp.ID("send-for-real")), chromedp.WaitVisible(chromedp.ID("sender-counts")))
@@ -211,7 +211,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if got, want := readCounts(), (runCounts{Planned: "2", Sent: "2", Failed: "0"}); got != want {
 		t.Errorf("the run page after sending shows %+v, want %+v", got, want)
 	}
-	t.Logf("screenshot: %s", browsertest.Screenshot(t, browser, "app-console-run"))
+	browsertest.Screenshot(t, browser, "app-console-run")
 
 	// SES holds one mail for each planned recipient, with their items, and
 	// none for the reader with nothing new.

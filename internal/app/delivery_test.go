@@ -16,7 +16,7 @@ import (
 	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/ingest"
 	"github.com/radiogram/radiogram/internal/items"
-	"github.com/radiogram/radiogram/internal/sqsqueue"
+	"github.com/radiogram/radiogram/internal/lambdaevents"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
@@ -45,7 +45,7 @@ func addConfirmed(t *testing.T, a *App, email string, p subscribers.Preferences)
 // in a goroutine, so it reports with Errorf, not Fatal.
 func drain(t *testing.T, a *App, sender *delivery.Sender) {
 	t.Helper()
-	c := &sqsqueue.Consumer{Queue: a.Queue, Handler: sender.HandleSQS, Log: a.Log}
+	c := &lambdaevents.SQSSource{Queue: a.Queue, Handler: lambdaevents.SendJobs(sender, a.Log), Log: a.Log}
 	empty := 0
 	for deadline := time.Now().Add(60 * time.Second); empty < 3; {
 		if time.Now().After(deadline) {

@@ -17,7 +17,7 @@ import (
 	"github.com/radiogram/radiogram/internal/digest"
 	"github.com/radiogram/radiogram/internal/ingest"
 	"github.com/radiogram/radiogram/internal/items"
-	"github.com/radiogram/radiogram/internal/sqsqueue"
+	"github.com/radiogram/radiogram/internal/lambdaevents"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
@@ -102,14 +102,15 @@ func TestPoisonJobGoesToDeadLetterQueue(t *testing.T) {
 	}
 	var mu sync.Mutex
 	received := map[string]int{} // by body
-	c := &sqsqueue.Consumer{Queue: a.Queue, Log: a.Log, RetryDelay: 0,
+	handle := lambdaevents.SendJobs(sender, a.Log)
+	c := &lambdaevents.SQSSource{Queue: a.Queue, Log: a.Log, RetryDelay: 0,
 		Handler: func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 			mu.Lock()
 			for _, r := range ev.Records {
 				received[r.Body]++
 			}
 			mu.Unlock()
-			return sender.HandleSQS(ctx, ev)
+			return handle(ctx, ev)
 		},
 	}
 	consume(t, c, time.Minute)

@@ -26,6 +26,7 @@ import (
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/feedback"
 	"github.com/radiogram/radiogram/internal/ingest"
+	"github.com/radiogram/radiogram/internal/lambdaevents"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
@@ -225,6 +226,7 @@ func TestBounceFeedbackSuppresses(t *testing.T) {
 	signer := newSNSSigner(t, stackOf(a).env.Outputs["FeedbackTopicArn"])
 	processor := a.Feedback()
 	processor.Verifier = signer.verifier()
+	handleSNS := lambdaevents.Feedback(processor, a.Log)
 	now := time.Now().UTC()
 	transient := func(email string, ago time.Duration) map[string]any {
 		return sesBounce(messageIDs[email], email, "Transient", "MailboxFull", now.Add(-ago))
@@ -243,7 +245,7 @@ func TestBounceFeedbackSuppresses(t *testing.T) {
 		signer.record(t, transient(stale, time.Hour)),
 	}
 	for i, rec := range notifications {
-		if err := processor.HandleSNSEvent(ctx, events.SNSEvent{Records: []events.SNSEventRecord{rec}}); err != nil {
+		if err := handleSNS(ctx, events.SNSEvent{Records: []events.SNSEventRecord{rec}}); err != nil {
 			t.Fatalf("notification %d: %v", i, err)
 		}
 	}
@@ -253,7 +255,7 @@ func TestBounceFeedbackSuppresses(t *testing.T) {
 	forged := signer.record(t, sesBounce(messageIDs[bounced], bounced, "Permanent", "General", now))
 	forged.SNS.Message = strings.ReplaceAll(forged.SNS.Message, bounced, reader)
 	forged.SNS.Message = strings.ReplaceAll(forged.SNS.Message, messageIDs[bounced], messageIDs[reader])
-	if err := processor.HandleSNSEvent(ctx, events.SNSEvent{Records: []events.SNSEventRecord{forged}}); !errors.Is(err, feedback.ErrUntrusted) {
+	if err := handleSNS(ctx, events.SNSEvent{Records: []events.SNSEventRecord{forged}}); !errors.Is(err, feedback.ErrUntrusted) {
 		t.Errorf("a forged notification: %v, want ErrUntrusted", err)
 	}
 

@@ -5,6 +5,8 @@ package browsertest
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,9 +92,10 @@ func chromiumPath() (string, error) {
 	return path, nil
 }
 
-// Screenshot saves a full-page PNG of the current page to dir/name.png and
-// returns its path. The directory is $RADIOGRAM_ARTIFACTS when set, else the
-// calling package's testdata/artifacts, which is not committed.
+// Screenshot saves a full-page PNG of the current page to dir/name.png,
+// logs its path for a person to find and returns it. The directory is
+// $RADIOGRAM_ARTIFACTS when set, else the calling package's
+// testdata/artifacts, which is not committed.
 func Screenshot(t testing.TB, ctx context.Context, name string) string {
 	t.Helper()
 	dir := os.Getenv("RADIOGRAM_ARTIFACTS")
@@ -110,5 +113,14 @@ func Screenshot(t testing.TB, ctx context.Context, name string) string {
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		t.Fatalf("save screenshot: %v", err)
 	}
+	t.Logf("screenshot: %s", path)
 	return path
+}
+
+// Serve serves h on loopback for the browser until the test ends.
+func Serve(t testing.TB, h http.Handler) *httptest.Server {
+	t.Helper()
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	return ts
 }

@@ -3,7 +3,6 @@ package browsertest
 import (
 	"bytes"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,11 +11,10 @@ import (
 )
 
 func TestBrowserLoadsLoopbackPageAndScreenshots(t *testing.T) {
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ts := Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write([]byte(`<!doctype html><html lang="en"><title>Loopback</title><h1 id="greeting">Hello from 127.0.0.1</h1></html>`))
 	}))
-	defer ts.Close()
 	dir := t.TempDir()
 	t.Setenv("RADIOGRAM_ARTIFACTS", dir)
 
@@ -52,12 +50,34 @@ func TestFrameTextReadsASandboxedFrame(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write([]byte(`<!doctype html><html lang="en"><p>Inside the frame</p></html>`))
 	})
-	ts := httptest.NewServer(mux)
-	defer ts.Close()
+	ts := Serve(t, mux)
 
 	ctx := New(t)
 	Run(t, ctx, chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.ID("inner")))
 	if got := FrameText(t, ctx, "/frame"); got != "Inside the frame" {
 		t.Errorf("frame text = %q, want the frame's own body", got)
+	}
+}
+
+func TestOverflowMeasuresSidewaysScrolling(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/{kind}", func(w http.ResponseWriter, r *http.Request) {
+		width := "100px"
+		if r.PathValue("kind") == "wide" {
+			width = "3000px"
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(`<!doctype html><html lang="en"><title>Width</title><div style="width:` + width + `">Box</div></html>`))
+	})
+	ts := Serve(t, mux)
+
+	ctx := New(t)
+	Run(t, ctx, chromedp.EmulateViewport(390, 844), chromedp.Navigate(ts.URL+"/narrow"), chromedp.WaitVisible(chromedp.CSS("div")))
+	if n := Overflow(t, ctx); n > 0 {
+		t.Errorf("a page that fits overflows by %d px", n)
+	}
+	Run(t, ctx, chromedp.Navigate(ts.URL+"/wide"), chromedp.WaitVisible(chromedp.CSS("div")))
+	if n := Overflow(t, ctx); n < 3000-390 {
+		t.Errorf("a 3000 px box at 390 px overflows by %d px, want at least %d", n, 3000-390)
 	}
 }

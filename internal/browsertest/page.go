@@ -36,6 +36,13 @@ func Text(t testing.TB, ctx context.Context, css string, opts ...chromedp.QueryO
 	return s
 }
 
+// Overflow is how many pixels the page is wider than the window: above
+// zero, a reader has to scroll sideways.
+func Overflow(t testing.TB, ctx context.Context) int {
+	t.Helper()
+	return Eval[int](t, ctx, `document.documentElement.scrollWidth - window.innerWidth`)
+}
+
 // FrameText returns the body text of the frame loaded from path. A
 // sandboxed frame may run in a process of its own, and is then a target of
 // its own; otherwise its document is part of the page's.

@@ -18,9 +18,7 @@ func serveBrowser(t *testing.T) (*harness, *httptest.Server) {
 	h := newHarness(t)
 	mux := http.NewServeMux()
 	h.handlers().Register(mux)
-	ts := httptest.NewServer(mux)
-	t.Cleanup(ts.Close)
-	return h, ts
+	return h, browsertest.Serve(t, mux)
 }
 
 // browserSignIn opens url, which shows the sign-in form, and signs in with
@@ -48,7 +46,7 @@ func TestBrowserDryRunSendAndPreview(t *testing.T) {
 	if n := browsertest.Eval[int](t, ctx, `document.querySelectorAll("#feeds tr.failing").length`); n != 2 {
 		t.Errorf("%d feeds highlighted as failing, want 2", n)
 	}
-	t.Logf("screenshot: %s", browsertest.Screenshot(t, ctx, "overview"))
+	browsertest.Screenshot(t, ctx, "overview")
 
 	// A dry run for one topic lists whom it would reach.
 	browsertest.Run(t, ctx,
@@ -72,7 +70,7 @@ func TestBrowserDryRunSendAndPreview(t *testing.T) {
 	if h.fake.realRuns() != 0 {
 		t.Fatal("the dry run sent mail")
 	}
-	t.Logf("screenshot: %s", browsertest.Screenshot(t, ctx, "dryrun"))
+	browsertest.Screenshot(t, ctx, "dryrun")
 
 	// Sending for real lands on the run's page.
 	browsertest.Run(t, ctx,
@@ -96,7 +94,7 @@ func TestBrowserDryRunSendAndPreview(t *testing.T) {
 	if n := h.fake.realRuns(); n != 1 {
 		t.Errorf("%d real runs, want 1", n)
 	}
-	t.Logf("screenshot: %s", browsertest.Screenshot(t, ctx, "run"))
+	browsertest.Screenshot(t, ctx, "run")
 
 	// The preview frames the mail's HTML and has a tab for its text.
 	browsertest.Run(t, ctx,
@@ -112,7 +110,7 @@ func TestBrowserDryRunSendAndPreview(t *testing.T) {
 			t.Errorf("the framed mail lacks %q; it reads:\n%s", want, frame)
 		}
 	}
-	t.Logf("screenshot: %s", browsertest.Screenshot(t, ctx, "preview"))
+	browsertest.Screenshot(t, ctx, "preview")
 	browsertest.Run(t, ctx,
 		chromedp.Click(chromedp.ID("tab-text")),
 		chromedp.WaitVisible(chromedp.ID("mail-text")),
@@ -144,9 +142,9 @@ func TestBrowserPagesFitAPhone(t *testing.T) {
 	}
 	for _, p := range pages {
 		browsertest.Run(t, ctx, chromedp.EmulateViewport(390, 844), chromedp.Navigate(ts.URL+p.path), chromedp.WaitVisible(chromedp.CSS("h1")))
-		if overflow := browsertest.Eval[int](t, ctx, `document.documentElement.scrollWidth - window.innerWidth`); overflow > 0 {
+		if overflow := browsertest.Overflow(t, ctx); overflow > 0 {
 			t.Errorf("%s: the page is %d px wider than the screen", p.path, overflow)
 		}
-		t.Logf("screenshot: %s", browsertest.Screenshot(t, ctx, p.name))
+		browsertest.Screenshot(t, ctx, p.name)
 	}
 }

@@ -91,7 +91,7 @@ type console struct {
 	clientIP func(*http.Request) string
 	now      func() time.Time
 	log      *slog.Logger
-	pages    pages
+	pages    *pagekit.Renderer
 	assets   *pagekit.Assets
 	// failures slows down guessing the token.
 	failures     *failureLimiter
@@ -120,7 +120,7 @@ func (h *Handlers) console() *console {
 	if c.now == nil {
 		c.now = time.Now
 	}
-	c.pages = mustParsePages(c.funcs())
+	c.pages = renderer(c.funcs(), c.log)
 	return c
 }
 

@@ -1,11 +1,10 @@
 package console
 
 import (
-	"bytes"
 	"embed"
 	"errors"
-	"fmt"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"unicode"
 	"unicode/utf8"
@@ -20,47 +19,26 @@ var templateFiles embed.FS
 //go:embed static
 var staticFiles embed.FS
 
-// pages are the parsed templates by file name; each is the base layout and
-// one page.
-type pages map[string]*template.Template
-
 var pageNames = []string{
 	"signin.html", "message.html", "overview.html", "items.html", "subscriber.html",
 	"runs.html", "run.html", "send.html", "dryrun.html", "preview.html", "audit.html",
 }
 
-func parsePages(funcs template.FuncMap) (pages, error) {
-	out := make(pages, len(pageNames))
-	for _, name := range pageNames {
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/partials.html", "templates/"+name)
-		if err != nil {
-			return nil, fmt.Errorf("parse page %s: %w", name, err)
-		}
-		out[name] = t
+// renderer renders the pages, each parsed with the base layout and the
+// shared partials and funcs. It panics if the embedded templates do not
+// parse, which the package's tests rule out.
+func renderer(funcs template.FuncMap, log *slog.Logger) *pagekit.Renderer {
+	return &pagekit.Renderer{
+		Templates:   pagekit.MustParseTemplates(templateFiles, "templates", funcs, pageNames...),
+		Log:         log,
+		LogMessage:  "render console page",
+		FailureText: "Something went wrong on our side.",
 	}
-	return out, nil
 }
 
-func mustParsePages(funcs template.FuncMap) pages {
-	p, err := parsePages(funcs)
-	if err != nil {
-		panic(err)
-	}
-	return p
-}
-
-// render executes a page into memory first, so that a template failure
-// still yields a clean error instead of half a page.
+// render writes a page, or a plain error when it fails to render.
 func (c *console) render(w http.ResponseWriter, r *http.Request, status int, page string, view any) {
-	var buf bytes.Buffer
-	if err := c.pages[page].ExecuteTemplate(&buf, "layout.html", view); err != nil {
-		c.log.ErrorContext(r.Context(), "render console page", "page", page, "err", err)
-		http.Error(w, "Something went wrong on our side.", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	c.pages.Render(w, r, status, page, view)
 }
 
 // frame is what the base layout needs of every page.

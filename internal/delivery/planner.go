@@ -330,3 +330,22 @@ func (p *Planner) RunSchedule(ctx context.Context, state PlanState, now time.Tim
 	}
 	return reports, nil
 }
+
+// AlertAfterIngest plans instant alerts after an ingest run that finished
+// at until having stored newItems new items: nothing when it found no news.
+// Its run id names the run's end to the second. A failure is logged, not
+// returned: the ingest has done its part regardless.
+func (p *Planner) AlertAfterIngest(ctx context.Context, newItems int, until time.Time) {
+	if newItems <= 0 {
+		return
+	}
+	rep, err := p.Plan(ctx, Request{
+		RunID: "alerts-" + until.UTC().Format("20060102T150405"), Target: Target{Kind: TargetInstant}, Until: until,
+		StartedBy: "ingest",
+	})
+	if err != nil {
+		p.Log.ErrorContext(ctx, "plan alerts", "err", err)
+		return
+	}
+	p.Log.InfoContext(ctx, "alerts planned", "planned", rep.Planned, "jobs", rep.Jobs)
+}

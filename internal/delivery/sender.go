@@ -2,14 +2,10 @@ package delivery
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"time"
-
-	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/items"
@@ -47,31 +43,11 @@ type Sender struct {
 	// Lease is how long a claim holds off other senders; after it a crashed
 	// sender's claim may be taken over.
 	Lease time.Duration
-	Log   *slog.Logger
 }
 
 // sendAttempts bounds the immediate retries of one throttled mail; past
 // them the job fails and SQS redelivers it later.
 const sendAttempts = 4
-
-// HandleSQS is the sender function's handler: each record is one job, and
-// only the records that failed are reported back for redelivery.
-func (s *Sender) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	var resp events.SQSEventResponse
-	for _, rec := range ev.Records {
-		var job Job
-		err := json.Unmarshal([]byte(rec.Body), &job)
-		if err == nil {
-			err = s.Send(ctx, job)
-		}
-		if err != nil {
-			// Never dropped: a job that keeps failing ends in the dead-letter queue.
-			s.Log.ErrorContext(ctx, "job failed", "message", rec.MessageId, "receive_count", rec.Attributes["ApproximateReceiveCount"], "err", err)
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
-		}
-	}
-	return resp, nil
-}
 
 // Send mails one job to each of its recipients who is still subscribed,
 // exactly once each. It fails if any recipient's mail failed; a retry then

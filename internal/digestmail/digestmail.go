@@ -1,6 +1,9 @@
 // Package digestmail owns what digest and alert emails look like, and
 // renders them fast: the content of one mail is rendered once with hermes,
-// then filled in for each of its recipients.
+// then filled in for each of its recipients. For delivery it renders each
+// job (JobRenderer): sections grouped by the recipients' topics, societies
+// and topics by name, and each recipient's period, why they get the mail
+// and their signed links.
 package digestmail
 
 import (

@@ -2,7 +2,6 @@ package digestmail
 
 import (
 	"encoding/json"
-	"flag"
 	"github.com/radiogram/radiogram/internal/digest"
 	"os"
 	"path/filepath"
@@ -16,13 +15,12 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/radiogram/radiogram/internal/email"
+	"github.com/radiogram/radiogram/internal/golden"
 	"github.com/radiogram/radiogram/internal/items"
 	"github.com/radiogram/radiogram/internal/letters"
 	"github.com/radiogram/radiogram/internal/subscribers"
 	"github.com/radiogram/radiogram/internal/topics"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata from the current output")
 
 var testProduct = letters.Product{
 	Name:          "Radiogram",
@@ -153,23 +151,6 @@ var trickyRecipients = []Recipient{
 	},
 }
 
-func checkGolden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n%s", name, got)
-	}
-}
-
 func TestGolden(t *testing.T) {
 	r := NewRenderer(testProduct, testMailto)
 	alertRecipient := alice
@@ -195,9 +176,9 @@ func TestGolden(t *testing.T) {
 					t.Errorf("text-only mail has an HTML part")
 				}
 			} else {
-				checkGolden(t, tt.name+".html.golden", m.HTML)
+				golden.Check(t, "testdata/"+tt.name+".html.golden", []byte(m.HTML))
 			}
-			checkGolden(t, tt.name+".txt.golden", m.Text)
+			golden.Check(t, "testdata/"+tt.name+".txt.golden", []byte(m.Text))
 		})
 	}
 }

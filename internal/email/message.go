@@ -1,6 +1,7 @@
-// Package mail owns what Radiogram's emails say and how they are encoded:
-// the transactional mails rendered with hermes, their MIME encoding, and the
-// Sender interface the delivery adapters implement.
+// Package email owns an email as it travels: the message, its MIME encoding
+// (with header-injection checks and the List-Unsubscribe headers), and the
+// Sender interface the SES adapter implements. What mails say is composed
+// elsewhere (letters, digestmail).
 package email
 
 import (

@@ -17,8 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
@@ -181,42 +179,11 @@ func (p *Processor) countTransient(ctx context.Context, addr string, at time.Tim
 	return p.suppress(ctx, addr, subscribers.ReasonBounced, at, e)
 }
 
-// snsTimestampLayout is how SNS writes Timestamp, always with milliseconds.
-// The Lambda event hands it over parsed, and the signature covers the
-// original text, so it must be written back exactly so.
-const snsTimestampLayout = "2006-01-02T15:04:05.000Z"
-
-// HandleSNSEvent is the Lambda handler for an SNS event. It handles every
-// record, then returns an error if any failed, so that Lambda retries.
-func (p *Processor) HandleSNSEvent(ctx context.Context, ev events.SNSEvent) error {
-	var errs []error
-	for i, rec := range ev.Records {
-		m := messageFromLambda(rec.SNS)
-		if err := p.Handle(ctx, m); err != nil {
-			p.log().ErrorContext(ctx, "SNS record failed", "record", i, "message_id", m.MessageId, "error", err)
-			errs = append(errs, fmt.Errorf("record %d (message %s): %w", i, m.MessageId, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func messageFromLambda(s events.SNSEntity) Message {
-	m := Message{
-		Type:             s.Type,
-		MessageId:        s.MessageID,
-		TopicArn:         s.TopicArn,
-		Subject:          s.Subject,
-		Message:          s.Message,
-		SignatureVersion: s.SignatureVersion,
-		Signature:        s.Signature,
-		SigningCertURL:   s.SigningCertURL,
-		UnsubscribeURL:   s.UnsubscribeURL,
-	}
-	if !s.Timestamp.IsZero() {
-		m.Timestamp = s.Timestamp.UTC().Format(snsTimestampLayout)
-	}
-	return m
-}
+// SNSTimestampLayout is how SNS writes a Message's Timestamp, always with
+// milliseconds. The signature covers that text, so a Timestamp rebuilt from
+// a parsed time (Lambda's SNS event hands it over parsed) must be written
+// back exactly so.
+const SNSTimestampLayout = "2006-01-02T15:04:05.000Z"
 
 func domainOf(addr string) string {
 	_, domain, _ := strings.Cut(addr, "@")

@@ -418,7 +418,7 @@ func TestHandleLogsNoAddresses(t *testing.T) {
 		}
 	}
 	// A failing record is logged with its error.
-	f.p.HandleSNSEvent(context.Background(), events.SNSEvent{Records: []events.SNSEventRecord{{SNS: events.SNSEntity{Message: readFixture(t, "event-complaint.json")}}}})
+	handleSNSEvent(context.Background(), f.p, events.SNSEvent{Records: []events.SNSEventRecord{{SNS: events.SNSEntity{Message: readFixture(t, "event-complaint.json")}}}})
 
 	logs := strings.ToLower(f.logs.String())
 	for _, addr := range []string{"jane.roe@", "j.doe@", "angry.reader@", "busy.reader@", "former.member@", "reader@hospital"} {
@@ -490,7 +490,7 @@ func TestHandleSNSEvent(t *testing.T) {
 
 	t.Run("all genuine", func(t *testing.T) {
 		f := newFixture(t)
-		if err := f.p.HandleSNSEvent(context.Background(), lambdaEvent(t, sign(t, bounce), sign(t, complaint))); err != nil {
+		if err := handleSNSEvent(context.Background(), f.p, lambdaEvent(t, sign(t, bounce), sign(t, complaint))); err != nil {
 			t.Fatalf("HandleSNSEvent: %v", err)
 		}
 		if len(f.suppressions.got) != 3 {
@@ -499,7 +499,7 @@ func TestHandleSNSEvent(t *testing.T) {
 	})
 	t.Run("one forged among genuine", func(t *testing.T) {
 		f := newFixture(t)
-		err := f.p.HandleSNSEvent(context.Background(), lambdaEvent(t, sign(t, bounce), forged, sign(t, complaint)))
+		err := handleSNSEvent(context.Background(), f.p, lambdaEvent(t, sign(t, bounce), forged, sign(t, complaint)))
 		if !errors.Is(err, ErrUntrusted) {
 			t.Fatalf("HandleSNSEvent = %v, want an error wrapping ErrUntrusted", err)
 		}
@@ -518,7 +518,7 @@ func TestHandleSNSEvent(t *testing.T) {
 	})
 	t.Run("no records", func(t *testing.T) {
 		f := newFixture(t)
-		if err := f.p.HandleSNSEvent(context.Background(), events.SNSEvent{}); err != nil {
+		if err := handleSNSEvent(context.Background(), f.p, events.SNSEvent{}); err != nil {
 			t.Errorf("HandleSNSEvent of no records = %v", err)
 		}
 	})

@@ -138,7 +138,7 @@ func sign(t testing.TB, m Message) Message {
 	return signWith(t, key, m)
 }
 
-func snsTime(t time.Time) string { return t.UTC().Format(snsTimestampLayout) }
+func snsTime(t time.Time) string { return t.UTC().Format(SNSTimestampLayout) }
 
 // notification is an unsigned SNS notification carrying body, sent a
 // minute before testNow.

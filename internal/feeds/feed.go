@@ -1,5 +1,6 @@
 // Package feeds owns the feed registry: which society feeds Radiogram reads,
-// their fetch state and health, and when each one is next due.
+// their fetch state and health, when each one is next due, and the catalog
+// of the topics and societies a subscriber can choose from.
 package feeds
 
 import (

@@ -1,4 +1,4 @@
-// Package api owns Radiogram's HTTP API: plain net/http handlers that serve
+// Package httpapi owns Radiogram's HTTP API: plain net/http handlers that serve
 // the same way under Lambda and in `make run`.
 package httpapi
 
@@ -17,40 +17,41 @@ import (
 	"strings"
 
 	"github.com/radiogram/radiogram/internal/admin"
+	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/feeds"
 	"github.com/radiogram/radiogram/internal/ingest"
 	"github.com/radiogram/radiogram/internal/items"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
-// FeedRegistry is what the admin routes need of the feed store.
-type FeedRegistry interface {
-	ListFeeds(ctx context.Context) ([]feeds.Feed, error)
-	Create(ctx context.Context, f feeds.Feed) error
-	Delete(ctx context.Context, id string) error
-	Societies(ctx context.Context) ([]string, error)
-}
-
-// ItemLister lists stored items.
-type ItemLister interface {
-	List(ctx context.Context, q items.Query) ([]items.Item, error)
-}
-
-// Ingester runs an ingest.
-type Ingester interface {
-	Run(ctx context.Context, trigger ingest.Trigger) (ingest.Summary, error)
+// AdminActions is what the admin routes need (*admin.Service): every admin
+// action goes through it, and the routes only decode the request, call it
+// and encode its answer or error.
+type AdminActions interface {
+	Feeds(ctx context.Context) ([]feeds.Feed, error)
+	// CreateFeed reports an error matching admin.ErrBadRequest or
+	// admin.ErrUnknownTopic for an invalid feed, admin.ErrConflict for one
+	// registered already.
+	CreateFeed(ctx context.Context, in admin.NewFeed, actor string) (feeds.Feed, error)
+	// DeleteFeed reports admin.ErrNotFound for an unknown id.
+	DeleteFeed(ctx context.Context, id, actor string) error
+	RunIngest(ctx context.Context, actor string) (ingest.Summary, error)
+	ListItems(ctx context.Context, q admin.ItemQuery) ([]items.Item, error)
+	Trigger(ctx context.Context, req admin.TriggerRequest) (admin.Run, error)
+	Runs(ctx context.Context, limit int) ([]admin.Run, error)
+	Run(ctx context.Context, id string) (admin.RunDetail, error)
+	Preview(ctx context.Context, req admin.PreviewRequest) (email.Message, error)
+	TestSend(ctx context.Context, req admin.PreviewRequest, to, actor string) error
+	Subscriber(ctx context.Context, email string) (admin.SubscriberDetail, error)
+	Summary(ctx context.Context) (admin.Summary, error)
+	Audit(ctx context.Context, limit int) ([]admin.AuditEntry, error)
 }
 
 // Server holds the API's dependencies; its fields are set once.
 type Server struct {
-	Feeds  FeedRegistry
-	Items  ItemLister
-	Ingest Ingester
-	// KnownTopic reports whether a topic id is in the taxonomy.
-	KnownTopic func(id string) bool
 	AdminToken string
 	Log        *slog.Logger
-	// Admin carries out sends, previews and the audit log.
+	// Admin carries out every admin action and audits it.
 	Admin AdminActions
 	// ClientIP names a request's client for the audit log.
 	ClientIP func(*http.Request) string
@@ -71,9 +72,14 @@ func (s *Server) Handler() http.Handler {
 	admin("DELETE /admin/feeds/{id}", s.deleteFeed)
 	admin("POST /admin/ingest", s.runIngest)
 	admin("GET /admin/items", s.listItems)
-	if s.Admin != nil {
-		s.registerAdminActions(admin)
-	}
+	admin("POST /admin/sends", s.triggerSend)
+	admin("GET /admin/sends", s.listRuns)
+	admin("GET /admin/sends/{id}", s.getRun)
+	admin("GET /admin/preview", s.preview)
+	admin("POST /admin/preview/send", s.previewSend)
+	admin("GET /admin/subscribers", s.getSubscriber)
+	admin("GET /admin/subscribers/summary", s.subscriberSummary)
+	admin("GET /admin/audit", s.auditLog)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

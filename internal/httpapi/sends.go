@@ -1,43 +1,16 @@
 package httpapi
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/radiogram/radiogram/internal/admin"
-	"github.com/radiogram/radiogram/internal/email"
 )
-
-// AdminActions is what the send, preview, subscriber and audit routes
-// need (*admin.Service).
-type AdminActions interface {
-	Trigger(ctx context.Context, req admin.TriggerRequest) (admin.Run, error)
-	Runs(ctx context.Context, limit int) ([]admin.Run, error)
-	Run(ctx context.Context, id string) (admin.RunDetail, error)
-	Preview(ctx context.Context, req admin.PreviewRequest) (email.Message, error)
-	TestSend(ctx context.Context, req admin.PreviewRequest, to, actor string) error
-	Subscriber(ctx context.Context, email string) (admin.SubscriberDetail, error)
-	Summary(ctx context.Context) (admin.Summary, error)
-	Audit(ctx context.Context, limit int) ([]admin.AuditEntry, error)
-	Record(ctx context.Context, e admin.AuditEntry) error
-}
 
 // apiActor names the caller of the bearer-token API in the audit log.
 const apiActor = "admin (api)"
-
-func (s *Server) registerAdminActions(admin func(string, http.HandlerFunc)) {
-	admin("POST /admin/sends", s.triggerSend)
-	admin("GET /admin/sends", s.listRuns)
-	admin("GET /admin/sends/{id}", s.getRun)
-	admin("GET /admin/preview", s.preview)
-	admin("POST /admin/preview/send", s.previewSend)
-	admin("GET /admin/subscribers", s.getSubscriber)
-	admin("GET /admin/subscribers/summary", s.subscriberSummary)
-	admin("GET /admin/audit", s.auditLog)
-}
 
 // adminError answers the admin service's errors: the caller's mistakes
 // with a 4xx and the reason, anything else as an internal error.
@@ -47,6 +20,8 @@ func (s *Server) adminError(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, admin.ErrInvalidTarget), errors.Is(err, admin.ErrUnknownTopic), errors.Is(err, admin.ErrBadRequest):
 		writeError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, admin.ErrConflict):
+		writeError(w, http.StatusConflict, err.Error())
 	default:
 		s.internalError(w, r, err)
 	}
@@ -188,17 +163,6 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 		entries = []admin.AuditEntry{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
-}
-
-// audit records an API action; the action itself is done, so a failure to
-// record it is logged rather than answered.
-func (s *Server) audit(r *http.Request, action, detail string) {
-	if s.Admin == nil {
-		return
-	}
-	if err := s.Admin.Record(r.Context(), admin.AuditEntry{Actor: apiActor, Action: action, Detail: detail, Client: s.ClientIP(r)}); err != nil {
-		s.Log.ErrorContext(r.Context(), "audit", "action", action, "err", err)
-	}
 }
 
 // parseLimit reads ?limit=, answering the client itself when it is wrong.

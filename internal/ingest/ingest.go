@@ -278,19 +278,3 @@ func (r *Runner) store(ctx context.Context, f feeds.Feed, parsed []items.Item, n
 	}
 	return nil
 }
-
-// Event is what the schedule (or `sam local invoke`) hands the ingest
-// function: {"source":"schedule"}, or {"source":"manual"} to fetch every
-// enabled feed now.
-type Event struct {
-	Source string `json:"source"`
-}
-
-// HandleEvent runs the ingest an event asks for.
-func (r *Runner) HandleEvent(ctx context.Context, ev Event) (Summary, error) {
-	trigger := TriggerSchedule
-	if ev.Source == string(TriggerManual) {
-		trigger = TriggerManual
-	}
-	return r.Run(ctx, trigger)
-}

@@ -1,3 +1,6 @@
+// Package letters owns what Radiogram's transactional mails say — the
+// double opt-in confirmation and the link to manage a subscription — and
+// sends them for the subscriber flows (Notifier).
 package letters
 
 import (

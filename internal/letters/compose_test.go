@@ -1,9 +1,6 @@
 package letters
 
 import (
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,10 +9,9 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/radiogram/radiogram/internal/email"
+	"github.com/radiogram/radiogram/internal/golden"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata from the current output")
 
 var testProduct = Product{
 	Name:          "Radiogram",
@@ -55,23 +51,6 @@ func testSubscriber(format subscribers.Format) subscribers.Subscriber {
 
 var testTopicNames = []string{"Breast imaging", "Neuroradiology"}
 
-func checkGolden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n%s", name, got)
-	}
-}
-
 func TestGolden(t *testing.T) {
 	c := NewComposer(testProduct)
 	confirmation, err := c.Confirmation(testSubscriber(subscribers.FormatHTML), testTopicNames, testLinks)
@@ -82,10 +61,10 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Manage: %v", err)
 	}
-	checkGolden(t, "confirmation.html.golden", confirmation.HTML)
-	checkGolden(t, "confirmation.txt.golden", confirmation.Text)
-	checkGolden(t, "manage.html.golden", manage.HTML)
-	checkGolden(t, "manage.txt.golden", manage.Text)
+	golden.Check(t, "testdata/confirmation.html.golden", []byte(confirmation.HTML))
+	golden.Check(t, "testdata/confirmation.txt.golden", []byte(confirmation.Text))
+	golden.Check(t, "testdata/manage.html.golden", []byte(manage.HTML))
+	golden.Check(t, "testdata/manage.txt.golden", []byte(manage.Text))
 }
 
 func TestConfirmation(t *testing.T) {

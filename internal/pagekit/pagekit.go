@@ -1,7 +1,9 @@
 // Package pagekit owns what every server-rendered page of Radiogram shares:
+// parsing a set of pages (layout, partials, pages) and rendering them,
 // versioned embedded static files, among them the base stylesheet both sets
 // of pages link, and the guard that sets security headers, bounds request
-// bodies and turns panics into an error page.
+// bodies and turns panics into an error page. Each set of pages keeps its
+// own templates, funcs and views.
 package pagekit
 
 import (

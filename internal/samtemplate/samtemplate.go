@@ -349,7 +349,7 @@ func parseParameter(v any) (Parameter, error) {
 	}
 	if d, ok := m["Default"]; ok {
 		if p.Default, err = Stringify(d); err != nil {
-			return Parameter{}, fmt.Errorf("Default: %w", err)
+			return Parameter{}, fmt.Errorf("its default: %w", err)
 		}
 		p.HasDefault = true
 	}

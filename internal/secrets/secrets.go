@@ -1,5 +1,5 @@
 // Package secrets is the Secrets Manager adapter: it reads the secrets the
-// stack generates (the admin token, later the link-signing keys).
+// stack generates (the admin token and the link-signing keys).
 package secrets
 
 import (

@@ -1,4 +1,4 @@
-// Package ses is the Amazon SES v2 adapter: it sends email.Message values as
+// Package sesmail is the Amazon SES v2 adapter: it sends email.Message values as
 // raw MIME, so that the text part and headers such as List-Unsubscribe
 // reach the recipient as written.
 package sesmail

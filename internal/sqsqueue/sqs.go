@@ -1,19 +1,18 @@
-// Package sqs is the Amazon SQS adapter: it queues delivery jobs, and for
-// local runs and tests consumes them the way Lambda's event source does.
+// Package sqsqueue is the Amazon SQS adapter: it queues delivery jobs, and
+// receives, deletes and retries them for the in-process consumer of local
+// runs and tests (lambdaevents.SQSSource, which plays Lambda's event source).
 package sqsqueue
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -122,85 +121,64 @@ func (q *Queue) sendBatch(ctx context.Context, entries []types.SendMessageBatchR
 	}
 }
 
-// Handler is the shape of a Lambda SQS handler with partial batch failures.
-type Handler func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error)
-
-// Consumer polls a queue and hands batches to a handler as Lambda would:
-// records the handler does not report as failed are deleted; failed ones
-// come back after RetryDelay, and the queue's redrive policy moves a record
-// that keeps failing to the dead-letter queue.
-type Consumer struct {
-	Queue      *Queue
-	Handler    Handler
-	RetryDelay time.Duration
-	Wait       time.Duration // long-poll time per receive
-	Log        *slog.Logger
+// Message is one received message.
+type Message struct {
+	ID            string
+	ReceiptHandle string
+	Body          string
+	// Attributes are the message's system attributes, among them
+	// ApproximateReceiveCount; never nil.
+	Attributes map[string]string
 }
 
-// Run consumes until ctx is done.
-func (c *Consumer) Run(ctx context.Context) error {
-	for ctx.Err() == nil {
-		if _, err := c.Poll(ctx); err != nil && ctx.Err() == nil {
-			c.Log.ErrorContext(ctx, "consume queue", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
-		}
-	}
-	return nil
-}
+// maxReceive is the most messages one receive returns (SQS's limit, and
+// the batch size of Lambda's SQS event source by default).
+const maxReceive = 10
 
-// Poll receives one batch (up to 10 records), handles it, and reports how
-// many records it received.
-func (c *Consumer) Poll(ctx context.Context) (int, error) {
-	q := c.Queue
+// Receive waits up to wait (whole seconds; zero returns at once) for
+// messages and returns up to ten, each with its receive count. They stay
+// invisible to other receivers for the queue's visibility timeout, until
+// deleted or retried. Its errors, like Delete's and Retry's, are the SDK's,
+// which name the operation.
+func (q *Queue) Receive(ctx context.Context, wait time.Duration) ([]Message, error) {
 	out, err := q.api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl:                    &q.url,
-		MaxNumberOfMessages:         10,
-		WaitTimeSeconds:             int32(c.Wait / time.Second),
+		MaxNumberOfMessages:         maxReceive,
+		WaitTimeSeconds:             int32(wait / time.Second),
 		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount},
 	})
 	if err != nil {
-		return 0, fmt.Errorf("receive: %w", err)
+		return nil, err
 	}
-	if len(out.Messages) == 0 {
-		return 0, nil
-	}
-	ev := events.SQSEvent{Records: make([]events.SQSMessage, len(out.Messages))}
+	msgs := make([]Message, len(out.Messages))
 	for i, m := range out.Messages {
 		attrs := map[string]string{}
-		for k, v := range m.Attributes {
-			attrs[k] = v
-		}
-		ev.Records[i] = events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body), Attributes: attrs}
+		maps.Copy(attrs, m.Attributes)
+		msgs[i] = Message{ID: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body), Attributes: attrs}
 	}
-	resp, err := c.Handler(ctx, ev)
-	failed := map[string]bool{}
-	if err != nil { // a handler error fails the whole batch, as in Lambda
-		for _, r := range ev.Records {
-			failed[r.MessageId] = true
-		}
+	return msgs, nil
+}
+
+// Delete removes handled messages, up to ten (one receive's worth) in one
+// request.
+func (q *Queue) Delete(ctx context.Context, msgs []Message) error {
+	if len(msgs) == 0 {
+		return nil
 	}
-	for _, f := range resp.BatchItemFailures {
-		failed[f.ItemIdentifier] = true
+	entries := make([]types.DeleteMessageBatchRequestEntry, len(msgs))
+	for i, m := range msgs {
+		entries[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(m.ReceiptHandle)}
 	}
-	var done []types.DeleteMessageBatchRequestEntry
-	var errs []error
-	for i, r := range ev.Records {
-		if failed[r.MessageId] {
-			_, err := q.api.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
-				QueueUrl: &q.url, ReceiptHandle: &r.ReceiptHandle, VisibilityTimeout: int32(c.RetryDelay / time.Second),
-			})
-			errs = append(errs, err)
-			continue
-		}
-		done = append(done, types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(r.ReceiptHandle)})
-	}
-	if len(done) > 0 {
-		if _, err := q.api.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: &q.url, Entries: done}); err != nil {
-			errs = append(errs, fmt.Errorf("delete handled messages: %w", err))
-		}
-	}
-	return len(ev.Records), errors.Join(errs...)
+	_, err := q.api.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: &q.url, Entries: entries})
+	return err
+}
+
+// Retry makes a received message visible again after delay (whole
+// seconds; zero at once). The queue's redrive policy moves a message
+// received too often to its dead-letter queue.
+func (q *Queue) Retry(ctx context.Context, m Message, delay time.Duration) error {
+	_, err := q.api.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+		QueueUrl: &q.url, ReceiptHandle: &m.ReceiptHandle, VisibilityTimeout: int32(delay / time.Second),
+	})
+	return err
 }

@@ -1,11 +1,9 @@
 package web
 
 import (
-	"bytes"
 	"embed"
 	"encoding/json"
-	"fmt"
-	"html/template"
+	"log/slog"
 	"net/http"
 
 	"github.com/radiogram/radiogram/internal/pagekit"
@@ -17,44 +15,23 @@ var templateFiles embed.FS
 //go:embed static
 var staticFiles embed.FS
 
-// pages are the parsed templates by file name; each is the base layout, the
-// shared partials and one page.
-type pages map[string]*template.Template
-
 var pageNames = []string{"signup.html", "preferences.html", "action.html", "message.html"}
 
-func parsePages() (pages, error) {
-	out := make(pages, len(pageNames))
-	for _, name := range pageNames {
-		t, err := template.ParseFS(templateFiles, "templates/layout.html", "templates/partials.html", "templates/"+name)
-		if err != nil {
-			return nil, fmt.Errorf("parse page %s: %w", name, err)
-		}
-		out[name] = t
+// renderer renders the pages, each parsed with the base layout and the
+// shared partials. It panics if the embedded templates do not parse, which
+// the package's tests rule out.
+func renderer(log *slog.Logger) *pagekit.Renderer {
+	return &pagekit.Renderer{
+		Templates:   pagekit.MustParseTemplates(templateFiles, "templates", nil, pageNames...),
+		Log:         log,
+		LogMessage:  "render page",
+		FailureText: "Something went wrong on our side. Please try again later.",
 	}
-	return out, nil
 }
 
-func mustParsePages() pages {
-	p, err := parsePages()
-	if err != nil {
-		panic(err)
-	}
-	return p
-}
-
-// render executes a page into memory first, so that a template failure
-// still yields a clean error instead of half a page.
+// render writes a page, or a plain error when it fails to render.
 func (s *site) render(w http.ResponseWriter, r *http.Request, status int, page string, view any) {
-	var buf bytes.Buffer
-	if err := s.pages[page].ExecuteTemplate(&buf, "layout.html", view); err != nil {
-		s.log.ErrorContext(r.Context(), "render page", "page", page, "err", err)
-		http.Error(w, "Something went wrong on our side. Please try again later.", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	s.pages.Render(w, r, status, page, view)
 }
 
 // renderMessage renders the message page, titled with its heading.

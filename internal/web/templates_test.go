@@ -6,10 +6,12 @@ import (
 	"testing"
 
 	"golang.org/x/net/html"
+
+	"github.com/radiogram/radiogram/internal/pagekit"
 )
 
 func TestTemplatesParse(t *testing.T) {
-	p, err := parsePages()
+	p, err := pagekit.ParseTemplates(templateFiles, "templates", nil, pageNames...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,12 +65,12 @@ func (h *Handlers) Register(mux *http.ServeMux) {
 		catalog:  h.Catalog,
 		clientIP: h.ClientIP,
 		log:      h.Log,
-		pages:    mustParsePages(),
 		assets:   loadAssets(),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.pages = renderer(s.log)
 	if s.clientIP == nil {
 		s.clientIP = pagekit.RemoteIP
 	}
@@ -105,7 +105,7 @@ type site struct {
 	catalog  func(ctx context.Context) (Catalog, error)
 	clientIP func(r *http.Request) string
 	log      *slog.Logger
-	pages    pages
+	pages    *pagekit.Renderer
 	assets   *pagekit.Assets
 }
 

@@ -20,8 +20,7 @@ import (
 func serveBrowser(t *testing.T) (*harness, *httptest.Server) {
 	t.Helper()
 	h := newHarness(t, testCatalog())
-	ts := httptest.NewServer(h.handler)
-	t.Cleanup(ts.Close)
+	ts := browsertest.Serve(t, h.handler)
 	h.fake.baseURL = ts.URL
 	return h, ts
 }
@@ -63,7 +62,7 @@ func TestBrowserChangePreferences(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(".notice.success")),
 	)
 	saved := browsertest.Text(t, ctx, ".notice.success")
-	t.Logf("screenshot: %s", browsertest.Screenshot(t, ctx, "preferences-saved-desktop"))
+	browsertest.Screenshot(t, ctx, "preferences-saved-desktop")
 	for _, line := range []string{
 		"Saved. What changed:",
 		"Topics: AI & informatics, Cancer imaging → AI & informatics, Screening & early detection",
@@ -157,11 +156,11 @@ func TestBrowserScreenshots(t *testing.T) {
 		browsertest.Run(t, ctx, chromedp.EmulateViewport(size.width, size.height))
 		for _, p := range pages {
 			browsertest.Run(t, ctx, chromedp.Navigate(ts.URL+p.path), chromedp.WaitVisible(chromedp.CSS("h1")))
-			if overflow := browsertest.Eval[int](t, ctx, `document.documentElement.scrollWidth - window.innerWidth`); overflow > 0 {
+			if overflow := browsertest.Overflow(t, ctx); overflow > 0 {
 				t.Errorf("%s at %d px: the page is %d px wider than the screen", p.name, size.width, overflow)
 			}
 			if size.name != "narrow" {
-				t.Logf("screenshot: %s", browsertest.Screenshot(t, ctx, p.name+"-"+size.name))
+				browsertest.Screenshot(t, ctx, p.name+"-"+size.name)
 			}
 		}
 	}
@@ -172,7 +171,7 @@ func TestBrowserScreenshots(t *testing.T) {
 		{"expired", "/confirm?token=" + url.QueryEscape(token("expired", "s2"))},
 	} {
 		browsertest.Run(t, ctx, chromedp.EmulateViewport(390, 844), chromedp.Navigate(ts.URL+p.path), chromedp.WaitVisible(chromedp.CSS("h1")))
-		t.Logf("screenshot: %s", browsertest.Screenshot(t, ctx, p.name+"-phone"))
+		browsertest.Screenshot(t, ctx, p.name+"-phone")
 	}
 
 	// A form shown again with an error, as a person sees it.
@@ -184,5 +183,5 @@ func TestBrowserScreenshots(t *testing.T) {
 	if focused := browsertest.Eval[string](t, ctx, `document.activeElement.className`); focused != "error-summary" {
 		t.Errorf("after an error the focus is on %q, want the error summary", focused)
 	}
-	t.Logf("screenshot: %s", browsertest.Screenshot(t, ctx, "signup-error-phone"))
+	browsertest.Screenshot(t, ctx, "signup-error-phone")
 }

@@ -1,0 +1,160 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/radiogram/radiogram/internal/feeds"
+	"github.com/radiogram/radiogram/internal/ingest"
+	"github.com/radiogram/radiogram/internal/items"
+)
+
+// What the feed registry, ingest and item actions use of their
+// collaborators.
+type (
+	// FeedRegistry is the feed store: the feeds with their health, the
+	// societies they belong to, and registering or deleting one.
+	FeedRegistry interface {
+		ListFeeds(ctx context.Context) ([]feeds.Feed, error)
+		Societies(ctx context.Context) ([]string, error)
+		// Create reports feeds.ErrExists for an id already registered.
+		Create(ctx context.Context, f feeds.Feed) error
+		// Delete reports feeds.ErrNotFound for an unknown id.
+		Delete(ctx context.Context, id string) error
+	}
+	// Ingester runs an ingest.
+	Ingester interface {
+		Run(ctx context.Context, trigger ingest.Trigger) (ingest.Summary, error)
+	}
+)
+
+// Feeds lists the feeds with their health.
+func (s *Service) Feeds(ctx context.Context) ([]feeds.Feed, error) { return s.FeedStore.ListFeeds(ctx) }
+
+// NewFeed is a feed an admin registers.
+type NewFeed struct {
+	Society string `json:"society"`
+	Name    string `json:"name"`
+	URL     string `json:"url"`
+	// Enabled defaults to true.
+	Enabled *bool    `json:"enabled"`
+	Topics  []string `json:"topics"`
+}
+
+// CreateFeed registers a feed and returns it with its id. What is wrong
+// with the feed is reported as an error matching ErrBadRequest or
+// ErrUnknownTopic, a feed registered already as one matching ErrConflict.
+func (s *Service) CreateFeed(ctx context.Context, in NewFeed, actor string) (feeds.Feed, error) {
+	f := feeds.Feed{
+		Society: strings.TrimSpace(in.Society), Name: strings.TrimSpace(in.Name), URL: strings.TrimSpace(in.URL),
+		Enabled: in.Enabled == nil || *in.Enabled, Topics: in.Topics,
+	}
+	if err := f.Validate(); err != nil {
+		return feeds.Feed{}, because(ErrBadRequest, err, err.Error())
+	}
+	for _, t := range f.Topics {
+		if !s.KnownTopic(t) {
+			return feeds.Feed{}, fmt.Errorf("%w %q", ErrUnknownTopic, t)
+		}
+	}
+	f.ID = feeds.IDFor(f.Society, f.URL)
+	if err := s.FeedStore.Create(ctx, f); err != nil {
+		if errors.Is(err, feeds.ErrExists) {
+			return feeds.Feed{}, because(ErrConflict, err, fmt.Sprintf("feed %s is already registered", f.ID))
+		}
+		return feeds.Feed{}, err
+	}
+	s.Log.InfoContext(ctx, "feed registered", "feed", f.ID, "url", f.URL)
+	s.audit(ctx, actor, "feed.create", f.ID+" "+f.URL)
+	return f, nil
+}
+
+// DeleteFeed stops reading a feed; an unknown id is reported as an error
+// matching ErrNotFound.
+func (s *Service) DeleteFeed(ctx context.Context, id, actor string) error {
+	if err := s.FeedStore.Delete(ctx, id); err != nil {
+		if errors.Is(err, feeds.ErrNotFound) {
+			return because(ErrNotFound, err, fmt.Sprintf("no feed %q", id))
+		}
+		return err
+	}
+	s.Log.InfoContext(ctx, "feed deleted", "feed", id)
+	s.audit(ctx, actor, "feed.delete", id)
+	return nil
+}
+
+// RunIngest runs an ingest now over every enabled feed.
+func (s *Service) RunIngest(ctx context.Context, actor string) (ingest.Summary, error) {
+	sum, err := s.Ingest.Run(ctx, ingest.TriggerManual)
+	if err != nil {
+		return ingest.Summary{}, err
+	}
+	s.audit(ctx, actor, "ingest.run", fmt.Sprintf("%d feeds ok, %d failed, %d new items", sum.FeedsOK, sum.FeedsFailed, sum.ItemsNew))
+	return sum, nil
+}
+
+// How many items a listing shows.
+const (
+	DefaultItemLimit = 50
+	MaxItemLimit     = 200
+)
+
+// ItemQuery selects stored items, each field as the admin gave it;
+// ListItems checks them in the order they are listed here.
+type ItemQuery struct {
+	// Topic is a topic id; empty means every topic.
+	Topic string
+	// Since is a date (2026-11-01) or an RFC 3339 time; empty means any
+	// time.
+	Since string
+	// Limit is a whole number from 1 to MaxItemLimit; empty means
+	// DefaultItemLimit.
+	Limit string
+	// Societies are society ids; none means every registered society.
+	Societies []string
+}
+
+// ListItems lists stored items newest first. What is wrong with the query
+// is reported as an error matching ErrUnknownTopic or ErrBadRequest.
+func (s *Service) ListItems(ctx context.Context, in ItemQuery) ([]items.Item, error) {
+	q := items.Query{Topic: strings.TrimSpace(in.Topic), Limit: DefaultItemLimit}
+	if q.Topic != "" && !s.KnownTopic(q.Topic) {
+		return nil, fmt.Errorf("%w %q", ErrUnknownTopic, q.Topic)
+	}
+	if since := strings.TrimSpace(in.Since); since != "" {
+		t, err := time.Parse(time.RFC3339, since)
+		if err != nil {
+			t, err = time.Parse(time.DateOnly, since)
+		}
+		if err != nil {
+			return nil, because(ErrBadRequest, nil, fmt.Sprintf("since %q must be a date (2026-11-01) or an RFC 3339 time", since))
+		}
+		q.Since = t
+	}
+	if limit := strings.TrimSpace(in.Limit); limit != "" {
+		n, err := strconv.Atoi(limit)
+		if err != nil || n < 1 || n > MaxItemLimit {
+			return nil, because(ErrBadRequest, nil, fmt.Sprintf("limit %q must be a whole number from 1 to %d", limit, MaxItemLimit))
+		}
+		q.Limit = n
+	}
+	known, err := s.FeedStore.Societies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q.Societies = in.Societies
+	if len(q.Societies) == 0 {
+		q.Societies = known
+	}
+	for _, soc := range q.Societies {
+		if !slices.Contains(known, soc) {
+			return nil, because(ErrBadRequest, nil, fmt.Sprintf("unknown society %q", soc))
+		}
+	}
+	return s.ItemStore.List(ctx, q)
+}

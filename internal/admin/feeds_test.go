@@ -1,0 +1,382 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/radiogram/radiogram/internal/feeds"
+	"github.com/radiogram/radiogram/internal/ingest"
+	"github.com/radiogram/radiogram/internal/items"
+)
+
+// memFeeds is an in-memory feed registry.
+type memFeeds struct {
+	feeds map[string]feeds.Feed
+	err   error // returned by every call when set
+}
+
+func (m *memFeeds) ListFeeds(context.Context) ([]feeds.Feed, error) {
+	if m.err != nil {
+		return nil, m.err
+	}
+	var out []feeds.Feed
+	for _, f := range m.feeds {
+		out = append(out, f)
+	}
+	slices.SortFunc(out, func(a, b feeds.Feed) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+func (m *memFeeds) Societies(context.Context) ([]string, error) {
+	if m.err != nil {
+		return nil, m.err
+	}
+	var out []string
+	for _, f := range m.feeds {
+		if !slices.Contains(out, f.Society) {
+			out = append(out, f.Society)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func (m *memFeeds) Create(_ context.Context, f feeds.Feed) error {
+	if m.err != nil {
+		return m.err
+	}
+	if _, ok := m.feeds[f.ID]; ok {
+		return feeds.ErrExists
+	}
+	m.feeds[f.ID] = f
+	return nil
+}
+
+func (m *memFeeds) Delete(_ context.Context, id string) error {
+	if m.err != nil {
+		return m.err
+	}
+	if _, ok := m.feeds[id]; !ok {
+		return feeds.ErrNotFound
+	}
+	delete(m.feeds, id)
+	return nil
+}
+
+// memItems records the queries it is asked.
+type memItems struct {
+	ItemLister
+	queries []items.Query
+}
+
+func (m *memItems) List(_ context.Context, q items.Query) ([]items.Item, error) {
+	m.queries = append(m.queries, q)
+	return []items.Item{{Key: "k1", Society: "esr"}}, nil
+}
+
+// memAudit is the audit log of a run store; the rest of RunStore is not
+// used by the feed actions.
+type memAudit struct {
+	RunStore
+	entries []AuditEntry
+	err     error
+}
+
+func (m *memAudit) Record(_ context.Context, e AuditEntry) error {
+	if m.err != nil {
+		return m.err
+	}
+	m.entries = append(m.entries, e)
+	return nil
+}
+
+type fakeIngest struct {
+	triggers []ingest.Trigger
+	sum      ingest.Summary
+	err      error
+}
+
+func (f *fakeIngest) Run(_ context.Context, trigger ingest.Trigger) (ingest.Summary, error) {
+	f.triggers = append(f.triggers, trigger)
+	return f.sum, f.err
+}
+
+var testNow = time.Date(2026, 11, 20, 9, 30, 0, 0, time.FixedZone("CET", 3600))
+
+type feedHarness struct {
+	svc    *Service
+	feeds  *memFeeds
+	items  *memItems
+	audit  *memAudit
+	ingest *fakeIngest
+	log    *bytes.Buffer
+}
+
+func newFeedHarness(existing ...feeds.Feed) feedHarness {
+	h := feedHarness{
+		feeds:  &memFeeds{feeds: map[string]feeds.Feed{}},
+		items:  &memItems{},
+		audit:  &memAudit{},
+		ingest: &fakeIngest{},
+		log:    &bytes.Buffer{},
+	}
+	for _, f := range existing {
+		h.feeds.feeds[f.ID] = f
+	}
+	h.svc = &Service{
+		FeedStore:  h.feeds,
+		Ingest:     h.ingest,
+		ItemStore:  h.items,
+		RunStore:   h.audit,
+		KnownTopic: func(id string) bool { return id == "ai" || id == "ultrasound" },
+		Now:        func() time.Time { return testNow },
+		Log:        slog.New(slog.NewTextHandler(h.log, nil)),
+	}
+	return h
+}
+
+// clientCtx is a request's context as the HTTP layer hands it on.
+func clientCtx() context.Context { return WithClient(context.Background(), "203.0.113.7") }
+
+const testActor = "admin (api)"
+
+func TestCreateFeed(t *testing.T) {
+	h := newFeedHarness()
+	f, err := h.svc.CreateFeed(clientCtx(), NewFeed{Society: " wfumb ", Name: " WFUMB ", URL: " https://wfumb.info/feed/ ", Topics: []string{"ultrasound"}}, testActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := feeds.IDFor("wfumb", "https://wfumb.info/feed/")
+	want := feeds.Feed{ID: id, Society: "wfumb", Name: "WFUMB", URL: "https://wfumb.info/feed/", Enabled: true, Topics: []string{"ultrasound"}}
+	if !equalFeed(f, want) {
+		t.Errorf("CreateFeed = %+v, want %+v", f, want)
+	}
+	if stored, ok := h.feeds.feeds[id]; !ok || !equalFeed(stored, want) {
+		t.Errorf("stored %+v, %v; want %+v", stored, ok, want)
+	}
+	wantAudit := []AuditEntry{{At: testNow.UTC(), Actor: testActor, Action: "feed.create", Detail: id + " https://wfumb.info/feed/", Client: "203.0.113.7"}}
+	if !slices.Equal(h.audit.entries, wantAudit) {
+		t.Errorf("audit %+v, want %+v", h.audit.entries, wantAudit)
+	}
+	if !strings.Contains(h.log.String(), "feed registered") {
+		t.Errorf("registration not logged: %s", h.log)
+	}
+
+	disabled := false
+	f, err = h.svc.CreateFeed(clientCtx(), NewFeed{Society: "esr", Name: "ESR", URL: "https://www.myesr.org/feed", Enabled: &disabled}, testActor)
+	if err != nil || f.Enabled {
+		t.Errorf("a feed registered disabled: %+v, %v", f, err)
+	}
+}
+
+func equalFeed(a, b feeds.Feed) bool {
+	return a.ID == b.ID && a.Society == b.Society && a.Name == b.Name && a.URL == b.URL && a.Enabled == b.Enabled && slices.Equal(a.Topics, b.Topics)
+}
+
+func TestCreateFeedRefusesInvalidFeeds(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      NewFeed
+		wantErr error
+		reason  string
+	}{
+		{"no society", NewFeed{Name: "ISR", URL: "https://x.org/feed"}, ErrBadRequest, `society "" must be a lower-case id of letters, digits and dashes (at most 40)`},
+		{"upper-case society", NewFeed{Society: "ISR", Name: "ISR", URL: "https://x.org/feed"}, ErrBadRequest, `society "ISR" must be a lower-case id of letters, digits and dashes (at most 40)`},
+		{"no name", NewFeed{Society: "isr", Name: "  ", URL: "https://x.org/feed"}, ErrBadRequest, "name is required"},
+		{"long name", NewFeed{Society: "isr", Name: strings.Repeat("x", 201), URL: "https://x.org/feed"}, ErrBadRequest, "name must be at most 200 characters"},
+		{"no url", NewFeed{Society: "isr", Name: "ISR"}, ErrBadRequest, "url is required"},
+		{"ftp url", NewFeed{Society: "isr", Name: "ISR", URL: "ftp://x.org/feed"}, ErrBadRequest, `url "ftp://x.org/feed" must use http or https`},
+		{"credentials", NewFeed{Society: "isr", Name: "ISR", URL: "https://u:p@x.org/feed"}, ErrBadRequest, `url "https://u:p@x.org/feed" must not carry credentials`},
+		{"unknown topic", NewFeed{Society: "isr", Name: "ISR", URL: "https://x.org/feed", Topics: []string{"ai", "astrology"}}, ErrUnknownTopic, `unknown topic "astrology"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newFeedHarness()
+			_, err := h.svc.CreateFeed(clientCtx(), tt.in, testActor)
+			if !errors.Is(err, tt.wantErr) || err.Error() != tt.reason {
+				t.Errorf("CreateFeed: %v, want %v reading %q", err, tt.wantErr, tt.reason)
+			}
+			if len(h.feeds.feeds) != 0 || len(h.audit.entries) != 0 {
+				t.Errorf("an invalid feed was stored (%v) or audited (%v)", h.feeds.feeds, h.audit.entries)
+			}
+		})
+	}
+}
+
+func TestCreateFeedTwiceConflicts(t *testing.T) {
+	h := newFeedHarness()
+	in := NewFeed{Society: "isr", Name: "ISR", URL: "https://x.org/feed"}
+	first, err := h.svc.CreateFeed(clientCtx(), in, testActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Name = "International Society of Radiology"
+	_, err = h.svc.CreateFeed(clientCtx(), in, testActor)
+	if !errors.Is(err, ErrConflict) || !errors.Is(err, feeds.ErrExists) {
+		t.Fatalf("second CreateFeed: %v, want ErrConflict", err)
+	}
+	if want := "feed " + first.ID + " is already registered"; err.Error() != want {
+		t.Errorf("reason %q, want %q", err, want)
+	}
+	if errors.Is(err, ErrBadRequest) || errors.Is(err, ErrNotFound) {
+		t.Errorf("a conflict also reads as another kind: %v", err)
+	}
+	if h.feeds.feeds[first.ID].Name != "ISR" {
+		t.Error("the registered feed was overwritten")
+	}
+	if len(h.audit.entries) != 1 {
+		t.Errorf("audit %+v, want only the first registration", h.audit.entries)
+	}
+}
+
+func TestDeleteFeed(t *testing.T) {
+	esr := feeds.Feed{ID: "esr-1234abcd", Society: "esr", Name: "ESR", URL: "https://www.myesr.org/feed", Enabled: true}
+	h := newFeedHarness(esr)
+	if err := h.svc.DeleteFeed(clientCtx(), esr.ID, testActor); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := h.feeds.feeds[esr.ID]; ok {
+		t.Error("the feed is still registered")
+	}
+	wantAudit := []AuditEntry{{At: testNow.UTC(), Actor: testActor, Action: "feed.delete", Detail: esr.ID, Client: "203.0.113.7"}}
+	if !slices.Equal(h.audit.entries, wantAudit) {
+		t.Errorf("audit %+v, want %+v", h.audit.entries, wantAudit)
+	}
+
+	err := h.svc.DeleteFeed(clientCtx(), esr.ID, testActor)
+	if !errors.Is(err, ErrNotFound) || !errors.Is(err, feeds.ErrNotFound) || err.Error() != `no feed "esr-1234abcd"` {
+		t.Errorf("deleting it again: %v, want ErrNotFound reading no feed %q", err, esr.ID)
+	}
+	if len(h.audit.entries) != 1 {
+		t.Errorf("a failed delete was audited: %+v", h.audit.entries)
+	}
+}
+
+func TestFeedStoreFailuresAreNotTheCallersMistake(t *testing.T) {
+	h := newFeedHarness()
+	broken := errors.New("dynamodb: throttled")
+	h.feeds.err = broken
+	_, createErr := h.svc.CreateFeed(clientCtx(), NewFeed{Society: "isr", Name: "ISR", URL: "https://x.org/feed"}, testActor)
+	deleteErr := h.svc.DeleteFeed(clientCtx(), "isr-1", testActor)
+	_, listErr := h.svc.ListItems(clientCtx(), ItemQuery{})
+	for name, err := range map[string]error{"CreateFeed": createErr, "DeleteFeed": deleteErr, "ListItems": listErr} {
+		if !errors.Is(err, broken) {
+			t.Errorf("%s: %v, want the store's error", name, err)
+		}
+		for _, kind := range []error{ErrBadRequest, ErrUnknownTopic, ErrNotFound, ErrConflict, ErrInvalidTarget, ErrNothingNew} {
+			if errors.Is(err, kind) {
+				t.Errorf("%s: the store's failure reads as %v", name, kind)
+			}
+		}
+	}
+	if len(h.audit.entries) != 0 {
+		t.Errorf("failed actions were audited: %+v", h.audit.entries)
+	}
+}
+
+func TestAuditFailureDoesNotUndoTheAction(t *testing.T) {
+	h := newFeedHarness()
+	h.audit.err = errors.New("audit table unavailable")
+	f, err := h.svc.CreateFeed(clientCtx(), NewFeed{Society: "isr", Name: "ISR", URL: "https://x.org/feed"}, testActor)
+	if err != nil {
+		t.Fatalf("CreateFeed failed because the audit did: %v", err)
+	}
+	if _, ok := h.feeds.feeds[f.ID]; !ok {
+		t.Error("the feed was not registered")
+	}
+	if !strings.Contains(h.log.String(), "audit table unavailable") {
+		t.Errorf("the lost audit entry was not logged: %s", h.log)
+	}
+}
+
+func TestRunIngest(t *testing.T) {
+	h := newFeedHarness()
+	h.ingest.sum = ingest.Summary{FeedsOK: 3, FeedsFailed: 1, ItemsNew: 7}
+	sum, err := h.svc.RunIngest(clientCtx(), testActor)
+	if err != nil || sum.ItemsNew != 7 {
+		t.Fatalf("RunIngest = %+v, %v", sum, err)
+	}
+	if !slices.Equal(h.ingest.triggers, []ingest.Trigger{ingest.TriggerManual}) {
+		t.Errorf("ingest triggered %v, want one manual run", h.ingest.triggers)
+	}
+	wantAudit := []AuditEntry{{At: testNow.UTC(), Actor: testActor, Action: "ingest.run", Detail: "3 feeds ok, 1 failed, 7 new items", Client: "203.0.113.7"}}
+	if !slices.Equal(h.audit.entries, wantAudit) {
+		t.Errorf("audit %+v, want %+v", h.audit.entries, wantAudit)
+	}
+
+	h.ingest.err = errors.New("feed table unavailable")
+	if _, err := h.svc.RunIngest(clientCtx(), testActor); !errors.Is(err, h.ingest.err) {
+		t.Errorf("failed ingest: %v", err)
+	}
+	if len(h.audit.entries) != 1 {
+		t.Errorf("a failed ingest was audited: %+v", h.audit.entries)
+	}
+}
+
+func TestListItems(t *testing.T) {
+	esr := feeds.Feed{ID: "esr-1", Society: "esr"}
+	rsna := feeds.Feed{ID: "rsna-1", Society: "rsna"}
+	tests := []struct {
+		name    string
+		q       ItemQuery
+		want    items.Query
+		wantErr error
+		reason  string
+	}{
+		{name: "defaults", q: ItemQuery{}, want: items.Query{Societies: []string{"esr", "rsna"}, Limit: DefaultItemLimit}},
+		{name: "everything", q: ItemQuery{Topic: " ai ", Societies: []string{"rsna"}, Since: "2026-11-19", Limit: " 2 "},
+			want: items.Query{Topic: "ai", Societies: []string{"rsna"}, Since: time.Date(2026, 11, 19, 0, 0, 0, 0, time.UTC), Limit: 2}},
+		{name: "since a time", q: ItemQuery{Since: "2026-11-20T08:00:00+01:00", Limit: "200"},
+			want: items.Query{Societies: []string{"esr", "rsna"}, Since: time.Date(2026, 11, 20, 7, 0, 0, 0, time.UTC), Limit: 200}},
+		{name: "unknown topic", q: ItemQuery{Topic: "astrology"}, wantErr: ErrUnknownTopic, reason: `unknown topic "astrology"`},
+		{name: "bad since", q: ItemQuery{Since: "yesterday"}, wantErr: ErrBadRequest, reason: `since "yesterday" must be a date (2026-11-01) or an RFC 3339 time`},
+		{name: "limit zero", q: ItemQuery{Limit: "0"}, wantErr: ErrBadRequest, reason: `limit "0" must be a whole number from 1 to 200`},
+		{name: "limit too big", q: ItemQuery{Limit: "5000"}, wantErr: ErrBadRequest, reason: `limit "5000" must be a whole number from 1 to 200`},
+		{name: "limit not a number", q: ItemQuery{Limit: "ten"}, wantErr: ErrBadRequest, reason: `limit "ten" must be a whole number from 1 to 200`},
+		{name: "unknown society", q: ItemQuery{Societies: []string{"esr", "nasa"}}, wantErr: ErrBadRequest, reason: `unknown society "nasa"`},
+		// The first thing wrong is the one reported, in the order the
+		// fields are listed.
+		{name: "topic before since", q: ItemQuery{Topic: "astrology", Since: "yesterday", Limit: "0", Societies: []string{"nasa"}}, wantErr: ErrUnknownTopic, reason: `unknown topic "astrology"`},
+		{name: "since before limit", q: ItemQuery{Since: "yesterday", Limit: "0", Societies: []string{"nasa"}}, wantErr: ErrBadRequest, reason: `since "yesterday" must be a date (2026-11-01) or an RFC 3339 time`},
+		{name: "limit before society", q: ItemQuery{Limit: "0", Societies: []string{"nasa"}}, wantErr: ErrBadRequest, reason: `limit "0" must be a whole number from 1 to 200`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newFeedHarness(esr, rsna)
+			got, err := h.svc.ListItems(clientCtx(), tt.q)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) || err.Error() != tt.reason {
+					t.Errorf("ListItems: %v, want %v reading %q", err, tt.wantErr, tt.reason)
+				}
+				if len(h.items.queries) != 0 {
+					t.Errorf("the store was asked %+v", h.items.queries)
+				}
+				return
+			}
+			if err != nil || len(got) != 1 {
+				t.Fatalf("ListItems = %v, %v", got, err)
+			}
+			if len(h.items.queries) != 1 {
+				t.Fatalf("store asked %d times", len(h.items.queries))
+			}
+			q := h.items.queries[0]
+			if q.Topic != tt.want.Topic || !slices.Equal(q.Societies, tt.want.Societies) || !q.Since.Equal(tt.want.Since) || q.Limit != tt.want.Limit {
+				t.Errorf("store asked %+v, want %+v", q, tt.want)
+			}
+		})
+	}
+}
+
+func TestFeedsListsTheRegistry(t *testing.T) {
+	h := newFeedHarness(feeds.Feed{ID: "esr-1", Society: "esr", LastStatus: feeds.StatusFailed, ConsecutiveFailures: 2})
+	list, err := h.svc.Feeds(context.Background())
+	if err != nil || len(list) != 1 || list[0].ConsecutiveFailures != 2 {
+		t.Errorf("Feeds = %+v, %v", list, err)
+	}
+}

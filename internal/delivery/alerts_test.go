@@ -1,0 +1,75 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/radiogram/radiogram/internal/digest"
+	"github.com/radiogram/radiogram/internal/subscribers"
+)
+
+// memRuns records the runs a planner reports.
+type memRuns struct{ runs []Request }
+
+func (m *memRuns) RecordRun(_ context.Context, req Request, _ Report) error {
+	m.runs = append(m.runs, req)
+	return nil
+}
+
+type failingQueue struct{ err error }
+
+func (q failingQueue) Enqueue(context.Context, []Job) error { return q.err }
+
+func TestAlertAfterIngest(t *testing.T) {
+	subs := []Candidate{
+		candidate("ada", subscribers.Daily, "ai"),
+		candidate("dee", subscribers.Instant, "ai", "safety"),
+	}
+	// The run ended at until, told in another zone: the run id is in UTC.
+	finished := until.In(time.FixedZone("CET", 3600))
+
+	t.Run("no news plans nothing", func(t *testing.T) {
+		p, _, q := newPlanner(subs...)
+		runs := &memRuns{}
+		p.Runs = runs
+		p.AlertAfterIngest(ctx, 0, finished)
+		if len(q.jobs) != 0 || len(runs.runs) != 0 {
+			t.Errorf("an ingest without news planned %d jobs, %d runs", len(q.jobs), len(runs.runs))
+		}
+	})
+
+	t.Run("news plans the instant subscribers' alerts", func(t *testing.T) {
+		p, _, q := newPlanner(subs...)
+		runs := &memRuns{}
+		p.Runs = runs
+		p.AlertAfterIngest(ctx, 3, finished)
+		if len(q.jobs) != 1 {
+			t.Fatalf("%d jobs queued, want 1", len(q.jobs))
+		}
+		job := q.jobs[0]
+		if job.RunID != "alerts-20261122T070000" || job.Kind != digest.KindAlert || !job.Until.Equal(until) ||
+			len(job.Recipients) != 1 || job.Recipients[0].SubscriberID != "dee" {
+			t.Errorf("job %+v", job)
+		}
+		want := Request{RunID: "alerts-20261122T070000", Target: Target{Kind: TargetInstant}, Until: finished, StartedBy: "ingest"}
+		if len(runs.runs) != 1 || runs.runs[0] != want {
+			t.Errorf("runs recorded: %+v, want %+v", runs.runs, want)
+		}
+	})
+
+	t.Run("a failure is logged", func(t *testing.T) {
+		p, _, _ := newPlanner(subs...)
+		var logs bytes.Buffer
+		p.Log = slog.New(slog.NewTextHandler(&logs, nil))
+		p.Queue = failingQueue{errors.New("queue unavailable")}
+		p.AlertAfterIngest(ctx, 1, finished)
+		if !strings.Contains(logs.String(), "plan alerts") || !strings.Contains(logs.String(), "queue unavailable") {
+			t.Errorf("logs: %s", logs.String())
+		}
+	})
+}

@@ -1,0 +1,143 @@
+package digestmail
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/radiogram/radiogram/internal/delivery"
+	"github.com/radiogram/radiogram/internal/digest"
+	"github.com/radiogram/radiogram/internal/email"
+	"github.com/radiogram/radiogram/internal/feeds"
+	"github.com/radiogram/radiogram/internal/items"
+	"github.com/radiogram/radiogram/internal/subscribers"
+	"github.com/radiogram/radiogram/internal/topics"
+)
+
+// SocietyLister lists the societies whose names items are shown with
+// (*feeds.Catalog).
+type SocietyLister interface {
+	Societies(ctx context.Context) ([]feeds.Society, error)
+}
+
+// JobRenderer renders delivery jobs (a delivery.Renderer): sections grouped
+// by the recipients' topics, and each recipient's period, reason and signed
+// links filled in. It is safe for concurrent use.
+type JobRenderer struct {
+	mail       *Renderer
+	taxonomy   *topics.Taxonomy
+	topicOrder []string          // display order of every topic id
+	topicNames map[string]string // by id, for badges and the why line
+	societies  SocietyLister
+	links      func(context.Context, subscribers.Subscriber) subscribers.Links
+}
+
+var _ delivery.Renderer = (*JobRenderer)(nil)
+
+// NewJobRenderer returns a JobRenderer writing with mail, ordering and
+// naming topics as taxonomy does, naming societies as societies lists them,
+// and giving each recipient the links returns.
+func NewJobRenderer(mail *Renderer, taxonomy *topics.Taxonomy, societies SocietyLister, links func(context.Context, subscribers.Subscriber) subscribers.Links) *JobRenderer {
+	r := &JobRenderer{
+		mail:       mail,
+		taxonomy:   taxonomy,
+		topicNames: map[string]string{},
+		societies:  societies,
+		links:      links,
+	}
+	for _, t := range taxonomy.Topics() {
+		r.topicOrder = append(r.topicOrder, t.ID)
+		r.topicNames[t.ID] = t.Name
+	}
+	return r
+}
+
+// Compile renders a job once; what differs per recipient is filled in by
+// the template, which reuses what Compile looked up.
+func (r *JobRenderer) Compile(ctx context.Context, job delivery.Job, list []items.Item) (delivery.Template, error) {
+	societies := r.societyNames(ctx)
+	content := Content{Kind: job.Kind, Format: job.Format, SocietyNames: societies, TopicNames: r.topicNames}
+	for _, sec := range digest.GroupByTopic(job.Topics, r.topicOrder, list) {
+		topic, _ := r.taxonomy.Lookup(sec.Topic)
+		content.Sections = append(content.Sections, Section{Topic: topic, Items: sec.Items})
+	}
+	tmpl, err := r.mail.Compile(content)
+	if err != nil {
+		return nil, err
+	}
+	return &jobTemplate{renderer: r, tmpl: tmpl, societies: societies}, nil
+}
+
+// societyNames maps society ids to names; on a read failure, from what the
+// lister still answered.
+func (r *JobRenderer) societyNames(ctx context.Context) map[string]string {
+	societies, _ := r.societies.Societies(ctx)
+	names := make(map[string]string, len(societies))
+	for _, s := range societies {
+		names[s.ID] = s.Name
+	}
+	return names
+}
+
+// jobTemplate is one compiled job, filled in per recipient.
+type jobTemplate struct {
+	renderer  *JobRenderer
+	tmpl      *Template
+	societies map[string]string // names by id, read once per job
+}
+
+func (t *jobTemplate) Fill(ctx context.Context, sub subscribers.Subscriber, since, until time.Time) (email.Message, error) {
+	loc, err := subscribers.LoadLocation(sub.Preferences.TimeZone)
+	if err != nil {
+		loc = time.UTC
+	}
+	return t.tmpl.Fill(Recipient{
+		Email:  sub.Email,
+		Period: digest.PeriodLabel(since, until, loc),
+		Why:    whyLine(sub.Preferences, t.renderer.topicNames, t.societies),
+		Links:  t.renderer.links(ctx, sub),
+	})
+}
+
+// whyLine tells a recipient with preferences p, in one sentence, why this mail
+// reached them. Topics missing from topicNames are left out; societies
+// missing from societyNames are shown by their upper-cased id.
+func whyLine(p subscribers.Preferences, topicNames, societyNames map[string]string) string {
+	var what string
+	switch p.Frequency {
+	case subscribers.Instant:
+		what = "these alerts"
+	case subscribers.Weekly:
+		what = "this weekly digest"
+	default:
+		what = "this daily digest"
+	}
+	names := make([]string, 0, len(p.Topics))
+	for _, id := range p.Topics {
+		if name := topicNames[id]; name != "" {
+			names = append(names, name)
+		}
+	}
+	from := "all societies"
+	if len(p.Societies) > 0 {
+		list := make([]string, len(p.Societies))
+		for i, id := range p.Societies {
+			list[i] = cmp.Or(societyNames[id], strings.ToUpper(id))
+		}
+		from = joinWords(list)
+	}
+	return fmt.Sprintf("You get %s because you subscribed to %s from %s.", what, joinWords(names), from)
+}
+
+// joinWords joins "a", "a and b", "a, b and c".
+func joinWords(words []string) string {
+	switch len(words) {
+	case 0:
+		return ""
+	case 1:
+		return words[0]
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+}

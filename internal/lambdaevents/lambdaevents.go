@@ -1,0 +1,134 @@
+// Package lambdaevents owns the translation between Lambda's event payloads
+// and the domain's plain calls: an SQS batch becomes delivery jobs handed to
+// the sender, an SNS event becomes feedback messages, the schedule's event
+// becomes an ingest trigger. It also runs, for `make run` and the tests, the
+// in-process SQS source that hands the send queue's messages to the sender's
+// handler as Lambda's SQS event source does.
+//
+// It is the only package besides functions/* that imports aws-lambda-go's
+// events; the domain packages (delivery, feedback, ingest) take and return
+// their own types.
+package lambdaevents
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/radiogram/radiogram/internal/delivery"
+	"github.com/radiogram/radiogram/internal/feedback"
+	"github.com/radiogram/radiogram/internal/ingest"
+)
+
+// SQSHandler is the shape of a Lambda SQS handler with partial batch
+// failures: the records it reports in BatchItemFailures come back; the
+// others are deleted.
+type SQSHandler func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error)
+
+// JobSender sends one delivery job (*delivery.Sender).
+type JobSender interface {
+	Send(ctx context.Context, job delivery.Job) error
+}
+
+// SendJobs is the sender function's handler: each record's body is one
+// delivery.Job, and only the records that failed (a body that is not a job,
+// or a failed send) are reported back for redelivery.
+func SendJobs(s JobSender, log *slog.Logger) SQSHandler {
+	log = orDiscard(log)
+	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		var resp events.SQSEventResponse
+		for _, rec := range ev.Records {
+			var job delivery.Job
+			err := json.Unmarshal([]byte(rec.Body), &job)
+			if err == nil {
+				err = s.Send(ctx, job)
+			}
+			if err != nil {
+				// Never dropped: a job that keeps failing ends in the dead-letter queue.
+				log.ErrorContext(ctx, "job failed", "message", rec.MessageId, "receive_count", rec.Attributes["ApproximateReceiveCount"], "err", err)
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+			}
+		}
+		return resp, nil
+	}
+}
+
+// MessageHandler handles one SNS message (*feedback.Processor).
+type MessageHandler interface {
+	Handle(ctx context.Context, m feedback.Message) error
+}
+
+// Feedback is the feedback function's handler for an SNS event. It handles
+// every record, then returns an error joining those of the records that
+// failed, so that Lambda retries the event.
+func Feedback(h MessageHandler, log *slog.Logger) func(ctx context.Context, ev events.SNSEvent) error {
+	log = orDiscard(log)
+	return func(ctx context.Context, ev events.SNSEvent) error {
+		var errs []error
+		for i, rec := range ev.Records {
+			m := snsMessage(rec.SNS)
+			if err := h.Handle(ctx, m); err != nil {
+				log.ErrorContext(ctx, "SNS record failed", "record", i, "message_id", m.MessageId, "error", err)
+				errs = append(errs, fmt.Errorf("record %d (message %s): %w", i, m.MessageId, err))
+			}
+		}
+		return errors.Join(errs...)
+	}
+}
+
+// snsMessage is the SNS message as SNS wrote it, from the record Lambda
+// decoded: Lambda hands the Timestamp over parsed, and the signature covers
+// the text SNS wrote, so it is written back in SNS's layout.
+func snsMessage(s events.SNSEntity) feedback.Message {
+	m := feedback.Message{
+		Type:             s.Type,
+		MessageId:        s.MessageID,
+		TopicArn:         s.TopicArn,
+		Subject:          s.Subject,
+		Message:          s.Message,
+		SignatureVersion: s.SignatureVersion,
+		Signature:        s.Signature,
+		SigningCertURL:   s.SigningCertURL,
+		UnsubscribeURL:   s.UnsubscribeURL,
+	}
+	if !s.Timestamp.IsZero() {
+		m.Timestamp = s.Timestamp.UTC().Format(feedback.SNSTimestampLayout)
+	}
+	return m
+}
+
+// IngestEvent is what the schedule (or `sam local invoke`) hands the ingest
+// function: {"source":"schedule"}, or {"source":"manual"} to fetch every
+// enabled feed now.
+type IngestEvent struct {
+	Source string `json:"source"`
+}
+
+// IngestRunner runs one ingest (*ingest.Runner).
+type IngestRunner interface {
+	Run(ctx context.Context, trigger ingest.Trigger) (ingest.Summary, error)
+}
+
+// Ingest is the ingest function's handler: it runs the ingest the event
+// asks for, a scheduled one unless the source is "manual", and answers
+// with its summary.
+func Ingest(r IngestRunner) func(ctx context.Context, ev IngestEvent) (ingest.Summary, error) {
+	return func(ctx context.Context, ev IngestEvent) (ingest.Summary, error) {
+		trigger := ingest.TriggerSchedule
+		if ev.Source == string(ingest.TriggerManual) {
+			trigger = ingest.TriggerManual
+		}
+		return r.Run(ctx, trigger)
+	}
+}
+
+func orDiscard(log *slog.Logger) *slog.Logger {
+	if log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return log
+}
