@@ -5,21 +5,29 @@ PORT      ?= 8080
 # sam build uses arm64 (template.yaml); the parity test builds the same recipe
 # for the host's architecture with LAMBDA_GOARCH=$(go env GOARCH).
 LAMBDA_GOARCH ?= arm64
+# staticcheck, pinned; `go run` fetches it once into the module cache.
+STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 LAMBDA_BUILD = GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w'
 
-.PHONY: run test lint unit parity bench build clean \
+.PHONY: run test tools lint unit parity bench build clean \
 	build-IngestFunction build-ApiFunction build-PlannerFunction build-SenderFunction build-FeedbackFunction
 
 run: ## the whole service on 127.0.0.1:$(PORT) against a local moto_server
+	@python3 infra/check_requirements.py
 	RADIOGRAM_ALLOW_LOOPBACK=1 PORT=$(PORT) $(GO) run ./cmd/radiogram-local
 
 test: lint ## lint, vet, template check, unit and integration tests (moto starts itself)
 	$(GO) test -race -count=1 -timeout 12m ./...
 
+tools: ## fetch and build the pinned Go tools (staticcheck) into the module cache
+	$(STATICCHECK) -version
+
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
+	python3 infra/check_requirements.py
 	cfn-lint template.yaml
 
 unit: ## tests that need no moto_server
