@@ -53,6 +53,7 @@ func (f failFor) Send(ctx context.Context, m email.Message) (string, error) {
 // a dry run, an idempotency key, previews, a test send, and the run
 // history's counts after a send with a failure.
 func TestAdminSends(t *testing.T) {
+	t.Parallel()
 	fs := newFeedServer(t)
 	a := newTestApp(t, fs.writeRegistry(t, testFeeds[:4]))
 	srv := newTestAPI(t, a)

@@ -61,6 +61,7 @@ func (c apiCall) do(t *testing.T, base string) (int, map[string]any) {
 // TestAdminAPI drives the admin routes over HTTP against moto: auth, the
 // feed registry, a manual ingest, item listings and every kind of bad input.
 func TestAdminAPI(t *testing.T) {
+	t.Parallel()
 	fs := newFeedServer(t)
 	a := newTestApp(t, fs.writeRegistry(t, testFeeds[:4]))
 	srv := newTestAPI(t, a)

@@ -22,6 +22,7 @@ import (
 // the preferences link from the manage mail in the browser, change topics
 // and frequency, save, and find the change on the page and in DynamoDB.
 func TestPreferencesInBrowser(t *testing.T) {
+	t.Parallel()
 	fs := newFeedServer(t)
 	a := newTestApp(t, fs.writeRegistry(t, testFeeds[:4]))
 	srv := newTestAPI(t, a)

@@ -22,6 +22,7 @@ import (
 // real sender drain the queue, and find the outcome on the run page, in
 // SES and in the audit log.
 func TestConsoleInBrowser(t *testing.T) {
+	t.Parallel()
 	fs := newFeedServer(t)
 	a := newTestApp(t, fs.writeRegistry(t, testFeeds[:4]))
 	srv := newTestAPI(t, a)

@@ -87,6 +87,7 @@ func nextHourPrefs(topics []string, societies []string, format subscribers.Forma
 // sender: every subscriber gets exactly their items, once, however often
 // the slot is planned again.
 func TestDigestDelivery(t *testing.T) {
+	t.Parallel()
 	fs := newFeedServer(t)
 	a := newTestApp(t, fs.writeRegistry(t, testFeeds[:4]))
 	newTestAPI(t, a) // links point at a live server
@@ -180,6 +181,7 @@ func TestDigestDelivery(t *testing.T) {
 // TestInstantAlerts: after an ingest run with news, each instant
 // subscriber gets one alert with all of that run's matching items.
 func TestInstantAlerts(t *testing.T) {
+	t.Parallel()
 	fs := newFeedServer(t)
 	a := newTestApp(t, fs.writeRegistry(t, testFeeds[:4]))
 	newTestAPI(t, a)
@@ -251,6 +253,7 @@ func (d duplicatingQueue) Enqueue(ctx context.Context, jobs []delivery.Job) erro
 // queued twice, two concurrent senders still mail every due subscriber
 // exactly once.
 func TestDeliveryFaults(t *testing.T) {
+	t.Parallel()
 	fs := newFeedServer(t)
 	a := newTestApp(t, fs.writeRegistry(t, testFeeds[:4]))
 	newTestAPI(t, a)

@@ -25,6 +25,7 @@ import (
 // received maxReceiveCount times, then moved by the queue's redrive policy
 // to the dead-letter queue, while good jobs queued with it are delivered.
 func TestPoisonJobGoesToDeadLetterQueue(t *testing.T) {
+	t.Parallel()
 	fs := newFeedServer(t)
 	a := newTestApp(t, fs.writeRegistry(t, testFeeds[:4]))
 	newTestAPI(t, a)

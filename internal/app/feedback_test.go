@@ -169,6 +169,7 @@ func newsServer(t *testing.T) (*feedServer, func()) {
 // bounces suppress, the ledger notes the feedback, a forged notification
 // changes nothing, and the next send skips the suppressed.
 func TestBounceFeedbackSuppresses(t *testing.T) {
+	t.Parallel()
 	fs, publish := newsServer(t)
 	a := newTestApp(t, fs.writeRegistry(t, []feedDef{{society: "esr", path: "/esr/news"}}))
 	newTestAPI(t, a)

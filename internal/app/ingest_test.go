@@ -15,6 +15,7 @@ import (
 // moto, then runs again: unchanged feeds answer 304 and cost no item
 // writes, one changed item is updated in place, broken feeds back off.
 func TestIngestTwoRuns(t *testing.T) {
+	t.Parallel()
 	fs := newFeedServer(t)
 	a := newTestApp(t, fs.writeRegistry(t, testFeeds))
 	ctx := context.Background()

@@ -2,7 +2,6 @@ package app
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -26,12 +25,8 @@ type receivedMail struct {
 // mailbox returns the messages moto's SES accepted for addr, oldest first.
 func mailbox(t *testing.T, a *App, addr string) []receivedMail {
 	t.Helper()
-	sent, err := stackOf(a).env.SentMessages(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []receivedMail
-	for _, m := range sent {
+	for _, m := range sentMessages(t, a) {
 		if !slices.Contains(m.Destinations, addr) {
 			continue
 		}

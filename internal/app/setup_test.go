@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"flag"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -66,18 +68,26 @@ func newTestApp(t testing.TB, feedsFile string) *App {
 	// mails (the template's PublicBaseUrl) point at it; newTestAPI starts it.
 	srv := httptest.NewUnstartedServer(nil)
 	t.Cleanup(srv.Close)
-	env, err := localenv.Start(ctx, localenv.Options{Endpoint: motoEndpoint, Parameters: map[string]string{
+	// Each stack mails from a domain of its own, so that tests running in
+	// parallel on one moto read only their own mail.
+	stack := "rg-" + strings.ToLower(rand.Text()[:8])
+	domain := stack + ".radiogram.test"
+	// moto's CloudFormation fails on stacks created concurrently; the tests
+	// run in parallel once their stacks stand.
+	deployMu.Lock()
+	env, err := localenv.Start(ctx, localenv.Options{Endpoint: motoEndpoint, StackName: stack, Parameters: map[string]string{
 		"PublicBaseUrl":     "http://" + srv.Listener.Addr().String(),
-		"MailFrom":          "Radiogram <news@radiogram.test>",
-		"SesIdentity":       "radiogram.test",
+		"MailFrom":          "Radiogram <news@" + domain + ">",
+		"SesIdentity":       domain,
 		"PostalAddress":     "Radiogram, 1 Test Street, Vienna",
 		"AdminEmails":       "staff@radiogram.test",
 		"SendRatePerSecond": "200",
 	}})
+	deployMu.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := env.VerifyEmailIdentity(ctx, "radiogram.test"); err != nil {
+	if err := env.VerifyEmailIdentity(ctx, domain); err != nil {
 		t.Fatal(err)
 	}
 	vars, err := env.CombinedEnv()
@@ -101,21 +111,41 @@ func newTestApp(t testing.TB, feedsFile string) *App {
 		t.Fatal(err)
 	}
 	testStacksMu.Lock()
-	testStacks[a] = &testStack{env: env, server: srv}
+	testStacks[a] = &testStack{env: env, server: srv, senderDomain: domain}
 	testStacksMu.Unlock()
 	return a
 }
 
 // testStack is what a test app runs on: its stack, and its API server.
 type testStack struct {
-	env    *localenv.Env
-	server *httptest.Server // unstarted until newTestAPI
+	env          *localenv.Env
+	server       *httptest.Server // unstarted until newTestAPI
+	senderDomain string           // of every mail this stack sends
 }
 
 var (
+	deployMu     sync.Mutex
 	testStacksMu sync.Mutex
 	testStacks   = map[*App]*testStack{}
 )
+
+// sentMessages returns the messages moto's SES accepted from a's stack,
+// oldest first.
+func sentMessages(tb testing.TB, a *App) []localenv.SentMessage {
+	tb.Helper()
+	st := stackOf(a)
+	all, err := st.env.SentMessages(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var own []localenv.SentMessage
+	for _, m := range all {
+		if strings.HasSuffix(m.Source, "@"+st.senderDomain) || strings.HasSuffix(m.Source, "@"+st.senderDomain+">") {
+			own = append(own, m)
+		}
+	}
+	return own
+}
 
 func stackOf(a *App) *testStack {
 	testStacksMu.Lock()

@@ -56,6 +56,7 @@ func tokenIn(t *testing.T, link string) string {
 // HTTP, reading every mail from moto's SES store: sign up, confirm, sign up
 // again, change preferences, one-click unsubscribe, export, erase, return.
 func TestSubscriberJourney(t *testing.T) {
+	t.Parallel()
 	fs := newFeedServer(t)
 	a := newTestApp(t, fs.writeRegistry(t, testFeeds[:4]))
 	srv := newTestAPI(t, a)
@@ -177,6 +178,7 @@ func TestSubscriberJourney(t *testing.T) {
 
 // TestSubscribeRejectsBadInput checks the public routes' 4xx answers.
 func TestSubscribeRejectsBadInput(t *testing.T) {
+	t.Parallel()
 	fs := newFeedServer(t)
 	a := newTestApp(t, fs.writeRegistry(t, testFeeds[:4]))
 	srv := newTestAPI(t, a)

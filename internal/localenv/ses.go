@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
@@ -36,6 +37,27 @@ type SentMessage struct {
 // SentMessages returns every raw message moto's SES accepted so far, in
 // order: what a subscriber would have received.
 func (e *Env) SentMessages(ctx context.Context) ([]SentMessage, error) {
+	// moto builds its state dump by walking every model while other requests
+	// may change them; a dump that races a write fails with a 500. A fresh
+	// attempt sees a settled state.
+	var err error
+	for attempt := range stateAttempts {
+		var msgs []SentMessage
+		if msgs, err = e.sentMessages(ctx); err == nil {
+			return msgs, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 50 * time.Millisecond):
+		}
+	}
+	return nil, err
+}
+
+const stateAttempts = 5
+
+func (e *Env) sentMessages(ctx context.Context) ([]SentMessage, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.Endpoint+"/moto-api/data.json", nil)
 	if err != nil {
 		return nil, err
@@ -48,6 +70,9 @@ func (e *Env) SentMessages(ctx context.Context) ([]SentMessage, error) {
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, fmt.Errorf("read moto state: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("read moto state: %s", resp.Status)
 	}
 	var state struct {
 		SES struct {
