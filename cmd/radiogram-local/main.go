@@ -46,27 +46,11 @@ func run() error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	baseURL := envOr("RADIOGRAM_BASE_URL", "http://"+ln.Addr().String())
-	env, err := localenv.Start(ctx, localenv.Options{
-		Endpoint:   os.Getenv("RADIOGRAM_AWS_ENDPOINT"),
-		StackName:  *stack,
-		Parameters: map[string]string{"PublicBaseUrl": baseURL},
-	})
+	env, a, err := startStack(ctx, *stack, baseURL)
 	if err != nil {
-		return fmt.Errorf("local AWS: %w", err)
+		return err
 	}
 	defer env.Close()
-	vars, err := processEnv(env)
-	if err != nil {
-		return err
-	}
-	a, err := app.Load(ctx, func(name string) string { return vars[name] }, config.Roles...)
-	if err != nil {
-		return err
-	}
-	log, cfg := a.Log, a.Config
-	if err := env.VerifyEmailIdentity(ctx, senderDomain(cfg.MailFrom)); err != nil {
-		return err
-	}
 	token, err := a.AdminToken(ctx)
 	if err != nil {
 		return err
@@ -80,46 +64,88 @@ func run() error {
 		return err
 	}
 	// The queue consumer runs in-process, as Lambda's SQS source would.
-	consumer := &lambdaevents.SQSSource{Queue: a.Queue, Handler: lambdaevents.SendJobs(sender, log), RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: log}
+	consumer := &lambdaevents.SQSSource{Queue: a.Queue, Handler: lambdaevents.SendJobs(sender, a.Log), RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: a.Log}
 	go consumer.Run(ctx)
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("http server", "err", err)
+			a.Log.Error("http server", "err", err)
 			stop()
 		}
 	}()
-	log.Info("radiogram is running",
+	a.Log.Info("radiogram is running",
 		"api", baseURL, "aws_endpoint", env.Endpoint, "stack", env.StackName,
-		"feeds_table", cfg.FeedsTable, "items_table", cfg.ItemsTable,
-		"ingest_every", interval.String(), "allow_loopback", cfg.AllowLoopback)
+		"feeds_table", a.Config.FeedsTable, "items_table", a.Config.ItemsTable,
+		"ingest_every", interval.String(), "allow_loopback", a.Config.AllowLoopback)
 	fmt.Fprintf(os.Stderr, "\n  Sign-up page: %s/\n  Admin token:  %s\n  Try:          curl -H 'Authorization: Bearer %s' %s/admin/feeds\n  Sent mail:    %s/moto-api/data.json (ses.RawMessage[].raw_data)\n  Stop:         Ctrl-C\n\n",
 		baseURL, token, token, baseURL, env.Endpoint)
 
+	runSchedules(ctx, a, *interval)
+	a.Log.Info("stopping")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+// startStack deploys the stack into moto (RADIOGRAM_AWS_ENDPOINT's, or one it
+// starts) and loads the app from the environment the stack gives its
+// functions, as each function starts in the cloud.
+func startStack(ctx context.Context, stack, baseURL string) (*localenv.Env, *app.App, error) {
+	env, err := localenv.Start(ctx, localenv.Options{
+		Endpoint:   os.Getenv("RADIOGRAM_AWS_ENDPOINT"),
+		StackName:  stack,
+		Parameters: map[string]string{"PublicBaseUrl": baseURL},
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("local AWS: %w", err)
+	}
+	a, err := loadApp(ctx, env)
+	if err != nil {
+		return nil, nil, errors.Join(err, env.Close())
+	}
+	return env, a, nil
+}
+
+func loadApp(ctx context.Context, env *localenv.Env) (*app.App, error) {
+	vars, err := processEnv(env)
+	if err != nil {
+		return nil, err
+	}
+	a, err := app.Load(ctx, func(name string) string { return vars[name] }, config.Roles...)
+	if err != nil {
+		return nil, err
+	}
+	if err := env.VerifyEmailIdentity(ctx, senderDomain(a.Config.MailFrom)); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// runSchedules does what EventBridge Scheduler does in the cloud, which
+// moto does not: the ingest at start and every interval, the planner at
+// start and on every hour, until ctx ends.
+func runSchedules(ctx context.Context, a *app.App, interval time.Duration) {
 	runIngest := func() {
 		if _, err := a.Ingest.Run(ctx, ingest.TriggerSchedule); err != nil && ctx.Err() == nil {
-			log.Error("ingest", "err", err)
+			a.Log.Error("ingest", "err", err)
 		}
 	}
 	runPlanner := func() {
 		if _, err := a.PlanSchedule(ctx, struct{}{}); err != nil && ctx.Err() == nil {
-			log.Error("plan digests", "err", err)
+			a.Log.Error("plan digests", "err", err)
 		}
 	}
 	untilNextHour := func() time.Duration { return time.Until(time.Now().Truncate(time.Hour).Add(time.Hour)) }
 	runIngest()
 	runPlanner()
-	ingestTicker := time.NewTicker(*interval)
+	ingestTicker := time.NewTicker(interval)
 	defer ingestTicker.Stop()
 	planTimer := time.NewTimer(untilNextHour())
 	defer planTimer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			log.Info("stopping")
-			shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return srv.Shutdown(shutdownCtx)
+			return
 		case <-ingestTicker.C:
 			runIngest()
 		case <-planTimer.C:

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -16,18 +15,6 @@ import (
 
 func main() {
 	ctx := context.Background()
-	a, err := app.Load(ctx, os.Getenv, config.API)
-	if err != nil {
-		fail(err)
-	}
-	handler, err := a.APIHandler(ctx)
-	if err != nil {
-		fail(err)
-	}
-	lambda.Start(httpadapter.NewV2(handler).ProxyWithContext)
-}
-
-func fail(err error) {
-	slog.Error("start", "err", err)
-	os.Exit(1)
+	a := app.Must(app.Load(ctx, os.Getenv, config.API))
+	lambda.Start(httpadapter.NewV2(app.Must(a.APIHandler(ctx))).ProxyWithContext)
 }

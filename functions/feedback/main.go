@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -16,10 +15,6 @@ import (
 )
 
 func main() {
-	a, err := app.Load(context.Background(), os.Getenv, config.Feedback)
-	if err != nil {
-		slog.Error("start", "err", err)
-		os.Exit(1)
-	}
+	a := app.Must(app.Load(context.Background(), os.Getenv, config.Feedback))
 	lambda.Start(lambdaevents.Feedback(a.Feedback(), a.Log))
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -15,10 +14,6 @@ import (
 )
 
 func main() {
-	a, err := app.Load(context.Background(), os.Getenv, config.Ingest)
-	if err != nil {
-		slog.Error("start", "err", err)
-		os.Exit(1)
-	}
+	a := app.Must(app.Load(context.Background(), os.Getenv, config.Ingest))
 	lambda.Start(lambdaevents.Ingest(a.Ingest))
 }

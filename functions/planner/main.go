@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -14,10 +13,6 @@ import (
 )
 
 func main() {
-	a, err := app.Load(context.Background(), os.Getenv, config.Planner)
-	if err != nil {
-		slog.Error("start", "err", err)
-		os.Exit(1)
-	}
+	a := app.Must(app.Load(context.Background(), os.Getenv, config.Planner))
 	lambda.Start(a.PlanSchedule)
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -16,18 +15,6 @@ import (
 
 func main() {
 	ctx := context.Background()
-	a, err := app.Load(ctx, os.Getenv, config.Sender)
-	if err != nil {
-		fail(err)
-	}
-	sender, err := a.Sender(ctx)
-	if err != nil {
-		fail(err)
-	}
-	lambda.Start(lambdaevents.SendJobs(sender, a.Log))
-}
-
-func fail(err error) {
-	slog.Error("start", "err", err)
-	os.Exit(1)
+	a := app.Must(app.Load(ctx, os.Getenv, config.Sender))
+	lambda.Start(lambdaevents.SendJobs(app.Must(a.Sender(ctx)), a.Log))
 }

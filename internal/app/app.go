@@ -270,3 +270,13 @@ func readFileOr(path string, embedded []byte) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// Must returns v, or ends a Lambda function's init when err is not nil: it
+// logs why and exits, and Lambda reports the failed init.
+func Must[T any](v T, err error) T {
+	if err != nil {
+		slog.Error("start", "err", err)
+		os.Exit(1)
+	}
+	return v
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/radiogram/radiogram/internal/digest"
+	"github.com/radiogram/radiogram/internal/items"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
@@ -134,30 +135,17 @@ func (p *Planner) plan(ctx context.Context, req Request) (Report, error) {
 	if err != nil {
 		return rep, fmt.Errorf("check suppressions: %w", err)
 	}
-
-	// Each candidate's period starts at their watermark, at most one
-	// period back; the items of all of them are read in one go.
-	sinces := make([]time.Time, len(candidates))
-	earliest := rep.Until
-	for i, c := range candidates {
-		sinces[i] = digest.Since(c.Watermark, rep.Until, c.Subscriber.Preferences.Frequency)
-		if sinces[i].Before(earliest) {
-			earliest = sinces[i]
-		}
-	}
-	all, err := p.Items.IngestedBetween(ctx, earliest, rep.Until)
+	sinces, all, err := p.periods(ctx, candidates, rep.Until)
 	if err != nil {
-		return rep, fmt.Errorf("read items: %w", err)
+		return rep, err
 	}
 
-	open := map[string]*Job{} // the job still taking recipients, by content
-	var jobs []*Job
+	jobs := jobGrouper{template: Job{RunID: req.RunID, Kind: kind, Until: rep.Until}, open: map[string]*Job{}}
 	var closed []subscribers.Subscriber // nothing to send: their period just ends
 	for i, c := range candidates {
 		sub := c.Subscriber
 		detail := PlannedRecipient{Email: sub.Email}
-		since := sinces[i]
-		selected := digest.Select(sub.Preferences, all, since, rep.Until)
+		selected := digest.Select(sub.Preferences, all, sinces[i], rep.Until)
 		switch {
 		case suppressed[hashes[i]] != "":
 			detail.Skip = SkipSuppressed + " (" + string(suppressed[hashes[i]]) + ")"
@@ -169,54 +157,98 @@ func (p *Planner) plan(ctx context.Context, req Request) (Report, error) {
 			closed = append(closed, sub)
 		default:
 			rep.Planned++
-			detail.Items = len(selected)
-			keys := make([]string, len(selected))
-			seenTopics := map[string]bool{}
-			for j, it := range selected {
-				keys[j] = it.Key
-				if len(detail.Titles) < 5 {
-					detail.Titles = append(detail.Titles, it.Title)
-				}
-				for _, t := range it.TopicIDs() {
-					if slices.Contains(sub.Preferences.Topics, t) && !seenTopics[t] {
-						seenTopics[t] = true
-						rep.Topics[t]++
-					}
-				}
-			}
-			key := digest.ContentKey(string(kind), sub.Preferences.Format, sub.Preferences.Topics, keys)
-			job := open[key]
-			if job == nil || len(job.Recipients) == MaxRecipients {
-				job = &Job{RunID: req.RunID, Kind: kind, Until: rep.Until, Format: sub.Preferences.Format, Topics: sub.Preferences.Topics, ItemKeys: keys}
-				open[key] = job
-				jobs = append(jobs, job)
-			}
-			job.Recipients = append(job.Recipients, Recipient{SubscriberID: sub.ID, Since: since})
+			rep.count(sub, selected, &detail)
+			jobs.add(sub, sinces[i], selected)
 		}
 		if req.DryRun && len(rep.Recipients) < maxReportedRecipients {
 			rep.Recipients = append(rep.Recipients, detail)
 		}
 	}
-	rep.Jobs = len(jobs)
+	rep.Jobs = len(jobs.all)
 	if req.DryRun {
 		return rep, nil
 	}
 	if err := p.closePeriods(ctx, closed, rep.Until); err != nil {
 		return rep, err
 	}
-	if len(jobs) == 0 {
+	if len(jobs.all) == 0 {
 		return rep, nil
 	}
-	queued := make([]Job, len(jobs))
-	for i, j := range jobs {
-		queued[i] = *j
-	}
-	if err := p.Queue.Enqueue(ctx, queued); err != nil {
-		return rep, fmt.Errorf("queue %d jobs: %w", len(jobs), err)
+	if err := p.Queue.Enqueue(ctx, jobs.queued()); err != nil {
+		return rep, fmt.Errorf("queue %d jobs: %w", len(jobs.all), err)
 	}
 	p.Log.InfoContext(ctx, "send planned", "run", req.RunID, "target", req.Target.Kind, "candidates", rep.Candidates,
 		"planned", rep.Planned, "jobs", rep.Jobs, "skipped", rep.Skipped)
 	return rep, nil
+}
+
+// periods returns where each candidate's period starts (their watermark,
+// at most one period back) and the items of all those periods, read in one
+// go.
+func (p *Planner) periods(ctx context.Context, candidates []Candidate, until time.Time) ([]time.Time, []items.Item, error) {
+	sinces := make([]time.Time, len(candidates))
+	earliest := until
+	for i, c := range candidates {
+		sinces[i] = digest.Since(c.Watermark, until, c.Subscriber.Preferences.Frequency)
+		if sinces[i].Before(earliest) {
+			earliest = sinces[i]
+		}
+	}
+	all, err := p.Items.IngestedBetween(ctx, earliest, until)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read items: %w", err)
+	}
+	return sinces, all, nil
+}
+
+// count adds a planned recipient's items to the report: the topics they
+// get news of, and the first titles for a dry run's detail.
+func (rep *Report) count(sub subscribers.Subscriber, selected []items.Item, detail *PlannedRecipient) {
+	detail.Items = len(selected)
+	seenTopics := map[string]bool{}
+	for _, it := range selected {
+		if len(detail.Titles) < 5 {
+			detail.Titles = append(detail.Titles, it.Title)
+		}
+		for _, t := range it.TopicIDs() {
+			if slices.Contains(sub.Preferences.Topics, t) && !seenTopics[t] {
+				seenTopics[t] = true
+				rep.Topics[t]++
+			}
+		}
+	}
+}
+
+// jobGrouper puts recipients of identical content into the same jobs, of
+// at most MaxRecipients each.
+type jobGrouper struct {
+	template Job             // run, kind and period of every job
+	open     map[string]*Job // the job still taking recipients, by content
+	all      []*Job
+}
+
+func (g *jobGrouper) add(sub subscribers.Subscriber, since time.Time, selected []items.Item) {
+	keys := make([]string, len(selected))
+	for i, it := range selected {
+		keys[i] = it.Key
+	}
+	content := digest.ContentKey(string(g.template.Kind), sub.Preferences.Format, sub.Preferences.Topics, keys)
+	job := g.open[content]
+	if job == nil || len(job.Recipients) == MaxRecipients {
+		job = &Job{RunID: g.template.RunID, Kind: g.template.Kind, Until: g.template.Until,
+			Format: sub.Preferences.Format, Topics: sub.Preferences.Topics, ItemKeys: keys}
+		g.open[content] = job
+		g.all = append(g.all, job)
+	}
+	job.Recipients = append(job.Recipients, Recipient{SubscriberID: sub.ID, Since: since})
+}
+
+func (g *jobGrouper) queued() []Job {
+	jobs := make([]Job, len(g.all))
+	for i, j := range g.all {
+		jobs[i] = *j
+	}
+	return jobs
 }
 
 // closeConcurrency bounds the watermark writes of one plan in flight.
