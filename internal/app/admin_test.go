@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/radiogram/radiogram/internal/email"
-	"github.com/radiogram/radiogram/internal/ingest"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
@@ -54,13 +53,8 @@ func (f failFor) Send(ctx context.Context, m email.Message) (string, error) {
 // history's counts after a send with a failure.
 func TestAdminSends(t *testing.T) {
 	t.Parallel()
-	fs := newFeedServer(t)
-	a := newTestApp(t, fs.writeRegistry(t, testFeeds[:4]))
-	srv := newTestAPI(t, a)
+	a, srv := newIngestedApp(t)
 	ctx := context.Background()
-	if _, err := a.Ingest.Run(ctx, ingest.TriggerSchedule); err != nil {
-		t.Fatal(err)
-	}
 	everything := []string{"ai", "screening", "guidelines", "policy", "safety", "ultrasound", "workforce", "events", "cancer", "education", "research"}
 	addConfirmed(t, a, "ada@hospital.test", subscribers.Preferences{Topics: []string{"ai"}, Frequency: subscribers.Daily, Hour: 7})
 	addConfirmed(t, a, "bob@hospital.test", subscribers.Preferences{Topics: []string{"ultrasound", "safety"}, Frequency: subscribers.Weekly, Hour: 9})

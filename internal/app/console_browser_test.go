@@ -11,7 +11,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/radiogram/radiogram/internal/browsertest"
-	"github.com/radiogram/radiogram/internal/ingest"
 	"github.com/radiogram/radiogram/internal/items"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
@@ -23,13 +22,8 @@ import (
 // SES and in the audit log.
 func TestConsoleInBrowser(t *testing.T) {
 	t.Parallel()
-	fs := newFeedServer(t)
-	a := newTestApp(t, fs.writeRegistry(t, testFeeds[:4]))
-	srv := newTestAPI(t, a)
+	a, srv := newIngestedApp(t)
 	ctx := context.Background()
-	if _, err := a.Ingest.Run(ctx, ingest.TriggerSchedule); err != nil {
-		t.Fatal(err)
-	}
 	stored := mustList(t, a, items.Query{Societies: []string{"esr", "rsna", "acr", "wfumb"}, Limit: 200})
 
 	// Two readers with something new, one whose topic has no news. The

@@ -45,24 +45,7 @@ func addConfirmed(t *testing.T, a *App, email string, p subscribers.Preferences)
 // in a goroutine, so it reports with Errorf, not Fatal.
 func drain(t *testing.T, a *App, sender *delivery.Sender) {
 	t.Helper()
-	c := &lambdaevents.SQSSource{Queue: a.Queue, Handler: lambdaevents.SendJobs(sender, a.Log), Log: a.Log}
-	empty := 0
-	for deadline := time.Now().Add(60 * time.Second); empty < 3; {
-		if time.Now().After(deadline) {
-			t.Error("the queue did not drain")
-			return
-		}
-		n, err := c.Poll(context.Background())
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		if n == 0 {
-			empty++
-		} else {
-			empty = 0
-		}
-	}
+	consume(t, &lambdaevents.SQSSource{Queue: a.Queue, Handler: lambdaevents.SendJobs(sender, a.Log), Log: a.Log}, 60*time.Second)
 }
 
 // wants lists the titles of the stored items a subscriber should get,
@@ -88,13 +71,8 @@ func nextHourPrefs(topics []string, societies []string, format subscribers.Forma
 // the slot is planned again.
 func TestDigestDelivery(t *testing.T) {
 	t.Parallel()
-	fs := newFeedServer(t)
-	a := newTestApp(t, fs.writeRegistry(t, testFeeds[:4]))
-	newTestAPI(t, a) // links point at a live server
+	a, _ := newIngestedApp(t)
 	ctx := context.Background()
-	if _, err := a.Ingest.Run(ctx, ingest.TriggerSchedule); err != nil {
-		t.Fatal(err)
-	}
 	stored := mustList(t, a, items.Query{Societies: []string{"esr", "rsna", "acr", "wfumb"}, Limit: 200})
 
 	subs := map[string]subscribers.Preferences{
@@ -254,13 +232,8 @@ func (d duplicatingQueue) Enqueue(ctx context.Context, jobs []delivery.Job) erro
 // exactly once.
 func TestDeliveryFaults(t *testing.T) {
 	t.Parallel()
-	fs := newFeedServer(t)
-	a := newTestApp(t, fs.writeRegistry(t, testFeeds[:4]))
-	newTestAPI(t, a)
+	a, _ := newIngestedApp(t)
 	ctx := context.Background()
-	if _, err := a.Ingest.Run(ctx, ingest.TriggerSchedule); err != nil {
-		t.Fatal(err)
-	}
 	const n = 60
 	var emails []string
 	for i := range n {

@@ -15,7 +15,6 @@ import (
 
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/digest"
-	"github.com/radiogram/radiogram/internal/ingest"
 	"github.com/radiogram/radiogram/internal/items"
 	"github.com/radiogram/radiogram/internal/lambdaevents"
 	"github.com/radiogram/radiogram/internal/subscribers"
@@ -26,13 +25,8 @@ import (
 // to the dead-letter queue, while good jobs queued with it are delivered.
 func TestPoisonJobGoesToDeadLetterQueue(t *testing.T) {
 	t.Parallel()
-	fs := newFeedServer(t)
-	a := newTestApp(t, fs.writeRegistry(t, testFeeds[:4]))
-	newTestAPI(t, a)
+	a, _ := newIngestedApp(t)
 	ctx := context.Background()
-	if _, err := a.Ingest.Run(ctx, ingest.TriggerSchedule); err != nil {
-		t.Fatal(err)
-	}
 	client := sqs.NewFromConfig(a.AWS)
 	queueURL, dlqURL := a.Config.SendQueueURL, stackOf(a).env.Outputs["SendDeadLetterQueueUrl"]
 	if dlqURL == "" {

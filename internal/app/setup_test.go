@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/radiogram/radiogram/internal/config"
+	"github.com/radiogram/radiogram/internal/ingest"
 	"github.com/radiogram/radiogram/internal/localenv"
 )
 
@@ -114,6 +115,20 @@ func newTestApp(t testing.TB, feedsFile string) *App {
 	testStacks[a] = &testStack{env: env, server: srv, senderDomain: domain}
 	testStacksMu.Unlock()
 	return a
+}
+
+// newIngestedApp is the common start of the delivery and admin tests: an
+// app over the first four test feeds, its API serving, and one ingest run
+// done.
+func newIngestedApp(t *testing.T) (*App, *httptest.Server) {
+	t.Helper()
+	fs := newFeedServer(t)
+	a := newTestApp(t, fs.writeRegistry(t, testFeeds[:4]))
+	srv := newTestAPI(t, a)
+	if _, err := a.Ingest.Run(context.Background(), ingest.TriggerSchedule); err != nil {
+		t.Fatal(err)
+	}
+	return a, srv
 }
 
 // testStack is what a test app runs on: its stack, and its API server.
