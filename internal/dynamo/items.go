@@ -3,6 +3,7 @@ package dynamo
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/items"
@@ -24,7 +26,8 @@ const (
 )
 
 // maxContentBytes keeps an item well under DynamoDB's 400 KB item limit; a
-// larger body is dropped and the summary stands in for it.
+// larger body is dropped and the summary stands in for it. The parser
+// already cuts content to items.MaxContentBytes; this is the last guard.
 const maxContentBytes = 200_000
 
 // ItemStore keeps items in the items table.
@@ -161,7 +164,7 @@ func (s *ItemStore) IngestedBetween(ctx context.Context, since, until time.Time)
 func (s *ItemStore) Create(ctx context.Context, it items.Item) (bool, error) {
 	av, err := attributevalue.MarshalMap(toItemRecord(it))
 	if err != nil {
-		return false, fmt.Errorf("encode item %s: %w", it.Key, err)
+		return false, fmt.Errorf("encode item %s: %w: %w", it.Key, items.ErrRejected, err)
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &s.table, Item: av, ConditionExpression: aws.String("attribute_not_exists(id)"),
@@ -170,7 +173,7 @@ func (s *ItemStore) Create(ctx context.Context, it items.Item) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("put item %s: %w", it.Key, err)
+		return false, fmt.Errorf("put item %s: %w", it.Key, markRejected(err))
 	}
 	return true, nil
 }
@@ -185,7 +188,7 @@ func (s *ItemStore) Update(ctx context.Context, it items.Item) error {
 		"topic_ids": &types.AttributeValueMemberSS{Value: r.TopicIDs}, "updated_at": r.UpdatedAt,
 	})
 	if err != nil {
-		return fmt.Errorf("encode item %s: %w", it.Key, err)
+		return fmt.Errorf("encode item %s: %w: %w", it.Key, items.ErrRejected, err)
 	}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
@@ -196,9 +199,21 @@ func (s *ItemStore) Update(ctx context.Context, it items.Item) error {
 		ExpressionAttributeValues: values,
 	})
 	if err != nil {
-		return fmt.Errorf("update item %s: %w", it.Key, err)
+		return fmt.Errorf("update item %s: %w", it.Key, markRejected(err))
 	}
 	return nil
+}
+
+// markRejected wraps items.ErrRejected around a write error that is about
+// the item itself: DynamoDB's ValidationException, which it returns for an
+// item over 400 KB or an invalid attribute. Throttling, outages and network
+// errors are left as they are.
+func markRejected(err error) error {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "ValidationException" {
+		return fmt.Errorf("%w: %w", items.ErrRejected, err)
+	}
+	return err
 }
 
 // List returns the newest items matching q, published newest first. It

@@ -27,7 +27,7 @@ import (
 var ErrNotAFeed = errors.New("not a feed")
 
 const (
-	summaryLength    = 300
+	summaryLength    = items.MaxSummaryRunes
 	titleFromSummary = 80
 	untitled         = "(untitled)"
 	// futureTolerance absorbs clock skew and time-zone mistakes; a date
@@ -74,6 +74,7 @@ func (p *Parser) Parse(body []byte, contentType, feedURL string, now time.Time) 
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, fmt.Errorf("parse feed %s: empty body: %w", feedURL, ErrNotAFeed)
 	}
+	body = normaliseJSONFeed(body)
 	feed, err := p.parseFeed(body)
 	if errors.Is(err, gofeed.ErrFeedTypeNotDetected) {
 		return nil, fmt.Errorf("parse feed %s: %w", feedURL, ErrNotAFeed)
@@ -96,7 +97,7 @@ func (p *Parser) Parse(body []byte, contentType, feedURL string, now time.Time) 
 
 	feedBase := parseBase(feedURL)
 	doc := &Document{
-		Title: plainText(feed.Title),
+		Title: truncateTitle(plainText(feed.Title)),
 		Link:  absoluteWebURL(feed.Link, feedBase),
 		TTL:   ttl,
 		Items: make([]items.Item, 0, len(feed.Items)),
@@ -149,8 +150,10 @@ func parseTTL(raw string) time.Duration {
 }
 
 // normalise turns one gofeed entry into an Item. jsonItem is the entry's
-// JSON Feed original, or nil for the XML formats.
+// JSON Feed original, or nil for the XML formats. Every field is capped as
+// the items package documents, so that any entry can be stored.
 func (p *Parser) normalise(entry *gofeed.Item, jsonItem *jsonfeed.Item, linkBase *url.URL, now time.Time) items.Item {
+	fillFromMedia(entry)
 	rawContent := richestContent(entry, jsonItem)
 	guid := strings.TrimSpace(entry.GUID)
 
@@ -171,7 +174,7 @@ func (p *Parser) normalise(entry *gofeed.Item, jsonItem *jsonfeed.Item, linkBase
 	}
 	summaryText := plainText(summarySource)
 
-	title := plainText(entry.Title)
+	title := truncateTitle(plainText(entry.Title))
 	if title == "" {
 		title = truncateWords(summaryText, titleFromSummary)
 	}
@@ -186,6 +189,8 @@ func (p *Parser) normalise(entry *gofeed.Item, jsonItem *jsonfeed.Item, linkBase
 	default:
 		guid = sha256Hex(entry.Title + rawContent)
 	}
+	// Capped only now: an over-long link may still serve as the identity.
+	guid, link = capGUID(guid), capLink(link)
 
 	return items.Item{
 		GUID:        guid,

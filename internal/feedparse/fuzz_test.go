@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/radiogram/radiogram/internal/items"
 )
 
 func FuzzParse(f *testing.F) {
@@ -48,6 +50,12 @@ func FuzzParse(f *testing.F) {
 			}
 			if n := utf8.RuneCountInString(it.Summary); n > summaryLength+1 {
 				t.Errorf("summary has %d runes", n)
+			}
+			if n := utf8.RuneCountInString(it.Title); n > items.MaxTitleRunes+1 {
+				t.Errorf("title has %d runes", n)
+			}
+			if len(it.Content) > items.MaxContentBytes || len(it.Link) > items.MaxLinkBytes || len(it.GUID) > items.MaxGUIDBytes {
+				t.Errorf("content %d, link %d, GUID %d bytes: over the caps", len(it.Content), len(it.Link), len(it.GUID))
 			}
 			for _, s := range []string{it.Title, it.Summary, it.Content} {
 				if !utf8.ValidString(s) {

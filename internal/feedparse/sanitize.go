@@ -9,6 +9,8 @@ import (
 	"github.com/microcosm-cc/bluemonday"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
+
+	"github.com/radiogram/radiogram/internal/items"
 )
 
 // newContentPolicy allows the markup a news article needs and that email
@@ -46,7 +48,8 @@ func newContentPolicy() *bluemonday.Policy {
 // parameters, marks links noopener noreferrer and drops tracking pixels.
 // That pass only removes nodes or sets URL attributes to http(s) (or
 // mailto) values, and html.Render escapes what it writes, so the result
-// stays as safe as bluemonday's.
+// stays as safe as bluemonday's. Content longer than items.MaxContentBytes
+// is cut after the last text that fits (cutContent).
 func (p *Parser) sanitize(fragment string, base *url.URL) string {
 	clean := p.policy.Sanitize(fragment)
 	if strings.TrimSpace(clean) == "" {
@@ -64,14 +67,32 @@ func (p *Parser) sanitize(fragment string, base *url.URL) string {
 		body.AppendChild(n)
 	}
 	rewriteURLs(body, base)
+	fixTreeC1(body)
 
-	var out strings.Builder
-	for n := body.FirstChild; n != nil; n = n.NextSibling {
-		if err := html.Render(&out, n); err != nil {
-			return ""
+	out, ok := renderChildren(body)
+	if !ok {
+		return ""
+	}
+	if len(out) > items.MaxContentBytes {
+		return cutContent(body, items.MaxContentBytes)
+	}
+	return out
+}
+
+// fixTreeC1 applies fixC1 to every text and attribute below parent, after
+// the parser has decoded references such as "&#146;".
+func fixTreeC1(parent *html.Node) {
+	for n := parent.FirstChild; n != nil; n = n.NextSibling {
+		switch n.Type {
+		case html.TextNode:
+			n.Data = fixC1(n.Data)
+		case html.ElementNode:
+			for i := range n.Attr {
+				n.Attr[i].Val = fixC1(n.Attr[i].Val)
+			}
+			fixTreeC1(n)
 		}
 	}
-	return strings.TrimSpace(out.String())
 }
 
 // rewriteURLs applies the post-sanitising rules to every link and image

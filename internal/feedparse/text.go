@@ -12,7 +12,9 @@ import (
 // plainText reduces an HTML fragment (or text that may contain markup) to
 // its words: tags dropped, entities decoded, whitespace collapsed. The text
 // of elements a reader never sees, such as scripts, is dropped with them.
+// C1 control characters become what windows-1252 means by them (fixC1).
 func plainText(fragment string) string {
+	fragment = fixC1(fragment)
 	if !strings.ContainsAny(fragment, "<&") {
 		return strings.Join(strings.Fields(fragment), " ")
 	}
@@ -23,7 +25,7 @@ func plainText(fragment string) string {
 		kind := tokens.Next()
 		switch kind {
 		case html.ErrorToken:
-			return strings.Join(strings.Fields(text.String()), " ")
+			return strings.Join(strings.Fields(fixC1(text.String())), " ")
 		case html.TextToken:
 			if hidden == 0 {
 				text.Write(tokens.Text())

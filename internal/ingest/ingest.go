@@ -4,13 +4,16 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/radiogram/radiogram/internal/feedparse"
 	"github.com/radiogram/radiogram/internal/feeds"
@@ -28,7 +31,10 @@ type FeedStore interface {
 	SaveFetch(ctx context.Context, f feeds.Feed, newItems int) error
 }
 
-// ItemStore keeps items, one record per society and GUID.
+// ItemStore keeps items, one record per society and GUID. Create's and
+// Update's error wraps items.ErrRejected when the store refused the item
+// itself: that item is skipped and the rest of its feed still stored. Any
+// other error (throttling, an outage) fails the feed.
 type ItemStore interface {
 	// ContentHashes returns the stored content hash of each key that exists.
 	ContentHashes(ctx context.Context, keys []string) (map[string]string, error)
@@ -64,12 +70,19 @@ type Runner struct {
 	Policy   feeds.Policy
 	// Concurrency bounds how many feeds are fetched at once.
 	Concurrency int
-	Now         func() time.Time
-	Log         *slog.Logger
+	// MaxItemsPerFeed bounds the items stored from one feed in one run,
+	// newest published first; 0 means DefaultMaxItemsPerFeed.
+	MaxItemsPerFeed int
+	Now             func() time.Time
+	Log             *slog.Logger
 	// AfterRun, if set, is called with each finished run's summary: instant
 	// alerts go out after a run that found news.
 	AfterRun func(ctx context.Context, sum Summary)
 }
+
+// DefaultMaxItemsPerFeed is the items stored from one feed in one run when
+// Runner.MaxItemsPerFeed is not set (RADIOGRAM_MAX_ITEMS_PER_FEED).
+const DefaultMaxItemsPerFeed = 200
 
 // Trigger says why a run happened.
 type Trigger string
@@ -93,6 +106,7 @@ type Summary struct {
 	FeedsSkipped   int          `json:"feeds_skipped"` // not due yet, or disabled
 	ItemsNew       int          `json:"items_new"`
 	ItemsUpdated   int          `json:"items_updated"`
+	ItemsSkipped   int          `json:"items_skipped"` // refused by the store (items.ErrRejected)
 	Feeds          []FeedResult `json:"feeds"`
 }
 
@@ -105,6 +119,7 @@ type FeedResult struct {
 	Error      string       `json:"error,omitempty"`
 	New        int          `json:"items_new"`
 	Updated    int          `json:"items_updated"`
+	Skipped    int          `json:"items_skipped"`
 	DurationMS int64        `json:"duration_ms"`
 	// NewKeys lists the stored keys of the feed's new items, for alerts.
 	NewKeys []string `json:"-"`
@@ -157,13 +172,14 @@ func (r *Runner) Run(ctx context.Context, trigger Trigger) (Summary, error) {
 		}
 		sum.ItemsNew += res.New
 		sum.ItemsUpdated += res.Updated
+		sum.ItemsSkipped += res.Skipped
 	}
 	sum.Feeds = results
 	sum.FinishedAt = r.Now().UTC()
 	r.Log.InfoContext(ctx, "ingest finished", "trigger", trigger,
 		"feeds_ok", sum.FeedsOK, "feeds_unchanged", sum.FeedsUnchanged, "feeds_failed", sum.FeedsFailed,
 		"feeds_skipped", sum.FeedsSkipped, "items_new", sum.ItemsNew, "items_updated", sum.ItemsUpdated,
-		"duration_ms", sum.FinishedAt.Sub(sum.StartedAt).Milliseconds())
+		"items_skipped", sum.ItemsSkipped, "duration_ms", sum.FinishedAt.Sub(sum.StartedAt).Milliseconds())
 	if r.AfterRun != nil {
 		r.AfterRun(ctx, sum)
 	}
@@ -180,7 +196,7 @@ func (r *Runner) ingestFeed(ctx context.Context, f feeds.Feed) (res FeedResult) 
 		if p := recover(); p != nil {
 			r.Log.ErrorContext(ctx, "feed ingest panicked", "feed", f.ID, "panic", p, "stack", string(debug.Stack()))
 			outcome = feeds.Outcome{Status: feeds.StatusFailed, Err: fmt.Errorf("internal error: %v", p), ClearValidators: true}
-			res.New, res.Updated, res.NewKeys = 0, 0, nil
+			res.New, res.Updated, res.Skipped, res.NewKeys = 0, 0, 0, nil
 		}
 		r.Policy.Record(&f, outcome, r.Now().UTC())
 		if err := r.Feeds.SaveFetch(ctx, f, res.New); err != nil {
@@ -193,7 +209,7 @@ func (r *Runner) ingestFeed(ctx context.Context, f feeds.Feed) (res FeedResult) 
 			level = slog.LevelWarn
 		}
 		r.Log.Log(ctx, level, "feed ingested", "feed", f.ID, "url", res.URL, "status", res.Status,
-			"items_new", res.New, "items_updated", res.Updated, "error", res.Error, "duration_ms", res.DurationMS)
+			"items_new", res.New, "items_updated", res.Updated, "items_skipped", res.Skipped, "error", res.Error, "duration_ms", res.DurationMS)
 	}()
 	outcome = r.fetchAndStore(ctx, f, &res)
 	return res
@@ -232,6 +248,8 @@ func (r *Runner) fetchAndStore(ctx context.Context, f feeds.Feed, res *FeedResul
 
 // store writes the document's new and changed items: one batched read for
 // the lot, then one write per new or changed item and none for the rest.
+// Only the newest MaxItemsPerFeed distinct items are considered. An item the
+// store rejects is skipped and counted; any other store error fails the feed.
 func (r *Runner) store(ctx context.Context, f feeds.Feed, parsed []items.Item, now time.Time, res *FeedResult) error {
 	byKey := make(map[string]bool, len(parsed))
 	fresh := make([]items.Item, 0, len(parsed))
@@ -243,6 +261,14 @@ func (r *Runner) store(ctx context.Context, f feeds.Feed, parsed []items.Item, n
 		}
 		byKey[it.Key] = true
 		fresh = append(fresh, it)
+	}
+	if limit := cmp.Or(r.MaxItemsPerFeed, DefaultMaxItemsPerFeed); len(fresh) > limit {
+		// Stable, so that entries published at the same time keep the
+		// feed's order.
+		slices.SortStableFunc(fresh, func(a, b items.Item) int { return b.Published.Compare(a.Published) })
+		r.Log.InfoContext(ctx, "feed has more items than a run stores", "feed", f.ID,
+			"items", len(fresh), "stored_at_most", limit)
+		fresh = fresh[:limit]
 	}
 	keys := make([]string, len(fresh))
 	for i, it := range fresh {
@@ -261,6 +287,9 @@ func (r *Runner) store(ctx context.Context, f feeds.Feed, parsed []items.Item, n
 		if exists {
 			it.UpdatedAt = now
 			if err := r.Items.Update(ctx, it); err != nil {
+				if r.skipRejected(ctx, f, it, err, res) {
+					continue
+				}
 				return fmt.Errorf("update item %s: %w", it.Key, err)
 			}
 			res.Updated++
@@ -269,6 +298,9 @@ func (r *Runner) store(ctx context.Context, f feeds.Feed, parsed []items.Item, n
 		it.FirstSeen = now
 		created, err := r.Items.Create(ctx, it)
 		if err != nil {
+			if r.skipRejected(ctx, f, it, err, res) {
+				continue
+			}
 			return fmt.Errorf("store item %s: %w", it.Key, err)
 		}
 		if created {
@@ -277,4 +309,29 @@ func (r *Runner) store(ctx context.Context, f feeds.Feed, parsed []items.Item, n
 		}
 	}
 	return nil
+}
+
+// skipRejected reports whether err is the store refusing the item itself,
+// counting and logging it as skipped when it is.
+func (r *Runner) skipRejected(ctx context.Context, f feeds.Feed, it items.Item, err error, res *FeedResult) bool {
+	if !errors.Is(err, items.ErrRejected) {
+		return false
+	}
+	res.Skipped++
+	r.Log.WarnContext(ctx, "item skipped: the store rejected it", "feed", f.ID, "item", it.Key,
+		"guid", truncateForLog(it.GUID), "err", err)
+	return true
+}
+
+// truncateForLog keeps a log line short whatever the feed put in a field.
+func truncateForLog(s string) string {
+	const limit = 200
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

@@ -58,7 +58,9 @@ type memItems struct {
 	mu       sync.Mutex
 	items    map[string]items.Item
 	failPuts bool
-	writes   int
+	// fail, if set, gives the error a write of the item returns, if any.
+	fail   func(it items.Item) error
+	writes int
 }
 
 func (m *memItems) ContentHashes(_ context.Context, keys []string) (map[string]string, error) {
@@ -79,6 +81,11 @@ func (m *memItems) Create(_ context.Context, it items.Item) (bool, error) {
 	if m.failPuts {
 		return false, errors.New("throttled")
 	}
+	if m.fail != nil {
+		if err := m.fail(it); err != nil {
+			return false, err
+		}
+	}
 	m.writes++
 	if _, ok := m.items[it.Key]; ok {
 		return false, nil
@@ -90,6 +97,11 @@ func (m *memItems) Create(_ context.Context, it items.Item) (bool, error) {
 func (m *memItems) Update(_ context.Context, it items.Item) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.fail != nil {
+		if err := m.fail(it); err != nil {
+			return err
+		}
+	}
 	m.writes++
 	it.FirstSeen = m.items[it.Key].FirstSeen
 	m.items[it.Key] = it

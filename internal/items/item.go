@@ -5,8 +5,35 @@ package items
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"time"
 )
+
+// Length caps on what an item stores. Together they keep an item far below
+// DynamoDB's 400 KB item limit (at most about 75 KB of text, with four-byte
+// runes), so that no entry, however hostile its feed, fails to store for
+// its size. The parser applies them; each is documented where it is cut.
+const (
+	// MaxTitleRunes caps the title, cut at a word boundary with an ellipsis.
+	MaxTitleRunes = 1000
+	// MaxSummaryRunes caps the plain-text summary, cut at a word boundary
+	// with an ellipsis (so at most one rune more).
+	MaxSummaryRunes = 300
+	// MaxContentBytes caps the sanitised HTML content: it is cut after the
+	// last text that fits, with every open element closed.
+	MaxContentBytes = 64 << 10
+	// MaxLinkBytes caps the link. A longer link is dropped, not cut: a
+	// shortened address would lead somewhere else.
+	MaxLinkBytes = 2048
+	// MaxGUIDBytes caps the stored GUID; a longer one is stored as its
+	// SHA-256 (the storage key is a hash of the GUID either way).
+	MaxGUIDBytes = 1024
+)
+
+// ErrRejected is wrapped by an item store's error when the store refused
+// the item itself (too large, invalid attribute), not because it was
+// unavailable: storing it again would fail again.
+var ErrRejected = errors.New("item rejected by the store")
 
 // TopicScore is how strongly an item belongs to one topic of the taxonomy.
 type TopicScore struct {
@@ -37,7 +64,8 @@ type Item struct {
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 	// Content is sanitised HTML, safe to embed in a page or an email.
 	Content string `json:"content,omitempty"`
-	// Summary is plain text of about 300 characters, cut at a word boundary.
+	// Summary is plain text of at most MaxSummaryRunes characters, cut at a
+	// word boundary.
 	Summary     string       `json:"summary"`
 	ContentHash string       `json:"content_hash"`
 	Topics      []TopicScore `json:"topics"`
