@@ -1,6 +1,8 @@
 package infra
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -159,4 +161,146 @@ func function(t *testing.T, tmpl *samtemplate.Template, id string) samtemplate.F
 	}
 	t.Fatalf("the template has no function %s", id)
 	return samtemplate.Function{}
+}
+
+// statements returns the policy statements of a list of IAM or SAM
+// policies: inline documents ({Statement: ...} in SAM, {PolicyDocument:
+// {Statement: ...}} in IAM). SAM policy templates name their resource.
+func statements(policies any) []map[string]any {
+	var out []map[string]any
+	list, _ := policies.([]any)
+	for _, p := range list {
+		doc := p
+		if d := path(p, "PolicyDocument"); d != nil {
+			doc = d
+		}
+		switch s := path(doc, "Statement").(type) {
+		case []any:
+			for _, st := range s {
+				if m, ok := st.(map[string]any); ok {
+					out = append(out, m)
+				}
+			}
+		case map[string]any:
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// strs returns a policy field that is a string or a list of strings.
+func strs(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, e := range v {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// checkSQSScoped fails for an SQS permission on every queue ("*"): in a
+// function's policies, in an IAM role of the template, or granted by SAM,
+// which gives a function with an SQS event and no Role of its own the
+// managed AWSLambdaSQSQueueExecutionRole on "*". A function that consumes a
+// queue needs the consumer's actions on that queue.
+func checkSQSScoped(t *testing.T, tmpl *samtemplate.Template) {
+	t.Helper()
+	wildcard := func(where string, sts []map[string]any) {
+		for _, st := range sts {
+			for _, a := range strs(st["Action"]) {
+				if !strings.HasPrefix(strings.ToLower(a), "sqs:") && a != "*" {
+					continue
+				}
+				for _, r := range strs(st["Resource"]) {
+					if strings.Contains(r, "*") {
+						t.Errorf("%s: %s on %q", where, a, r)
+					}
+				}
+			}
+		}
+	}
+	for id, r := range tmpl.Resources {
+		if r.Type != "AWS::IAM::Role" {
+			continue
+		}
+		props := resolved(t, tmpl, r.Properties)
+		wildcard("role "+id, statements(path(props, "Policies")))
+		for _, arn := range strs(path(props, "ManagedPolicyArns")) {
+			if strings.Contains(arn, "SQS") {
+				t.Errorf("role %s: managed policy %s", id, arn)
+			}
+		}
+	}
+	for _, fn := range tmpl.Functions() {
+		wildcard(fn.LogicalID, statements(resolved(t, tmpl, fn.Properties["Policies"])))
+		events, _ := fn.Properties["Events"].(map[string]any)
+		for name, ev := range events {
+			if path(ev, "Type") != "SQS" {
+				continue
+			}
+			if fn.Properties["Role"] == nil {
+				t.Errorf("%s.%s: an SQS event without an explicit Role, so SAM grants AWSLambdaSQSQueueExecutionRole on every queue", fn.LogicalID, name)
+				continue
+			}
+			roleID, role := target(t, tmpl, resolved(t, tmpl, fn.Properties["Role"]))
+			if role.Type != "AWS::IAM::Role" {
+				t.Errorf("%s: role %s is a %s", fn.LogicalID, roleID, role.Type)
+				continue
+			}
+			queue := resolved(t, tmpl, path(ev, "Properties", "Queue"))
+			need := map[string]bool{"sqs:ReceiveMessage": true, "sqs:DeleteMessage": true, "sqs:GetQueueAttributes": true, "sqs:ChangeMessageVisibility": true}
+			for _, st := range statements(path(resolved(t, tmpl, role.Properties), "Policies")) {
+				if st["Effect"] == "Allow" && slices.Contains(strs(st["Resource"]), queue.(string)) {
+					for _, a := range strs(st["Action"]) {
+						delete(need, a)
+					}
+				}
+			}
+			if len(need) > 0 {
+				t.Errorf("%s.%s: role %s does not allow %v on %v", fn.LogicalID, name, roleID, slices.Sorted(maps.Keys(need)), queue)
+			}
+		}
+	}
+}
+
+// checkTopicPolicyPinsSource fails unless every statement letting SES
+// publish to a topic pins both the account and the configuration set.
+func checkTopicPolicyPinsSource(t *testing.T, tmpl *samtemplate.Template) {
+	t.Helper()
+	policies := 0
+	for id, r := range tmpl.Resources {
+		if r.Type != "AWS::SNS::TopicPolicy" {
+			continue
+		}
+		policies++
+		for _, st := range statements([]any{resolved(t, tmpl, r.Properties)}) {
+			if !slices.Contains(strs(path(st, "Principal", "Service")), "ses.amazonaws.com") {
+				continue
+			}
+			cond := path(st, "Condition", "StringEquals")
+			if got := path(cond, "AWS:SourceAccount"); got != "123456789012" {
+				t.Errorf("%s: AWS:SourceAccount = %v, want the stack's account", id, got)
+			}
+			want := "arn:aws:ses:us-east-1:123456789012:configuration-set/ref:MailConfigurationSet"
+			if got := path(cond, "AWS:SourceArn"); got != want {
+				t.Errorf("%s: AWS:SourceArn = %v, want the configuration set %s", id, got, want)
+			}
+		}
+	}
+	if policies == 0 {
+		t.Error("no SNS topic policy")
+	}
+}
+
+func TestNoFunctionMayUseEveryQueue(t *testing.T) { checkSQSScoped(t, loadTemplate(t)) }
+
+func TestFeedbackTopicAcceptsOnlyOurConfigurationSet(t *testing.T) {
+	checkTopicPolicyPinsSource(t, loadTemplate(t))
 }

@@ -66,7 +66,23 @@ func run() error {
 	// The queue consumer runs in-process, as Lambda's SQS source would.
 	consumer := &lambdaevents.SQSSource{Queue: a.Queue, Handler: lambdaevents.SendJobs(sender, a.Log), RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: a.Log}
 	go consumer.Run(ctx)
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{
+		Handler: handler,
+		// A client gets 10 s to send its headers, so slow-header
+		// (slowloris) connections cannot pile up.
+		ReadHeaderTimeout: 10 * time.Second,
+		// and 30 s for the whole request with its body: admin and sign-up
+		// bodies are small JSON or forms, limited by the handlers.
+		ReadTimeout: 30 * time.Second,
+		// An answer must be written within 90 s of the request being read.
+		// The longest call, POST /admin/ingest, fetches every feed
+		// (8 at a time, 10 s each at most) before it answers, well within
+		// it; a client that stops reading cannot hold a connection longer.
+		WriteTimeout: 90 * time.Second,
+		// A keep-alive connection left idle is closed after 2 minutes, so
+		// idle browsers and scripts do not hold file descriptors forever.
+		IdleTimeout: 2 * time.Minute,
+	}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.Log.Error("http server", "err", err)

@@ -200,6 +200,10 @@ func (s *Service) outcomes(ctx context.Context, run *Run) ([]Failure, error) {
 	return failures, nil
 }
 
+// idempotencyKeyTimeout bounds claiming or releasing an idempotency key,
+// which runs on past the request that asked for it.
+const idempotencyKeyTimeout = 10 * time.Second
+
 // Trigger plans a send now, through the same planner, queue, ledger and
 // sender as the schedule. A repeated idempotency key returns the first run.
 func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (Run, error) {
@@ -209,7 +213,12 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (Run, error) 
 	}
 	runID := "admin-" + s.Now().UTC().Format("20060102T150405") + "-" + strings.ToLower(rand.Text()[:6])
 	if req.IdempotencyKey != "" && !req.DryRun {
-		existing, err := s.RunStore.ClaimIdempotencyKey(ctx, req.IdempotencyKey, runID)
+		// The claim and its release run on a context that outlives the
+		// request: a client that goes away mid-write must not leave a key
+		// claimed, by a run that never happened, without our knowing.
+		claimCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), idempotencyKeyTimeout)
+		existing, err := s.RunStore.ClaimIdempotencyKey(claimCtx, req.IdempotencyKey, runID)
+		cancel()
 		if err != nil {
 			return Run{}, err
 		}
@@ -220,7 +229,11 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (Run, error) 
 	rep, err := s.Planner.Plan(ctx, delivery.Request{RunID: runID, Target: target, Until: s.Now().UTC(), DryRun: req.DryRun, StartedBy: req.Actor})
 	if err != nil {
 		if req.IdempotencyKey != "" && !req.DryRun {
-			err = errors.Join(err, s.RunStore.ReleaseIdempotencyKey(ctx, req.IdempotencyKey))
+			// Released even when the plan failed because the client left
+			// (ctx cancelled), so that its retry is sent.
+			releaseCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), idempotencyKeyTimeout)
+			err = errors.Join(err, s.RunStore.ReleaseIdempotencyKey(releaseCtx, req.IdempotencyKey))
+			cancel()
 		}
 		if errors.Is(err, delivery.ErrUnknownSubscriber) {
 			return Run{}, fmt.Errorf("%w: %v", ErrNotFound, err)

@@ -87,11 +87,15 @@ func (p *Processor) Handle(ctx context.Context, m Message) error {
 	if p.Verifier == nil {
 		return errors.New("feedback: processor has no verifier")
 	}
-	if err := p.Verifier.Verify(ctx, m); err != nil {
-		return fmt.Errorf("verify SNS message: %w", err)
-	}
+	// The topic is checked first, on the message's word: a message from a
+	// topic not accepted is refused whatever its signature, so a stranger
+	// cannot make us fetch certificates. One that passes is then verified,
+	// and the signature covers TopicArn, so the check holds.
 	if len(p.TopicARNs) > 0 && !slices.Contains(p.TopicARNs, m.TopicArn) {
 		return fmt.Errorf("message %s from %s: %w", m.MessageId, m.TopicArn, ErrTopic)
+	}
+	if err := p.Verifier.Verify(ctx, m); err != nil {
+		return fmt.Errorf("verify SNS message: %w", err)
 	}
 	switch m.Type {
 	case TypeSubscriptionConfirmation:

@@ -162,10 +162,9 @@ func TestHandle(t *testing.T) {
 			wantSendLog:    []Kind{KindComplaint},
 		},
 		{
-			name: "classic complaint notification with signature version 2 suppresses",
+			name: "classic complaint notification with subject suppresses",
 			msg: func(t *testing.T) Message {
 				m := notification(readFixture(t, "notification-complaint.json"))
-				m.SignatureVersion = "2"
 				m.Subject = "Amazon SES Email Event Notification"
 				return sign(t, m)
 			},
@@ -328,6 +327,32 @@ func TestHandle(t *testing.T) {
 				t.Errorf("send log = %v, want %v", got, tt.wantSendLog)
 			}
 		})
+	}
+}
+
+// With TopicARNs set, a message from another topic is refused on its topic
+// alone: whatever it claims, it costs no certificate download (which an
+// attacker could otherwise trigger at will) and no signature check.
+func TestHandleRefusesForeignTopicBeforeFetching(t *testing.T) {
+	f := newFixture(t)
+	f.p.TopicARNs = []string{"arn:aws:sns:eu-west-1:111122223333:other"}
+	f.p.Verifier.Fetch = func(_ context.Context, url string) ([]byte, error) {
+		t.Errorf("certificate %s fetched for a message from a topic not accepted", url)
+		return nil, errors.New("no fetch expected")
+	}
+	for name, m := range map[string]Message{
+		"genuine":                   signedFixture(t, "event-complaint.json"),
+		"unsigned":                  notification(readFixture(t, "event-complaint.json")),
+		"subscription confirmation": sign(t, subscriptionConfirmation(goodSubscribeURL)),
+	} {
+		err := f.p.Handle(context.Background(), m)
+		if !errors.Is(err, ErrTopic) || !errors.Is(err, ErrUntrusted) {
+			t.Errorf("%s: Handle = %v, want ErrTopic", name, err)
+		}
+	}
+	if len(f.suppressions.got) > 0 || f.transients.calls > 0 || len(f.sendLog.kinds()) > 0 {
+		t.Errorf("a refused message changed state: %v suppressions, %d counts, send log %v",
+			f.suppressions.got, f.transients.calls, f.sendLog.kinds())
 	}
 }
 

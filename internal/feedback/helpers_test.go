@@ -97,7 +97,8 @@ func newTestVerifier(t testing.TB) (*Verifier, *certServer) {
 	return &Verifier{Fetch: srv.Fetch, Now: func() time.Time { return testNow }}, srv
 }
 
-// signWith signs m as SNS does. It writes the canonical text out on its
+// signWith signs m as SNS does: SHA256 for SignatureVersion 2, SHA1 for
+// version 1 (which the verifier refuses; tests sign with it to show that). It writes the canonical text out on its
 // own rather than calling stringToSign, so that the two check each other.
 func signWith(t testing.TB, key *rsa.PrivateKey, m Message) Message {
 	t.Helper()
@@ -149,7 +150,7 @@ func notification(body string) Message {
 		TopicArn:         testTopic,
 		Message:          body,
 		Timestamp:        snsTime(testNow.Add(-time.Minute)),
-		SignatureVersion: "1",
+		SignatureVersion: "2",
 		SigningCertURL:   testCertURL,
 		UnsubscribeURL:   "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=" + testTopic + ":8a21d249",
 	}

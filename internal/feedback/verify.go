@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/rsa"
-	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -49,8 +48,9 @@ const (
 var ErrUntrusted = errors.New("untrusted SNS message")
 
 var (
-	// ErrSignature: the signature is missing, undecodable, of an unknown
-	// version, or does not match the message.
+	// ErrSignature: the signature is missing, undecodable, of a version
+	// other than 2 (SHA256; version 1, SHA1, is refused), or does not match
+	// the message.
 	ErrSignature = fmt.Errorf("%w: signature does not verify", ErrUntrusted)
 	// ErrCertificate: the certificate URL is not Amazon SNS over https, or
 	// the certificate is unreadable, expired or not RSA.
@@ -101,10 +101,6 @@ func (v *Verifier) Verify(ctx context.Context, m Message) error {
 	if err != nil {
 		return err
 	}
-	hash, sum, err := digest(m.SignatureVersion, canonical)
-	if err != nil {
-		return err
-	}
 	sig, err := base64.StdEncoding.DecodeString(m.Signature)
 	if err != nil || len(sig) == 0 {
 		return fmt.Errorf("message %s: %w: signature is not base64", m.MessageId, ErrSignature)
@@ -118,6 +114,12 @@ func (v *Verifier) Verify(ctx context.Context, m Message) error {
 		return fmt.Errorf("message %s sent %s: %w", m.MessageId, m.Timestamp, ErrTimestamp)
 	}
 	if err := v.checkCertURL(m.SigningCertURL); err != nil {
+		return fmt.Errorf("message %s: %w", m.MessageId, err)
+	}
+	// Only SignatureVersion 2 (SHA256) is accepted, checked before any
+	// certificate is fetched.
+	hash, sum, err := digest(m.SignatureVersion, canonical)
+	if err != nil {
 		return fmt.Errorf("message %s: %w", m.MessageId, err)
 	}
 	cert, err := v.certificate(ctx, m.SigningCertURL)
@@ -167,16 +169,20 @@ func stringToSign(m Message) (string, error) {
 	return b.String(), nil
 }
 
+// digest hashes the canonical text for the message's SignatureVersion.
+// Only version 2 (RSA with SHA256) is accepted: version 1 signs a SHA1
+// digest, which is no longer collision resistant, and SNS topics sign with
+// version 2 once their SignatureVersion attribute is set to 2 (the
+// template's feedback topic does).
 func digest(version, canonical string) (crypto.Hash, []byte, error) {
 	switch version {
-	case "1":
-		sum := sha1.Sum([]byte(canonical))
-		return crypto.SHA1, sum[:], nil
 	case "2":
 		sum := sha256.Sum256([]byte(canonical))
 		return crypto.SHA256, sum[:], nil
+	case "1":
+		return 0, nil, fmt.Errorf("%w: signature version 1 (SHA1) is refused; the topic must sign with SignatureVersion 2 (SHA256)", ErrSignature)
 	}
-	return 0, nil, fmt.Errorf("%w: signature version %q", ErrSignature, version)
+	return 0, nil, fmt.Errorf("%w: signature version %q, only version 2 (SHA256) is accepted", ErrSignature, version)
 }
 
 // checkCertURL refuses a certificate that would not come, over TLS, from

@@ -60,20 +60,16 @@ func TestVerifyAcceptsGenuineMessages(t *testing.T) {
 		name string
 		m    Message
 	}{
-		{"notification, version 1, with subject", func() Message {
+		{"notification, version 2, with subject", func() Message {
 			m := notification(`{"eventType":"Send"}`)
 			m.Subject = "Amazon SES Email Event Notification"
 			return m
 		}()},
-		{"notification, version 2, no subject", func() Message {
-			m := notification(`{"eventType":"Send"}`)
-			m.SignatureVersion = "2"
-			return m
-		}()},
+		{"notification, version 2, no subject", notification(`{"eventType":"Send"}`)},
 		{"subscription confirmation, version 2", subscriptionConfirmation(goodSubscribeURL)},
-		{"unsubscribe confirmation, version 1", func() Message {
+		{"unsubscribe confirmation, version 2", func() Message {
 			m := subscriptionConfirmation(goodSubscribeURL)
-			m.Type, m.SignatureVersion = TypeUnsubscribeConfirmation, "1"
+			m.Type = TypeUnsubscribeConfirmation
 			return m
 		}()},
 		{"timestamp 4 minutes ahead (clock skew)", func() Message {
@@ -150,7 +146,19 @@ func TestVerifyRefusesForgeries(t *testing.T) {
 			return m
 		}(), want: ErrSignature},
 		{name: "wrong key", m: signWith(t, otherKey, notification(`{"eventType":"Send"}`)), want: ErrSignature},
-		{name: "version 1 signature labelled version 2", m: signed(func(m *Message) { m.SignatureVersion = "2" }), want: ErrSignature},
+		{name: "version 1 signature labelled version 2", m: func() Message {
+			m := notification(`{"eventType":"Send"}`)
+			m.SignatureVersion = "1"
+			m = sign(t, m)
+			m.SignatureVersion = "2"
+			return m
+		}(), want: ErrSignature},
+		{name: "genuine version 1 (SHA1) signature", m: func() Message {
+			m := notification(`{"eventType":"Send"}`)
+			m.SignatureVersion = "1"
+			return sign(t, m)
+		}(), want: ErrSignature, noFetch: true},
+		{name: "version 2 signature labelled version 1", m: signed(func(m *Message) { m.SignatureVersion = "1" }), want: ErrSignature, noFetch: true},
 		{name: "unknown signature version", m: signed(func(m *Message) { m.SignatureVersion = "3" }), want: ErrSignature, noFetch: true},
 		{name: "bad base64", m: signed(func(m *Message) { m.Signature = "not*base64!" }), want: ErrSignature, noFetch: true},
 		{name: "empty signature", m: signed(func(m *Message) { m.Signature = "" }), want: ErrSignature, noFetch: true},
@@ -205,6 +213,26 @@ func TestVerifyRefusesForgeries(t *testing.T) {
 				t.Errorf("certificate fetched %d times, want none", srv.Calls())
 			}
 		})
+	}
+}
+
+// SignatureVersion 1 signs with SHA1, which is no longer collision
+// resistant: a genuine version 1 message is refused, and the error says
+// why, before any certificate is fetched.
+func TestVerifyRefusesSignatureVersion1(t *testing.T) {
+	v, srv := newTestVerifier(t)
+	for _, m := range []Message{notification(`{"eventType":"Send"}`), subscriptionConfirmation(goodSubscribeURL)} {
+		m.SignatureVersion = "1"
+		err := v.Verify(context.Background(), sign(t, m))
+		if !errors.Is(err, ErrSignature) || !errors.Is(err, ErrUntrusted) {
+			t.Fatalf("Verify(version 1 %s) = %v, want ErrSignature", m.Type, err)
+		}
+		if msg := err.Error(); !strings.Contains(msg, "version 1") || !strings.Contains(msg, "SHA1") {
+			t.Errorf("error %q does not say that signature version 1 (SHA1) is refused", msg)
+		}
+	}
+	if srv.Calls() > 0 {
+		t.Errorf("%d certificate fetches for refused version 1 messages, want none", srv.Calls())
 	}
 }
 

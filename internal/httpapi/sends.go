@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -16,6 +17,10 @@ const apiActor = "admin (api)"
 // with a 4xx and the reason, anything else as an internal error.
 func (s *Server) adminError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
+	case r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+		// The client went away (nginx's 499): not a server error, and no
+		// one is left to answer.
+		s.Log.InfoContext(r.Context(), "client went away", "method", r.Method, "path", r.URL.Path, "err", err)
 	case errors.Is(err, admin.ErrNotFound), errors.Is(err, admin.ErrNothingNew):
 		writeError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, admin.ErrInvalidTarget), errors.Is(err, admin.ErrUnknownTopic), errors.Is(err, admin.ErrBadRequest):
