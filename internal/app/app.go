@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -132,13 +133,14 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, err
 		Fetcher: httpfeed.New(httpfeed.Options{
 			Timeout: cfg.FetchTimeout, MaxBodyBytes: cfg.MaxBodyBytes, UserAgent: cfg.UserAgent, AllowLoopback: cfg.AllowLoopback,
 		}),
-		Parser:      feedparse.NewParser(),
-		Tagger:      topics.NewTagger(taxonomy),
-		Registry:    registry,
-		Policy:      feeds.DefaultPolicy,
-		Concurrency: cfg.FetchConcurrency,
-		Now:         time.Now,
-		Log:         log,
+		Parser:          feedparse.NewParser(),
+		Tagger:          topics.NewTagger(taxonomy),
+		Registry:        registry,
+		Policy:          feeds.DefaultPolicy,
+		Concurrency:     cfg.FetchConcurrency,
+		MaxItemsPerFeed: cfg.MaxItemsPerFeed,
+		Now:             time.Now,
+		Log:             log,
 		AfterRun: func(ctx context.Context, sum ingest.Summary) {
 			a.Planner().AlertAfterIngest(ctx, sum.ItemsNew, sum.FinishedAt)
 		},
@@ -159,10 +161,14 @@ func (a *App) APIHandler(ctx context.Context) (http.Handler, error) {
 		return nil, err
 	}
 	adminSvc := a.AdminService(svc)
+	// One count of wrong admin tokens per client, whether guessed at the
+	// console's sign-in or as a bearer token.
+	failures := console.NewFailureLimiter(console.MaxFailures, console.FailureWindow)
 	srv := &httpapi.Server{
 		AdminToken: token,
 		Admin:      adminSvc,
 		ClientIP:   pagekit.RemoteIP,
+		Failures:   failures,
 		Log:        a.Log,
 		Pages: &web.Handlers{
 			Subscribers: svc,
@@ -170,11 +176,14 @@ func (a *App) APIHandler(ctx context.Context) (http.Handler, error) {
 			ClientIP:    pagekit.RemoteIP,
 			Log:         a.Log,
 		},
+		// The console signs its sessions with a key derived from the token,
+		// never with the link keys, and stores them in the admin table.
 		Console: &console.Handlers{
 			Admin:    adminSvc,
 			Topics:   a.Taxonomy.Topics(),
 			Token:    token,
-			Sessions: svc.Signer, // the link keys also sign console sessions
+			Sessions: a.AdminStore,
+			Failures: failures,
 			ClientIP: pagekit.RemoteIP,
 			Now:      time.Now,
 			Log:      a.Log,
@@ -192,6 +201,11 @@ func (a *App) AdminToken(ctx context.Context) (string, error) {
 	}
 	if token == "" {
 		return "", fmt.Errorf("set RADIOGRAM_ADMIN_TOKEN or RADIOGRAM_ADMIN_TOKEN_SECRET_ARN: the admin routes need a token")
+	}
+	// The environment's value is checked with the configuration; the
+	// secret's is checked here. Neither error repeats the token.
+	if n := len(strings.TrimSpace(token)); n < config.MinAdminTokenLen {
+		return "", fmt.Errorf("admin token: the value is %d characters, want at least %d", n, config.MinAdminTokenLen)
 	}
 	return token, nil
 }

@@ -52,7 +52,7 @@ func runTests(m *testing.M) int {
 // testAdminToken is the admin token of the in-process tests, set as
 // RADIOGRAM_ADMIN_TOKEN (which a local run may set); the bootstraps' parity
 // test uses the stack's generated secret instead.
-const testAdminToken = "test-admin-token"
+const testAdminToken = "test-admin-token-of-the-in-process-tests"
 
 // newTestApp deploys a fresh stack, with the test's values for the
 // template's parameters, and loads the app from the environment moto

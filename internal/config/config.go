@@ -39,6 +39,9 @@ type Config struct {
 	// AllowLoopback lets the fetcher reach 127.0.0.0/8 for local runs and
 	// tests; every other private range stays refused.
 	AllowLoopback bool
+	// MaxItemsPerFeed bounds the items one ingest run stores from one feed,
+	// newest published first.
+	MaxItemsPerFeed int
 
 	// AdminToken is set locally; in the stack AdminTokenSecretARN names the
 	// Secrets Manager secret that holds it.
@@ -71,6 +74,11 @@ type Config struct {
 	set map[string]bool // variables that had a value, for Check
 }
 
+// MinAdminTokenLen is the shortest admin token accepted, from the
+// environment or the secret: the token is all that guards the admin API and
+// console. The stack generates one of 40 characters.
+const MinAdminTokenLen = 32
+
 // FromEnv reads the configuration from an environment: os.Getenv in every
 // process, the environment the stack gives a function in tests. It is the
 // only way a Config is made, so what the template sets is what runs.
@@ -95,6 +103,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		FetchConcurrency:     p.integer("RADIOGRAM_FETCH_CONCURRENCY", 8, 1, 64),
 		UserAgent:            p.str("RADIOGRAM_USER_AGENT", ""),
 		AllowLoopback:        p.boolean("RADIOGRAM_ALLOW_LOOPBACK"),
+		MaxItemsPerFeed:      p.integer("RADIOGRAM_MAX_ITEMS_PER_FEED", 200, 1, 10000),
 		AdminToken:           p.str("RADIOGRAM_ADMIN_TOKEN", ""),
 		AdminTokenSecretARN:  p.str("RADIOGRAM_ADMIN_TOKEN_SECRET_ARN", ""),
 		SigningKeys:          p.str("RADIOGRAM_SIGNING_KEYS", ""),
@@ -109,6 +118,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		FeedbackTopicARN:     p.str("RADIOGRAM_FEEDBACK_TOPIC_ARN", ""),
 		AdminEmails:          p.list("RADIOGRAM_ADMIN_EMAILS"),
 		LogLevel:             p.level("RADIOGRAM_LOG_LEVEL"),
+	}
+	if p.err == nil && c.AdminToken != "" && len(c.AdminToken) < MinAdminTokenLen {
+		// The token is a password: the error names its length, never it.
+		p.err = fmt.Errorf("RADIOGRAM_ADMIN_TOKEN is %d characters: want at least %d (the stack generates %d)", len(c.AdminToken), MinAdminTokenLen, 40)
 	}
 	if p.err != nil {
 		return Config{}, p.err

@@ -29,6 +29,25 @@ func TestParse(t *testing.T) {
 		{name: "concurrency out of range", env: map[string]string{"RADIOGRAM_FETCH_CONCURRENCY": "0"}, wantErr: "from 1 to 64"},
 		{name: "bad bool", env: map[string]string{"RADIOGRAM_ALLOW_LOOPBACK": "maybe"}, wantErr: "RADIOGRAM_ALLOW_LOOPBACK"},
 		{name: "bad level", env: map[string]string{"RADIOGRAM_LOG_LEVEL": "loud"}, wantErr: "RADIOGRAM_LOG_LEVEL"},
+		{name: "max items per feed default", env: map[string]string{}, check: func(t *testing.T, c Config) {
+			if c.MaxItemsPerFeed != 200 {
+				t.Errorf("MaxItemsPerFeed = %d, want 200", c.MaxItemsPerFeed)
+			}
+		}},
+		{name: "max items per feed set", env: map[string]string{"RADIOGRAM_MAX_ITEMS_PER_FEED": "10000"}, check: func(t *testing.T, c Config) {
+			if c.MaxItemsPerFeed != 10000 {
+				t.Errorf("MaxItemsPerFeed = %d, want 10000", c.MaxItemsPerFeed)
+			}
+		}},
+		{name: "max items per feed zero", env: map[string]string{"RADIOGRAM_MAX_ITEMS_PER_FEED": "0"}, wantErr: "RADIOGRAM_MAX_ITEMS_PER_FEED=\"0\": want a whole number from 1 to 10000"},
+		{name: "max items per feed too many", env: map[string]string{"RADIOGRAM_MAX_ITEMS_PER_FEED": "10001"}, wantErr: "from 1 to 10000"},
+		{name: "max items per feed not a number", env: map[string]string{"RADIOGRAM_MAX_ITEMS_PER_FEED": "lots"}, wantErr: "RADIOGRAM_MAX_ITEMS_PER_FEED"},
+		{name: "short admin token", env: map[string]string{"RADIOGRAM_ADMIN_TOKEN": "test-admin-token"}, wantErr: "RADIOGRAM_ADMIN_TOKEN is 16 characters: want at least 32"},
+		{name: "admin token of 32 characters", env: map[string]string{"RADIOGRAM_ADMIN_TOKEN": strings.Repeat("t", 32)}, check: func(t *testing.T, c Config) {
+			if c.AdminToken != strings.Repeat("t", 32) {
+				t.Errorf("admin token %q", c.AdminToken)
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,6 +63,19 @@ func TestParse(t *testing.T) {
 			}
 			tt.check(t, c)
 		})
+	}
+}
+
+// The error about a short admin token names the setting, never the token.
+func TestShortAdminTokenIsNotRepeated(t *testing.T) {
+	_, err := FromEnv(func(k string) string {
+		if k == "RADIOGRAM_ADMIN_TOKEN" {
+			return "hunter2-hunter2"
+		}
+		return ""
+	})
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("err = %v, want an error that does not repeat the token", err)
 	}
 }
 
@@ -105,6 +137,11 @@ func TestNeedsReads(t *testing.T) {
 	}
 	if !NeedsOf(Planner).Reads("RADIOGRAM_LOG_LEVEL") {
 		t.Error("every role reads the common settings")
+	}
+	for _, role := range []Role{Ingest, API} {
+		if !NeedsOf(role).Reads("RADIOGRAM_MAX_ITEMS_PER_FEED") {
+			t.Errorf("the %s role runs ingests, so reads RADIOGRAM_MAX_ITEMS_PER_FEED", role)
+		}
 	}
 	if NeedsOf(Feedback).Reads("RADIOGRAM_SEND_QUEUE_URL") || NeedsOf(Ingest).Reads("RADIOGRAM_SIGNING_KEYS") {
 		t.Error("a role reads a variable it has no use for")

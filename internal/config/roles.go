@@ -51,9 +51,10 @@ var common = []string{
 }
 
 var (
+	// fetching is read by the roles that run ingests: Ingest and API.
 	fetching = []string{
 		"RADIOGRAM_FETCH_TIMEOUT", "RADIOGRAM_MAX_BODY_BYTES", "RADIOGRAM_FETCH_CONCURRENCY",
-		"RADIOGRAM_USER_AGENT", "RADIOGRAM_ALLOW_LOOPBACK",
+		"RADIOGRAM_USER_AGENT", "RADIOGRAM_ALLOW_LOOPBACK", "RADIOGRAM_MAX_ITEMS_PER_FEED",
 	}
 	mailing = []string{
 		"RADIOGRAM_MAIL_FROM", "RADIOGRAM_MAIL_REPLY_TO", "RADIOGRAM_POSTAL_ADDRESS",

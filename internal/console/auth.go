@@ -11,7 +11,6 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/radiogram/radiogram/internal/admin"
@@ -46,13 +45,16 @@ type session struct {
 
 func (s session) signedIn() bool { return s.ID != "" }
 
-// currentSession reads the session cookie; the zero session means signed out.
+// currentSession reads the session cookie and finds its session stored,
+// opened with the current admin token and not expired; the zero session
+// means signed out.
 func (c *console) currentSession(r *http.Request) session {
 	cookie, err := r.Cookie(cookieName)
-	if err != nil {
+	if err != nil || c.keys == nil || c.sessions == nil {
 		return session{}
 	}
-	subject, err := c.sessions.Verify(cookie.Value, tokens.Session, c.now())
+	now := c.now()
+	subject, err := c.keys.Verify(cookie.Value, tokens.Session, now)
 	if err != nil {
 		return session{}
 	}
@@ -60,16 +62,25 @@ func (c *console) currentSession(r *http.Request) session {
 	if !ok || id == "" {
 		return session{}
 	}
+	binding, expires, found, err := c.sessions.Session(r.Context(), id)
+	if err != nil {
+		// Unable to tell, the console fails closed.
+		c.log.ErrorContext(r.Context(), "read console session", "session", id[:min(8, len(id))], "err", err)
+		return session{}
+	}
+	if !found || !now.Before(expires) || subtle.ConstantTimeCompare([]byte(binding), []byte(c.binding)) != 1 {
+		return session{}
+	}
 	// The CSRF token needs no expiry of its own: it is good only next to
-	// the cookie of its session, which expires.
-	return session{ID: id, CSRF: c.sessions.Sign(csrfSubjectPrefix+id, tokens.Session, time.Time{})}
+	// the cookie of its session, which ends.
+	return session{ID: id, CSRF: c.keys.Sign(csrfSubjectPrefix+id, tokens.Session, time.Time{})}
 }
 
 func (c *console) validCSRF(token string, s session) bool {
-	if token == "" {
+	if token == "" || c.keys == nil {
 		return false
 	}
-	subject, err := c.sessions.Verify(token, tokens.Session, c.now())
+	subject, err := c.keys.Verify(token, tokens.Session, c.now())
 	return err == nil && subject == csrfSubjectPrefix+s.ID
 }
 
@@ -173,7 +184,7 @@ func (c *console) signInPage(w http.ResponseWriter, r *http.Request) {
 
 func (c *console) signIn(w http.ResponseWriter, r *http.Request) {
 	ctx, now, client := r.Context(), c.now(), c.clientIP(r)
-	if !c.failures.allow(client, now) {
+	if !c.failures.Allow(client, now) {
 		w.Header().Set("Retry-After", strconv.Itoa(int(signInFailureWindow.Seconds())))
 		c.renderProblem(w, r, tooManyFailuresProblem, session{})
 		return
@@ -187,7 +198,7 @@ func (c *console) signIn(w http.ResponseWriter, r *http.Request) {
 		next = ""
 	}
 	if !c.tokenMatches(r.PostForm.Get("token")) {
-		c.failures.fail(client, now)
+		c.failures.Fail(client, now)
 		c.record(ctx, admin.AuditEntry{At: now, Actor: actor, Action: "signin.failed", Detail: "wrong admin token", Client: client})
 		c.log.WarnContext(ctx, "console sign-in refused", "client", client)
 		pause(ctx, c.failureDelay)
@@ -199,15 +210,24 @@ func (c *console) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if c.sessions == nil || c.keys == nil {
+		c.fail(w, r, session{}, "open session", errNoSessionStore)
+		return
+	}
 	id := rand.Text()
 	// A sign-in that cannot be audited does not happen.
 	if err := c.admin.Record(ctx, admin.AuditEntry{At: now, Actor: actor, Action: "signin", Detail: "session " + id[:8], Client: client}); err != nil {
 		c.fail(w, r, session{}, "record sign-in", err)
 		return
 	}
+	// Nor one whose end the server could not enforce.
+	if err := c.sessions.PutSession(ctx, id, c.binding, now.Add(sessionLifetime)); err != nil {
+		c.fail(w, r, session{}, "store session", err)
+		return
+	}
 	http.SetCookie(w, &http.Cookie{
 		Name:     cookieName,
-		Value:    c.sessions.Sign(sessionSubjectPrefix+id, tokens.Session, now.Add(sessionLifetime)),
+		Value:    c.keys.Sign(sessionSubjectPrefix+id, tokens.Session, now.Add(sessionLifetime)),
 		Path:     prefix,
 		Expires:  now.Add(sessionLifetime),
 		MaxAge:   int(sessionLifetime.Seconds()),
@@ -229,10 +249,14 @@ func (c *console) signOut(w http.ResponseWriter, r *http.Request) {
 			c.renderProblem(w, r, csrfProblem, s)
 			return
 		}
+		// The stored session goes, so that the cookie, wherever a copy of
+		// it is, opens nothing more; a sign-out that cannot end it says so.
+		if err := c.sessions.DeleteSession(r.Context(), s.ID); err != nil {
+			c.fail(w, r, s, "end session", err)
+			return
+		}
 		c.record(r.Context(), admin.AuditEntry{At: c.now(), Actor: actor, Action: "signout", Detail: "session " + s.ID[:min(8, len(s.ID))], Client: c.clientIP(r)})
 	}
-	// The token itself stays valid until it expires; the cookie is what a
-	// browser has of it, and that goes.
 	http.SetCookie(w, &http.Cookie{
 		Name:     cookieName,
 		Value:    "",
@@ -271,62 +295,4 @@ func pause(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	case <-ctx.Done():
 	}
-}
-
-// failureLimiter counts failed sign-ins per client within a window.
-type failureLimiter struct {
-	max    int
-	window time.Duration
-
-	mu       sync.Mutex
-	byClient map[string]failures
-}
-
-type failures struct {
-	count int
-	since time.Time
-}
-
-// maxTrackedClients bounds the limiter's memory; clients beyond it share
-// one count, so that many addresses cannot buy many more guesses.
-const maxTrackedClients = 10000
-
-const overflowClient = "\x00overflow"
-
-func newFailureLimiter(max int, window time.Duration) *failureLimiter {
-	return &failureLimiter{max: max, window: window, byClient: map[string]failures{}}
-}
-
-func (l *failureLimiter) allow(client string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f, ok := l.byClient[client]
-	if !ok {
-		f = l.byClient[overflowClient]
-		if len(l.byClient) < maxTrackedClients {
-			return true
-		}
-	}
-	return f.count < l.max || now.Sub(f.since) >= l.window
-}
-
-func (l *failureLimiter) fail(client string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, ok := l.byClient[client]; !ok && len(l.byClient) >= maxTrackedClients {
-		for k, f := range l.byClient {
-			if now.Sub(f.since) >= l.window {
-				delete(l.byClient, k)
-			}
-		}
-		if len(l.byClient) >= maxTrackedClients {
-			client = overflowClient
-		}
-	}
-	f := l.byClient[client]
-	if now.Sub(f.since) >= l.window {
-		f = failures{since: now}
-	}
-	f.count++
-	l.byClient[client] = f
 }

@@ -41,20 +41,19 @@ type Admin interface {
 	Record(ctx context.Context, e admin.AuditEntry) error
 }
 
-// Sessions signs and verifies the session cookie and the forms' CSRF
-// tokens (*tokens.Keyring implements it).
-type Sessions interface {
-	Sign(subject string, purpose tokens.Purpose, expires time.Time) string
-	Verify(token string, purpose tokens.Purpose, now time.Time) (string, error)
-}
-
 // Handlers holds the console's dependencies; its fields are set once.
 type Handlers struct {
 	Admin  Admin
 	Topics []topics.Topic
 	// Token is the admin token staff sign in with; empty refuses everyone.
-	Token    string
-	Sessions Sessions
+	// The session cookies and CSRF tokens are signed with a key derived
+	// from it, never with the link-signing keys.
+	Token string
+	// Sessions keeps the signed-in sessions; without it no one signs in.
+	Sessions SessionStore
+	// Failures counts wrong tokens per client; the admin API may share it.
+	// Without it the console counts its own.
+	Failures *FailureLimiter
 	// ClientIP tells the caller's client address, which differs under
 	// Lambda and locally; without it the connection's address is used.
 	ClientIP func(*http.Request) string
@@ -87,14 +86,16 @@ type console struct {
 	admin    Admin
 	topics   []topics.Topic
 	token    string
-	sessions Sessions
+	keys     *tokens.Keyring // signs the session cookies and CSRF tokens
+	binding  string          // ties a stored session to the admin token
+	sessions SessionStore
 	clientIP func(*http.Request) string
 	now      func() time.Time
 	log      *slog.Logger
 	pages    *pagekit.Renderer
 	assets   *pagekit.Assets
 	// failures slows down guessing the token.
-	failures     *failureLimiter
+	failures     *FailureLimiter
 	failureDelay time.Duration
 }
 
@@ -108,8 +109,12 @@ func (h *Handlers) console() *console {
 		now:          h.Now,
 		log:          h.Log,
 		assets:       loadAssets(),
-		failures:     newFailureLimiter(maxSignInFailures, signInFailureWindow),
+		failures:     h.Failures,
 		failureDelay: signInFailureDelay,
+	}
+	c.keys, c.binding = sessionKeys(h.Token)
+	if c.failures == nil {
+		c.failures = NewFailureLimiter(maxSignInFailures, signInFailureWindow)
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

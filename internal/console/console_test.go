@@ -193,17 +193,17 @@ func TestRepeatedWrongTokensArePaused(t *testing.T) {
 }
 
 func TestFailureLimiterBoundsItsMemory(t *testing.T) {
-	l := newFailureLimiter(2, time.Minute)
+	l := NewFailureLimiter(2, time.Minute)
 	for i := range maxTrackedClients + 50 {
-		l.fail(fmt.Sprintf("198.51.100.%d", i), start)
+		l.Fail(fmt.Sprintf("198.51.100.%d", i), start)
 	}
 	if len(l.byClient) > maxTrackedClients+1 {
 		t.Errorf("%d clients tracked, want at most %d", len(l.byClient), maxTrackedClients+1)
 	}
-	if l.allow("192.0.2.1", start) {
+	if l.Allow("192.0.2.1", start) {
 		t.Error("a new client is allowed although the overflow count is spent")
 	}
-	if !l.allow("192.0.2.1", start.Add(time.Minute)) {
+	if !l.Allow("192.0.2.1", start.Add(time.Minute)) {
 		t.Error("the overflow count did not expire")
 	}
 }

@@ -2,6 +2,8 @@ package console
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"github.com/radiogram/radiogram/internal/digest"
 	"log/slog"
 	"net/http"
@@ -66,14 +68,17 @@ func (b *lockedBuffer) String() string {
 }
 
 type harness struct {
-	t       *testing.T
-	fake    *fakeAdmin
-	clock   *clock
-	keys    *tokens.Keyring
-	logs    *lockedBuffer
-	handler http.Handler
+	t        *testing.T
+	fake     *fakeAdmin
+	clock    *clock
+	keys     *tokens.Keyring // the console's session keys, derived from testToken
+	sessions *fakeSessions
+	logs     *lockedBuffer
+	handler  http.Handler
 }
 
+// testKeyring is a link-signing keyring, as the app signs mailed links
+// with: it must open nothing in the console.
 func testKeyring(t testing.TB) *tokens.Keyring {
 	t.Helper()
 	keys, err := tokens.NewKeyring("k1", map[string][]byte{"k1": bytes.Repeat([]byte("console-test-key"), 2)})
@@ -88,7 +93,7 @@ func (h *harness) handlers() *Handlers {
 		Admin:    h.fake,
 		Topics:   testTopics,
 		Token:    testToken,
-		Sessions: h.keys,
+		Sessions: h.sessions,
 		ClientIP: func(*http.Request) string { return testClient },
 		Now:      h.clock.Now,
 		Log:      slog.New(slog.NewTextHandler(h.logs, nil)),
@@ -99,7 +104,8 @@ func (h *harness) handlers() *Handlers {
 // after a wrong token.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: &clock{now: start}, keys: testKeyring(t), logs: &lockedBuffer{}}
+	keys, _ := sessionKeys(testToken)
+	h := &harness{t: t, clock: &clock{now: start}, keys: keys, sessions: &fakeSessions{byID: map[string]fakeSession{}}, logs: &lockedBuffer{}}
 	h.fake = newFakeAdmin(h.clock.Now)
 	seed(h.fake)
 	c := h.handlers().console()
@@ -225,4 +231,65 @@ func (h *harness) csrf(cookie *http.Cookie) string {
 		h.t.Fatalf("no csrf field on the send page (status %d)", rec.Code)
 	}
 	return m[1]
+}
+
+// fakeSessions is the session table in memory.
+type fakeSessions struct {
+	mu        sync.Mutex
+	byID      map[string]fakeSession
+	err       error // every call fails with it when set
+	deleteErr error // DeleteSession fails with it when set
+}
+
+type fakeSession struct {
+	binding string
+	expires time.Time
+}
+
+func (f *fakeSessions) PutSession(_ context.Context, id, binding string, expires time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	if _, dup := f.byID[id]; dup {
+		return errors.New("session id taken")
+	}
+	f.byID[id] = fakeSession{binding: binding, expires: expires}
+	return nil
+}
+
+func (f *fakeSessions) Session(_ context.Context, id string) (string, time.Time, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return "", time.Time{}, false, f.err
+	}
+	s, ok := f.byID[id]
+	return s.binding, s.expires, ok, nil
+}
+
+func (f *fakeSessions) DeleteSession(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	if f.deleteErr != nil {
+		return f.deleteErr
+	}
+	delete(f.byID, id)
+	return nil
+}
+
+func (f *fakeSessions) setError(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
+}
+
+func (f *fakeSessions) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.byID)
 }

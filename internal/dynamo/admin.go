@@ -18,9 +18,9 @@ import (
 )
 
 // AdminStore keeps the admin table: run records ("run#<id>"), idempotency
-// keys ("idem#<key>", expiring) and the audit log ("audit#<time>"). Runs
-// and audit entries carry a kind and a time, which an index lists newest
-// first.
+// keys ("idem#<key>", expiring), console sessions ("session#<id>",
+// expiring) and the audit log ("audit#<time>"). Runs and audit entries
+// carry a kind and a time, which an index lists newest first.
 type AdminStore struct {
 	db    API
 	table string
@@ -223,4 +223,72 @@ func (s *AdminStore) Audit(ctx context.Context, limit int) ([]admin.AuditEntry, 
 		entries[i] = admin.AuditEntry{At: parseTime(at), Actor: r.Actor, Action: r.Action, Detail: r.Detail, Client: r.Client}
 	}
 	return entries, nil
+}
+
+// Console sessions ("session#<id>", expiring with the session): the console
+// stores one per sign-in, and signing out ends it. Binding ties it to the
+// admin token it was opened with (see package console). Sessions carry no
+// kind, so the by-kind index lists none.
+type sessionRecord struct {
+	PK        string `dynamodbav:"pk"`
+	Binding   string `dynamodbav:"binding"`
+	CreatedAt string `dynamodbav:"created_at"`
+	ExpiresAt int64  `dynamodbav:"expires_at"` // the table's TTL attribute
+}
+
+// PutSession stores a new console session until expires.
+func (s *AdminStore) PutSession(ctx context.Context, id, binding string, expires time.Time) error {
+	item, err := attributevalue.MarshalMap(sessionRecord{
+		PK: "session#" + id, Binding: binding, CreatedAt: sortableTime(s.now().UTC()), ExpiresAt: expires.Unix(),
+	})
+	if err != nil {
+		return fmt.Errorf("encode session: %w", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table, Item: item,
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	if err != nil {
+		return fmt.Errorf("store session: %w", err)
+	}
+	return nil
+}
+
+// Session reads a console session: its binding and expiry, and found false
+// for one never stored or deleted. DynamoDB removes expired items only
+// eventually, so the caller compares the expiry with the time.
+func (s *AdminStore) Session(ctx context.Context, id string) (binding string, expires time.Time, found bool, err error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: stringKey("pk", "session#"+id), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return "", time.Time{}, false, fmt.Errorf("read session: %w", err)
+	}
+	if out.Item == nil {
+		return "", time.Time{}, false, nil
+	}
+	var rec sessionRecord
+	if err := attributevalue.UnmarshalMap(out.Item, &rec); err != nil {
+		return "", time.Time{}, false, fmt.Errorf("decode session: %w", err)
+	}
+	return rec.Binding, time.Unix(rec.ExpiresAt, 0), true, nil
+}
+
+// DeleteSession ends a console session: the record loses its binding and
+// expires now, and DynamoDB's TTL removes it. (An update, not a DeleteItem:
+// the API role may update the admin table, and the store's client offers
+// no delete.) Ending one not stored is no error.
+func (s *AdminStore) DeleteSession(ctx context.Context, id string) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           &s.table,
+		Key:                 stringKey("pk", "session#"+id),
+		UpdateExpression:    aws.String("SET expires_at = :now REMOVE binding"),
+		ConditionExpression: aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":now": &types.AttributeValueMemberN{Value: fmt.Sprint(s.now().Unix())},
+		},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &ccf) {
+		return fmt.Errorf("end session: %w", err)
+	}
+	return nil
 }

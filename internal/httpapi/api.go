@@ -14,13 +14,17 @@ import (
 	"mime"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/radiogram/radiogram/internal/admin"
+	"github.com/radiogram/radiogram/internal/console"
 	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/feeds"
 	"github.com/radiogram/radiogram/internal/ingest"
 	"github.com/radiogram/radiogram/internal/items"
+	"github.com/radiogram/radiogram/internal/pagekit"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
@@ -58,6 +62,12 @@ type Server struct {
 	// Pages and Console add the subscriber pages and the admin console.
 	Pages   interface{ Register(mux *http.ServeMux) }
 	Console interface{ Register(mux *http.ServeMux) }
+	// Failures counts wrong bearer tokens per client (the console's
+	// limiter, which the console may share); without it the server keeps
+	// its own, allowing console.MaxFailures within console.FailureWindow.
+	Failures *console.FailureLimiter
+	// Now tells the time for the limiter; time.Now without it.
+	Now func() time.Time
 }
 
 // maxBodyBytes bounds every request body; no route needs more.
@@ -66,7 +76,11 @@ const maxBodyBytes = 64 << 10
 // Handler returns the API's routes.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	admin := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, s.requireAdmin(h)) }
+	failures := s.Failures
+	if failures == nil {
+		failures = console.NewFailureLimiter(console.MaxFailures, console.FailureWindow)
+	}
+	admin := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, s.requireAdmin(h, failures)) }
 	admin("GET /admin/feeds", s.listFeeds)
 	admin("POST /admin/feeds", s.createFeed)
 	admin("DELETE /admin/feeds/{id}", s.deleteFeed)
@@ -112,18 +126,50 @@ func (s *Server) requestContext(next http.Handler) http.Handler {
 
 // requireAdmin admits requests bearing the admin token. The token is hashed
 // before the constant-time comparison so its length does not leak either.
-func (s *Server) requireAdmin(next http.Handler) http.Handler {
+// A client that presented wrong tokens too often is refused, the right
+// token too, until its failures age out of the window: guessing goes no
+// faster than at the console's sign-in.
+func (s *Server) requireAdmin(next http.Handler, failures *console.FailureLimiter) http.Handler {
 	want := sha256.Sum256([]byte(s.AdminToken))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		now, client := s.now(), s.clientIP(r)
+		if !failures.Allow(client, now) {
+			w.Header().Set("Retry-After", strconv.Itoa(int(failures.Window().Seconds())))
+			writeError(w, http.StatusTooManyRequests, "too many wrong admin tokens from this client; try again later")
+			return
+		}
+		header := r.Header.Get("Authorization")
+		token, ok := strings.CutPrefix(header, "Bearer ")
 		got := sha256.Sum256([]byte(strings.TrimSpace(token)))
 		if !ok || s.AdminToken == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			// A request without credentials guesses nothing; any other
+			// counts against the client.
+			if header != "" {
+				failures.Fail(client, now)
+				s.Log.WarnContext(r.Context(), "admin bearer token refused", "path", r.URL.Path, "client", client)
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="radiogram-admin"`)
 			writeError(w, http.StatusUnauthorized, "a valid admin bearer token is required")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// clientIP names the client whose failures count: the configured address,
+// or else the connection's.
+func (s *Server) clientIP(r *http.Request) string {
+	if s.ClientIP != nil {
+		return s.ClientIP(r)
+	}
+	return pagekit.RemoteIP(r)
 }
 
 // recoverPanics turns a handler's panic into a 500 without a stack trace for
