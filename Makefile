@@ -9,15 +9,16 @@ LAMBDA_GOARCH ?= arm64
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 LAMBDA_BUILD = GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w'
 
-.PHONY: run test tools lint unit parity bench build clean \
+.PHONY: run test tools lint unit parity bench build clean fuzz fuzz-smoke \
 	build-IngestFunction build-ApiFunction build-PlannerFunction build-SenderFunction build-FeedbackFunction
 
 run: ## the whole service on 127.0.0.1:$(PORT) against a local moto_server
 	@python3 infra/check_requirements.py
 	RADIOGRAM_ALLOW_LOOPBACK=1 PORT=$(PORT) $(GO) run ./cmd/radiogram-local
 
-test: lint ## lint, vet, template check, unit and integration tests (moto starts itself)
+test: lint ## lint, vet, template check, unit and integration tests (moto starts itself), a short fuzz
 	$(GO) test -race -count=1 -timeout 12m ./...
+	$(MAKE) fuzz-smoke
 
 tools: ## fetch and build the pinned Go tools (staticcheck) into the module cache
 	$(STATICCHECK) -version
@@ -38,6 +39,31 @@ parity: ## the real bootstraps, built as sam build does, against the whole stack
 
 bench: ## throughput benchmarks; figures are printed
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./internal/...
+
+# Fuzz targets as <package>:<function>; go test -fuzz takes one per run.
+FUZZTIME ?= 30s
+FUZZ_TARGETS = \
+	./internal/web/:FuzzSubscribe \
+	./internal/web/:FuzzPreferences \
+	./internal/httpapi/:FuzzTriggerSend \
+	./internal/feedback/:FuzzParseSESEvent \
+	./internal/feedback/:FuzzParseSESEventStrict \
+	./internal/feedback/:FuzzVerifySNSMessage \
+	./internal/tokens/:FuzzVerify \
+	./internal/tokens/:FuzzTamper \
+	./internal/feedparse/:FuzzParse
+
+fuzz: ## run each fuzz target for FUZZTIME (default 30s), one after another
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "== $$fn ($$pkg) for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
+# A bounded run for `make test`: a count, not a duration, since a duration
+# can end mid-input with "context deadline exceeded" on a slow machine.
+fuzz-smoke: ## every fuzz target for 500 inputs beyond its seeds
+	$(MAKE) fuzz FUZZTIME=500x
 
 build: ## Lambda binaries for arm64 in bin/<function>/bootstrap
 	$(MAKE) build-IngestFunction ARTIFACTS_DIR=bin/ingest

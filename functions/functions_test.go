@@ -397,7 +397,7 @@ func TestFunctionsRun(t *testing.T) {
 			t.Errorf("answer %s, error %v: want the forgery refused for its certificate", res.Payload, res.Error)
 		}
 		suppressions := dynamo.NewSuppressionStore(db, out["SuppressionsTableName"])
-		if _, found, err := suppressions.Get(ctx, subscribers.HashEmail("reader@hospital.test")); err != nil || found {
+		if _, found, err := suppressions.Get(ctx, addressHasher(t).HashEmail("reader@hospital.test")); err != nil || found {
 			t.Errorf("reader suppressed by a forged bounce (found %v, err %v)", found, err)
 		}
 	})
@@ -510,4 +510,21 @@ func adminToken(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return aws.ToString(out.SecretString)
+}
+
+// addressHasher keys addresses as the stack's functions do, with the
+// pepper from the stack's generated secret.
+func addressHasher(t *testing.T) subscribers.AddressHasher {
+	t.Helper()
+	out, err := secretsmanager.NewFromConfig(deployed.aws).GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{
+		SecretId: aws.String(deployed.env.Outputs["AddressPepperSecretArn"]),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := subscribers.NewAddressHasher(aws.ToString(out.SecretString))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

@@ -63,17 +63,23 @@ type Service struct {
 	ItemStore        ItemLister
 	SubscriberStore  SubscriberReader
 	SuppressionStore SuppressionReader
-	SendStore        SendLog
-	RunStore         RunStore
-	Planner          Planner
-	DeadLetters      QueueDepth // optional
-	Renderer         delivery.Renderer
-	Mail             email.Sender
-	KnownTopic       func(id string) bool
+	// Hasher keys addresses in SuppressionStore.
+	Hasher      subscribers.AddressHasher
+	SendStore   SendLog
+	RunStore    RunStore
+	Planner     Planner
+	DeadLetters QueueDepth // optional
+	Renderer    delivery.Renderer
+	Mail        email.Sender
+	KnownTopic  func(id string) bool
 	// TestRecipients are the only addresses a preview may be test-sent to.
 	TestRecipients []string
-	Now            func() time.Time
-	Log            *slog.Logger
+	// PreviewLinks returns the inert links a preview carries in place of
+	// the subscriber's own (svc.PreviewLinks); without it, links to
+	// previewLinkBase.
+	PreviewLinks func(ctx context.Context) subscribers.Links
+	Now          func() time.Time
+	Log          *slog.Logger
 
 	summaryMu sync.Mutex
 	summary   Summary
@@ -135,7 +141,7 @@ func (s *Service) Subscriber(ctx context.Context, email string) (SubscriberDetai
 		return SubscriberDetail{}, err
 	}
 	d := SubscriberDetail{Subscriber: c.Subscriber}
-	if supp, ok, err := s.SuppressionStore.Get(ctx, subscribers.HashEmail(addr)); err != nil {
+	if supp, ok, err := s.SuppressionStore.Get(ctx, s.Hasher.HashEmail(addr)); err != nil {
 		return d, err
 	} else if ok {
 		d.Suppression = &supp
@@ -206,8 +212,12 @@ const idempotencyKeyTimeout = 10 * time.Second
 
 // Trigger plans a send now, through the same planner, queue, ledger and
 // sender as the schedule. A repeated idempotency key returns the first run.
+// A subscriber target is resolved to the subscriber's id here: the run
+// record and the audit log name it by id, never by address, so that
+// erasing the subscriber leaves no address behind. The answer shows the
+// target as the admin wrote it.
 func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (Run, error) {
-	target, err := s.parseTarget(req.Target)
+	target, err := s.parseTarget(ctx, req.Target)
 	if err != nil {
 		return Run{}, err
 	}
@@ -244,11 +254,14 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (Run, error) 
 	if req.DryRun {
 		action = "send.dry_run"
 	}
-	s.audit(ctx, req.Actor, action, fmt.Sprintf("run %s, target %s, %d planned", runID, req.Target, rep.Planned))
+	s.audit(ctx, req.Actor, action, fmt.Sprintf("run %s, target %s, %d planned", runID, target.Name(), rep.Planned))
 	return Run{ID: runID, StartedBy: req.Actor, Target: req.Target, DryRun: req.DryRun, CreatedAt: s.Now().UTC(), Plan: rep, Skipped: map[string]int{}, Feedback: map[string]int{}}, nil
 }
 
-func (s *Service) parseTarget(raw string) (delivery.Target, error) {
+// parseTarget reads a target as admins write it, resolving a subscriber's
+// address to their id; an address with no confirmed subscriber is
+// ErrNotFound.
+func (s *Service) parseTarget(ctx context.Context, raw string) (delivery.Target, error) {
 	kind, arg, _ := strings.Cut(strings.TrimSpace(raw), ":")
 	switch {
 	case kind == "all" && arg == "":
@@ -263,7 +276,14 @@ func (s *Service) parseTarget(raw string) (delivery.Target, error) {
 		if err != nil {
 			return delivery.Target{}, fmt.Errorf("%w: %v", ErrInvalidTarget, err)
 		}
-		return delivery.Target{Kind: delivery.TargetSubscriber, Email: addr}, nil
+		c, err := s.SubscriberStore.ByEmail(ctx, addr)
+		if errors.Is(err, subscribers.ErrNotFound) || (err == nil && c.Subscriber.Status != subscribers.StatusConfirmed) {
+			return delivery.Target{}, fmt.Errorf("%w: %v", ErrNotFound, delivery.ErrUnknownSubscriber)
+		}
+		if err != nil {
+			return delivery.Target{}, err
+		}
+		return delivery.Target{Kind: delivery.TargetSubscriber, SubscriberID: c.Subscriber.ID}, nil
 	}
 	return delivery.Target{}, fmt.Errorf("%w, not %q", ErrInvalidTarget, raw)
 }
@@ -332,7 +352,44 @@ func (s *Service) Preview(ctx context.Context, req PreviewRequest) (email.Messag
 	if err != nil {
 		return email.Message{}, fmt.Errorf("render preview: %w", err)
 	}
-	return tmpl.Fill(ctx, sub, since, now)
+	// A preview never carries the subscriber's live links: whoever checks
+	// it would unsubscribe them with a click. A renderer that cannot fill
+	// in other links gets no preview at all.
+	filler, ok := tmpl.(linkFiller)
+	if !ok {
+		return email.Message{}, fmt.Errorf("render preview: the renderer cannot fill in preview links")
+	}
+	links := s.previewLinks(ctx)
+	msg, err := filler.FillWithLinks(ctx, sub, since, now, links)
+	if err != nil {
+		return email.Message{}, err
+	}
+	// The headers offer the inert link alone: no mailto to unsubscribe by.
+	msg.Headers = slices.DeleteFunc(msg.Headers, func(h email.Header) bool {
+		return strings.HasPrefix(strings.ToLower(h.Name), "list-unsubscribe")
+	})
+	msg.Headers = append(msg.Headers, email.UnsubscribeHeaders(links.Unsubscribe, "")...)
+	return msg, nil
+}
+
+// linkFiller is a delivery.Template that fills in given links in place of
+// the recipient's own (the digest renderer's templates are).
+type linkFiller interface {
+	FillWithLinks(ctx context.Context, sub subscribers.Subscriber, since, until time.Time, links subscribers.Links) (email.Message, error)
+}
+
+// previewLinkBase is where preview links point when no PreviewLinks is set:
+// a name that never resolves.
+const previewLinkBase = "https://preview.invalid"
+
+func (s *Service) previewLinks(ctx context.Context) subscribers.Links {
+	if s.PreviewLinks != nil {
+		// Relative when no public address is known: mails need absolute.
+		if l := s.PreviewLinks(ctx); strings.HasPrefix(l.Unsubscribe, "https://") || strings.HasPrefix(l.Unsubscribe, "http://") {
+			return l
+		}
+	}
+	return subscribers.PreviewLinksAt(previewLinkBase)
 }
 
 // TestSend mails a preview to one of the configured test recipients.
@@ -345,14 +402,35 @@ func (s *Service) TestSend(ctx context.Context, req PreviewRequest, to, actor st
 	if err != nil {
 		return err
 	}
+	subject, err := s.previewSubject(ctx, req)
+	if err != nil {
+		return err
+	}
 	msg.To, msg.Subject = strings.ToLower(addr.Address), "[Preview] "+msg.Subject
 	msg.Tags = map[string]string{"kind": "preview"}
 	id, err := s.Mail.Send(ctx, msg)
 	if err != nil {
 		return fmt.Errorf("send preview: %w", err)
 	}
-	s.audit(ctx, actor, "preview.test_send", fmt.Sprintf("preview of %s%s to %s (message %s)", req.Subscriber, req.Topic, msg.To, id))
+	s.audit(ctx, actor, "preview.test_send", fmt.Sprintf("preview of %s to %s (message %s)", subject, msg.To, id))
 	return nil
+}
+
+// previewSubject names what a preview showed as the audit log may: a topic,
+// or a subscriber by id, never by address.
+func (s *Service) previewSubject(ctx context.Context, req PreviewRequest) (string, error) {
+	if req.Subscriber == "" {
+		return "topic:" + req.Topic, nil
+	}
+	addr, err := subscribers.NormalizeEmail(req.Subscriber)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
+	c, err := s.SubscriberStore.ByEmail(ctx, addr)
+	if err != nil {
+		return "", err
+	}
+	return "subscriber-id:" + c.Subscriber.ID, nil
 }
 
 // Record adds an entry to the audit log.

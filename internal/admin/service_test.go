@@ -7,10 +7,24 @@ import (
 
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/email"
+	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
+// adaAndPat holds ada, confirmed, and pat, pending.
+type adaAndPat struct{ SubscriberReader }
+
+func (adaAndPat) ByEmail(_ context.Context, addr string) (delivery.Candidate, error) {
+	switch addr {
+	case "ada@example.org":
+		return delivery.Candidate{Subscriber: subscribers.Subscriber{ID: "sub-ada", Email: addr, Status: subscribers.StatusConfirmed}}, nil
+	case "pat@example.org":
+		return delivery.Candidate{Subscriber: subscribers.Subscriber{ID: "sub-pat", Email: addr, Status: subscribers.StatusPending}}, nil
+	}
+	return delivery.Candidate{}, subscribers.ErrNotFound
+}
+
 func TestParseTarget(t *testing.T) {
-	s := &Service{KnownTopic: func(id string) bool { return id == "ai" }}
+	s := &Service{KnownTopic: func(id string) bool { return id == "ai" }, SubscriberStore: adaAndPat{}}
 	tests := []struct {
 		raw     string
 		want    delivery.Target
@@ -19,7 +33,11 @@ func TestParseTarget(t *testing.T) {
 		{"all", delivery.Target{Kind: delivery.TargetAll}, nil},
 		{" all ", delivery.Target{Kind: delivery.TargetAll}, nil},
 		{"topic:ai", delivery.Target{Kind: delivery.TargetTopic, Topic: "ai"}, nil},
-		{"subscriber:Ada@Example.org", delivery.Target{Kind: delivery.TargetSubscriber, Email: "ada@example.org"}, nil},
+		// A subscriber is named by id from here on: no run record or audit
+		// entry holds the address.
+		{"subscriber:Ada@Example.org", delivery.Target{Kind: delivery.TargetSubscriber, SubscriberID: "sub-ada"}, nil},
+		{"subscriber:pat@example.org", delivery.Target{}, ErrNotFound},
+		{"subscriber:nobody@example.org", delivery.Target{}, ErrNotFound},
 		{"topic:astrology", delivery.Target{}, ErrUnknownTopic},
 		{"topic:", delivery.Target{}, ErrInvalidTarget},
 		{"subscriber:", delivery.Target{}, ErrInvalidTarget},
@@ -31,7 +49,7 @@ func TestParseTarget(t *testing.T) {
 		{"", delivery.Target{}, ErrInvalidTarget},
 	}
 	for _, tt := range tests {
-		got, err := s.parseTarget(tt.raw)
+		got, err := s.parseTarget(context.Background(), tt.raw)
 		if !errors.Is(err, tt.wantErr) || got != tt.want {
 			t.Errorf("parseTarget(%q) = %+v, %v; want %+v, %v", tt.raw, got, err, tt.want, tt.wantErr)
 		}

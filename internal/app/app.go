@@ -52,14 +52,16 @@ type App struct {
 	Items        *dynamo.ItemStore
 	Subscribers  *dynamo.SubscriberStore
 	Suppressions *dynamo.SuppressionStore
-	Ledger       *dynamo.Ledger
-	AdminStore   *dynamo.AdminStore
-	Queue        *sqsqueue.Queue
-	DeadLetters  *sqsqueue.Queue // nil when not configured
-	MailSender   email.Sender
-	Ingest       *ingest.Runner
-	catalog      *feeds.Catalog
-	product      letters.Product // the brand and sender of every mail
+	// Hasher keys addresses in suppression and rate-limit records.
+	Hasher      subscribers.AddressHasher
+	Ledger      *dynamo.Ledger
+	AdminStore  *dynamo.AdminStore
+	Queue       *sqsqueue.Queue
+	DeadLetters *sqsqueue.Queue // nil when not configured
+	MailSender  email.Sender
+	Ingest      *ingest.Runner
+	catalog     *feeds.Catalog
+	product     letters.Product // the brand and sender of every mail
 }
 
 // Load builds the application for roles from an environment (os.Getenv in
@@ -125,6 +127,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, err
 	}
 	if cfg.SendDLQURL != "" {
 		a.DeadLetters = sqsqueue.New(sqsClient, cfg.SendDLQURL)
+	}
+	if a.Hasher, err = a.addressHasher(ctx); err != nil {
+		return nil, err
 	}
 	a.catalog = feeds.NewCatalog(taxonomy, a.Feeds, registry.Feeds, time.Minute)
 	a.Ingest = &ingest.Runner{
@@ -220,6 +225,8 @@ func (a *App) SubscriberService(ctx context.Context) (*subscribers.Service, erro
 	return &subscribers.Service{
 		Store:        a.Subscribers,
 		Suppressions: a.Suppressions,
+		Hasher:       a.Hasher,
+		SendLog:      a.Ledger,
 		Limiter:      dynamo.NewRateLimiter(db, a.Config.RateLimitsTable, time.Now),
 		Notifier: &letters.Notifier{
 			Composer: letters.NewComposer(a.product),
@@ -232,6 +239,20 @@ func (a *App) SubscriberService(ctx context.Context) (*subscribers.Service, erro
 		Now:     time.Now,
 		Log:     a.Log,
 	}, nil
+}
+
+// addressHasher returns the keyed hash of addresses: the pepper is the
+// configured value, or else the secret's. Every role keeps or reads
+// suppressions, so every role needs it.
+func (a *App) addressHasher(ctx context.Context) (subscribers.AddressHasher, error) {
+	pepper, err := a.secret(ctx, a.Config.AddressPepper, a.Config.AddressPepperSecretARN)
+	if err != nil {
+		return subscribers.AddressHasher{}, fmt.Errorf("address pepper: %w", err)
+	}
+	if pepper == "" {
+		return subscribers.AddressHasher{}, fmt.Errorf("set RADIOGRAM_ADDRESS_PEPPER or RADIOGRAM_ADDRESS_PEPPER_SECRET_ARN: suppressions are keyed by it")
+	}
+	return subscribers.NewAddressHasher(pepper)
 }
 
 // Keyring returns the link-signing keys.

@@ -85,7 +85,7 @@ func TestDigestDelivery(t *testing.T) {
 	for email, p := range subs {
 		addConfirmed(t, a, email, p)
 	}
-	if err := a.Suppressions.Put(ctx, subscribers.Suppression{EmailHash: subscribers.HashEmail("suppressed@hospital.test"), Reason: subscribers.ReasonBounced, At: time.Now()}); err != nil {
+	if err := a.Suppressions.Put(ctx, subscribers.Suppression{EmailHash: a.Hasher.HashEmail("suppressed@hospital.test"), Reason: subscribers.ReasonBounced, At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	left := addConfirmed(t, a, "left@hospital.test", nextHourPrefs([]string{"ai"}, nil, subscribers.FormatHTML))

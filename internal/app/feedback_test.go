@@ -268,7 +268,7 @@ func TestBounceFeedbackSuppresses(t *testing.T) {
 		transient2: "bounce-transient", stale: "bounce-transient", reader: "",
 	}
 	for email, id := range ids {
-		supp, ok, err := a.Suppressions.Get(ctx, subscribers.HashEmail(email))
+		supp, ok, err := a.Suppressions.Get(ctx, a.Hasher.HashEmail(email))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -52,6 +52,11 @@ type Config struct {
 	// locally; in the stack SigningKeysSecretARN names the secret.
 	SigningKeys          string
 	SigningKeysSecretARN string
+	// AddressPepper keys the HMAC that stands for an address in the
+	// suppression and rate-limit records, locally; in the stack
+	// AddressPepperSecretARN names the secret that holds it.
+	AddressPepper          string
+	AddressPepperSecretARN string
 	// BaseURL is the public address of the API that links point at.
 	BaseURL string
 
@@ -85,39 +90,41 @@ const MinAdminTokenLen = 32
 func FromEnv(getenv func(string) string) (Config, error) {
 	p := parser{getenv: getenv, set: map[string]bool{}}
 	c := Config{
-		Region:               p.str("AWS_REGION", "us-east-1"),
-		AWSEndpoint:          p.str("RADIOGRAM_AWS_ENDPOINT", ""),
-		FeedsTable:           p.str("RADIOGRAM_FEEDS_TABLE", ""),
-		ItemsTable:           p.str("RADIOGRAM_ITEMS_TABLE", ""),
-		SubscribersTable:     p.str("RADIOGRAM_SUBSCRIBERS_TABLE", ""),
-		SuppressionsTable:    p.str("RADIOGRAM_SUPPRESSIONS_TABLE", ""),
-		RateLimitsTable:      p.str("RADIOGRAM_RATELIMITS_TABLE", ""),
-		SendsTable:           p.str("RADIOGRAM_SENDS_TABLE", ""),
-		AdminTable:           p.str("RADIOGRAM_ADMIN_TABLE", ""),
-		SendQueueURL:         p.str("RADIOGRAM_SEND_QUEUE_URL", ""),
-		SendDLQURL:           p.str("RADIOGRAM_SEND_DLQ_URL", ""),
-		FeedsFile:            p.str("RADIOGRAM_FEEDS", ""),
-		TopicsFile:           p.str("RADIOGRAM_TOPICS", ""),
-		FetchTimeout:         p.duration("RADIOGRAM_FETCH_TIMEOUT", 10*time.Second),
-		MaxBodyBytes:         int64(p.integer("RADIOGRAM_MAX_BODY_BYTES", 5<<20, 1024, 1<<30)),
-		FetchConcurrency:     p.integer("RADIOGRAM_FETCH_CONCURRENCY", 8, 1, 64),
-		UserAgent:            p.str("RADIOGRAM_USER_AGENT", ""),
-		AllowLoopback:        p.boolean("RADIOGRAM_ALLOW_LOOPBACK"),
-		MaxItemsPerFeed:      p.integer("RADIOGRAM_MAX_ITEMS_PER_FEED", 200, 1, 10000),
-		AdminToken:           p.str("RADIOGRAM_ADMIN_TOKEN", ""),
-		AdminTokenSecretARN:  p.str("RADIOGRAM_ADMIN_TOKEN_SECRET_ARN", ""),
-		SigningKeys:          p.str("RADIOGRAM_SIGNING_KEYS", ""),
-		SigningKeysSecretARN: p.str("RADIOGRAM_SIGNING_KEYS_SECRET_ARN", ""),
-		BaseURL:              strings.TrimSuffix(p.str("RADIOGRAM_BASE_URL", ""), "/"),
-		MailFrom:             p.str("RADIOGRAM_MAIL_FROM", "Radiogram <news@example.org>"),
-		MailReplyTo:          p.str("RADIOGRAM_MAIL_REPLY_TO", ""),
-		PostalAddress:        p.str("RADIOGRAM_POSTAL_ADDRESS", ""),
-		ConfigurationSet:     p.str("RADIOGRAM_SES_CONFIGURATION_SET", ""),
-		UnsubscribeMailto:    p.str("RADIOGRAM_UNSUBSCRIBE_MAILTO", ""),
-		SendRate:             p.integer("RADIOGRAM_SEND_RATE", 10, 1, 1000),
-		FeedbackTopicARN:     p.str("RADIOGRAM_FEEDBACK_TOPIC_ARN", ""),
-		AdminEmails:          p.list("RADIOGRAM_ADMIN_EMAILS"),
-		LogLevel:             p.level("RADIOGRAM_LOG_LEVEL"),
+		Region:                 p.str("AWS_REGION", "us-east-1"),
+		AWSEndpoint:            p.str("RADIOGRAM_AWS_ENDPOINT", ""),
+		FeedsTable:             p.str("RADIOGRAM_FEEDS_TABLE", ""),
+		ItemsTable:             p.str("RADIOGRAM_ITEMS_TABLE", ""),
+		SubscribersTable:       p.str("RADIOGRAM_SUBSCRIBERS_TABLE", ""),
+		SuppressionsTable:      p.str("RADIOGRAM_SUPPRESSIONS_TABLE", ""),
+		RateLimitsTable:        p.str("RADIOGRAM_RATELIMITS_TABLE", ""),
+		SendsTable:             p.str("RADIOGRAM_SENDS_TABLE", ""),
+		AdminTable:             p.str("RADIOGRAM_ADMIN_TABLE", ""),
+		SendQueueURL:           p.str("RADIOGRAM_SEND_QUEUE_URL", ""),
+		SendDLQURL:             p.str("RADIOGRAM_SEND_DLQ_URL", ""),
+		FeedsFile:              p.str("RADIOGRAM_FEEDS", ""),
+		TopicsFile:             p.str("RADIOGRAM_TOPICS", ""),
+		FetchTimeout:           p.duration("RADIOGRAM_FETCH_TIMEOUT", 10*time.Second),
+		MaxBodyBytes:           int64(p.integer("RADIOGRAM_MAX_BODY_BYTES", 5<<20, 1024, 1<<30)),
+		FetchConcurrency:       p.integer("RADIOGRAM_FETCH_CONCURRENCY", 8, 1, 64),
+		UserAgent:              p.str("RADIOGRAM_USER_AGENT", ""),
+		AllowLoopback:          p.boolean("RADIOGRAM_ALLOW_LOOPBACK"),
+		MaxItemsPerFeed:        p.integer("RADIOGRAM_MAX_ITEMS_PER_FEED", 200, 1, 10000),
+		AdminToken:             p.str("RADIOGRAM_ADMIN_TOKEN", ""),
+		AdminTokenSecretARN:    p.str("RADIOGRAM_ADMIN_TOKEN_SECRET_ARN", ""),
+		SigningKeys:            p.str("RADIOGRAM_SIGNING_KEYS", ""),
+		SigningKeysSecretARN:   p.str("RADIOGRAM_SIGNING_KEYS_SECRET_ARN", ""),
+		AddressPepper:          p.str("RADIOGRAM_ADDRESS_PEPPER", ""),
+		AddressPepperSecretARN: p.str("RADIOGRAM_ADDRESS_PEPPER_SECRET_ARN", ""),
+		BaseURL:                strings.TrimSuffix(p.str("RADIOGRAM_BASE_URL", ""), "/"),
+		MailFrom:               p.str("RADIOGRAM_MAIL_FROM", "Radiogram <news@example.org>"),
+		MailReplyTo:            p.str("RADIOGRAM_MAIL_REPLY_TO", ""),
+		PostalAddress:          p.str("RADIOGRAM_POSTAL_ADDRESS", ""),
+		ConfigurationSet:       p.str("RADIOGRAM_SES_CONFIGURATION_SET", ""),
+		UnsubscribeMailto:      p.str("RADIOGRAM_UNSUBSCRIBE_MAILTO", ""),
+		SendRate:               p.integer("RADIOGRAM_SEND_RATE", 10, 1, 1000),
+		FeedbackTopicARN:       p.str("RADIOGRAM_FEEDBACK_TOPIC_ARN", ""),
+		AdminEmails:            p.list("RADIOGRAM_ADMIN_EMAILS"),
+		LogLevel:               p.level("RADIOGRAM_LOG_LEVEL"),
 	}
 	if p.err == nil && c.AdminToken != "" && len(c.AdminToken) < MinAdminTokenLen {
 		// The token is a password: the error names its length, never it.

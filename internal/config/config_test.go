@@ -94,7 +94,11 @@ func TestCheck(t *testing.T) {
 		wantErr string // "" for ready
 	}{
 		{name: "feedback ready", roles: []Role{Feedback},
-			env: env("RADIOGRAM_SUPPRESSIONS_TABLE", "s", "RADIOGRAM_SENDS_TABLE", "l", "RADIOGRAM_FEEDBACK_TOPIC_ARN", "arn")},
+			env: env("RADIOGRAM_SUPPRESSIONS_TABLE", "s", "RADIOGRAM_SENDS_TABLE", "l", "RADIOGRAM_FEEDBACK_TOPIC_ARN", "arn",
+				"RADIOGRAM_ADDRESS_PEPPER", "a-pepper-of-at-least-thirty-two-characters")},
+		{name: "feedback lacks the address pepper", roles: []Role{Feedback},
+			env:     env("RADIOGRAM_SUPPRESSIONS_TABLE", "s", "RADIOGRAM_SENDS_TABLE", "l", "RADIOGRAM_FEEDBACK_TOPIC_ARN", "arn"),
+			wantErr: "RADIOGRAM_ADDRESS_PEPPER or RADIOGRAM_ADDRESS_PEPPER_SECRET_ARN: must be set"},
 		{name: "feedback lacks its topic", roles: []Role{Feedback},
 			env:     env("RADIOGRAM_SUPPRESSIONS_TABLE", "s", "RADIOGRAM_SENDS_TABLE", "l"),
 			wantErr: "RADIOGRAM_FEEDBACK_TOPIC_ARN: must be set"},
@@ -104,7 +108,7 @@ func TestCheck(t *testing.T) {
 		{name: "a secret stands for its value", roles: []Role{Sender},
 			env: env("RADIOGRAM_FEEDS_TABLE", "f", "RADIOGRAM_SUBSCRIBERS_TABLE", "s", "RADIOGRAM_ITEMS_TABLE", "i",
 				"RADIOGRAM_SUPPRESSIONS_TABLE", "x", "RADIOGRAM_SENDS_TABLE", "l", "RADIOGRAM_BASE_URL", "https://n.example",
-				"RADIOGRAM_SIGNING_KEYS_SECRET_ARN", "arn")},
+				"RADIOGRAM_SIGNING_KEYS_SECRET_ARN", "arn", "RADIOGRAM_ADDRESS_PEPPER_SECRET_ARN", "arn")},
 		{name: "either alternative named", roles: []Role{Sender},
 			env: env("RADIOGRAM_FEEDS_TABLE", "f", "RADIOGRAM_SUBSCRIBERS_TABLE", "s", "RADIOGRAM_ITEMS_TABLE", "i",
 				"RADIOGRAM_SUPPRESSIONS_TABLE", "x", "RADIOGRAM_SENDS_TABLE", "l", "RADIOGRAM_BASE_URL", "https://n.example"),

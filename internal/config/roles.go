@@ -62,13 +62,17 @@ var (
 	}
 )
 
+// addressPepper keys the hash of an address in suppression and rate-limit
+// records: every role that reads or writes those needs it.
+const addressPepper = "RADIOGRAM_ADDRESS_PEPPER|RADIOGRAM_ADDRESS_PEPPER_SECRET_ARN"
+
 var roleNeeds = map[Role]Needs{
 	// Ingest stores items, then plans instant alerts for a run with news.
 	Ingest: {
 		Required: []string{
 			"RADIOGRAM_FEEDS_TABLE", "RADIOGRAM_ITEMS_TABLE",
 			"RADIOGRAM_SUBSCRIBERS_TABLE", "RADIOGRAM_SUPPRESSIONS_TABLE",
-			"RADIOGRAM_SEND_QUEUE_URL", "RADIOGRAM_ADMIN_TABLE",
+			"RADIOGRAM_SEND_QUEUE_URL", "RADIOGRAM_ADMIN_TABLE", addressPepper,
 		},
 		Optional: fetching,
 	},
@@ -79,7 +83,7 @@ var roleNeeds = map[Role]Needs{
 			"RADIOGRAM_SUPPRESSIONS_TABLE", "RADIOGRAM_RATELIMITS_TABLE", "RADIOGRAM_SENDS_TABLE",
 			"RADIOGRAM_ADMIN_TABLE", "RADIOGRAM_SEND_QUEUE_URL",
 			"RADIOGRAM_ADMIN_TOKEN|RADIOGRAM_ADMIN_TOKEN_SECRET_ARN",
-			"RADIOGRAM_SIGNING_KEYS|RADIOGRAM_SIGNING_KEYS_SECRET_ARN",
+			"RADIOGRAM_SIGNING_KEYS|RADIOGRAM_SIGNING_KEYS_SECRET_ARN", addressPepper,
 		},
 		// Without RADIOGRAM_BASE_URL links use the domain the request came on.
 		Optional: slices.Concat(fetching, mailing, []string{
@@ -89,7 +93,7 @@ var roleNeeds = map[Role]Needs{
 	Planner: {
 		Required: []string{
 			"RADIOGRAM_SUBSCRIBERS_TABLE", "RADIOGRAM_ITEMS_TABLE", "RADIOGRAM_SUPPRESSIONS_TABLE",
-			"RADIOGRAM_SENDS_TABLE", "RADIOGRAM_ADMIN_TABLE", "RADIOGRAM_SEND_QUEUE_URL",
+			"RADIOGRAM_SENDS_TABLE", "RADIOGRAM_ADMIN_TABLE", "RADIOGRAM_SEND_QUEUE_URL", addressPepper,
 		},
 	},
 	// The sender renders with society names (feeds table) and signed links.
@@ -97,13 +101,13 @@ var roleNeeds = map[Role]Needs{
 		Required: []string{
 			"RADIOGRAM_FEEDS_TABLE", "RADIOGRAM_SUBSCRIBERS_TABLE", "RADIOGRAM_ITEMS_TABLE",
 			"RADIOGRAM_SUPPRESSIONS_TABLE", "RADIOGRAM_SENDS_TABLE", "RADIOGRAM_BASE_URL",
-			"RADIOGRAM_SIGNING_KEYS|RADIOGRAM_SIGNING_KEYS_SECRET_ARN",
+			"RADIOGRAM_SIGNING_KEYS|RADIOGRAM_SIGNING_KEYS_SECRET_ARN", addressPepper,
 		},
 		Optional: slices.Concat(mailing, []string{"RADIOGRAM_SEND_RATE"}),
 	},
 	Feedback: {
 		Required: []string{
-			"RADIOGRAM_SUPPRESSIONS_TABLE", "RADIOGRAM_SENDS_TABLE", "RADIOGRAM_FEEDBACK_TOPIC_ARN",
+			"RADIOGRAM_SUPPRESSIONS_TABLE", "RADIOGRAM_SENDS_TABLE", "RADIOGRAM_FEEDBACK_TOPIC_ARN", addressPepper,
 		},
 	},
 }

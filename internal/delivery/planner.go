@@ -30,7 +30,24 @@ type Target struct {
 	Kind  TargetKind `json:"kind"`
 	Slot  string     `json:"slot,omitempty"`  // TargetDue
 	Topic string     `json:"topic,omitempty"` // TargetTopic
-	Email string     `json:"email,omitempty"` // TargetSubscriber
+	// SubscriberID is TargetSubscriber's: the address an admin names is
+	// resolved to the id when the send is asked for, so that no run
+	// record holds an address.
+	SubscriberID string `json:"subscriber_id,omitempty"`
+}
+
+// Name names the target the way admins write it, but a subscriber by id
+// ("subscriber-id:<id>"): run records and the audit log hold no address.
+func (t Target) Name() string {
+	switch t.Kind {
+	case TargetTopic:
+		return "topic:" + t.Topic
+	case TargetSubscriber:
+		return "subscriber-id:" + t.SubscriberID
+	case TargetDue:
+		return "due:" + t.Slot
+	}
+	return string(t.Kind)
 }
 
 // Request asks the planner for one run.
@@ -71,7 +88,10 @@ type Report struct {
 
 // PlannedRecipient is one candidate's place in a plan.
 type PlannedRecipient struct {
-	Email  string   `json:"email"`
+	SubscriberID string `json:"subscriber_id"`
+	// Email is for the admin who asked for the dry run; run records are
+	// stored without it (see RunRecorder).
+	Email  string   `json:"email,omitempty"`
 	Items  int      `json:"items"`
 	Titles []string `json:"titles,omitempty"`
 	Skip   string   `json:"skipped,omitempty"`
@@ -82,7 +102,8 @@ const maxReportedRecipients = 1000
 // ErrUnknownSubscriber is returned for a subscriber target nobody holds.
 var ErrUnknownSubscriber = errors.New("no confirmed subscriber with that address")
 
-// RunRecorder keeps the history of runs.
+// RunRecorder keeps the history of runs. It names subscribers by id only:
+// a recorded report leaves out the recipients' addresses (Redacted).
 type RunRecorder interface {
 	RecordRun(ctx context.Context, req Request, rep Report) error
 }
@@ -92,6 +113,7 @@ type Planner struct {
 	Subscribers  SubscriberIndex
 	Items        ItemReader
 	Suppressions SuppressionChecker
+	Hasher       subscribers.AddressHasher // keys addresses in Suppressions
 	Queue        Queue
 	Runs         RunRecorder // optional
 	Log          *slog.Logger
@@ -129,7 +151,7 @@ func (p *Planner) plan(ctx context.Context, req Request) (Report, error) {
 
 	hashes := make([]string, len(candidates))
 	for i, c := range candidates {
-		hashes[i] = subscribers.HashEmail(c.Subscriber.Email)
+		hashes[i] = p.Hasher.HashEmail(c.Subscriber.Email)
 	}
 	suppressed, err := p.Suppressions.Suppressed(ctx, hashes)
 	if err != nil {
@@ -144,7 +166,7 @@ func (p *Planner) plan(ctx context.Context, req Request) (Report, error) {
 	var closed []subscribers.Subscriber // nothing to send: their period just ends
 	for i, c := range candidates {
 		sub := c.Subscriber
-		detail := PlannedRecipient{Email: sub.Email}
+		detail := PlannedRecipient{SubscriberID: sub.ID, Email: sub.Email}
 		selected := digest.Select(sub.Preferences, all, sinces[i], rep.Until)
 		switch {
 		case suppressed[hashes[i]] != "":
@@ -203,6 +225,16 @@ func (p *Planner) periods(ctx context.Context, candidates []Candidate, until tim
 
 // count adds a planned recipient's items to the report: the topics they
 // get news of, and the first titles for a dry run's detail.
+// Redacted is the report as run records keep it: recipients by subscriber
+// id, without their addresses.
+func (rep Report) Redacted() Report {
+	rep.Recipients = slices.Clone(rep.Recipients)
+	for i := range rep.Recipients {
+		rep.Recipients[i].Email = ""
+	}
+	return rep
+}
+
 func (rep *Report) count(sub subscribers.Subscriber, selected []items.Item, detail *PlannedRecipient) {
 	detail.Items = len(selected)
 	seenTopics := map[string]bool{}
@@ -284,12 +316,13 @@ func (p *Planner) candidates(ctx context.Context, t Target) ([]Candidate, error)
 	case TargetDue:
 		return p.Subscribers.Due(ctx, t.Slot)
 	case TargetSubscriber:
-		c, err := p.Subscribers.ByEmail(ctx, t.Email)
-		if errors.Is(err, subscribers.ErrNotFound) || (err == nil && c.Subscriber.Status != subscribers.StatusConfirmed) {
-			return nil, ErrUnknownSubscriber
-		}
+		found, err := p.Subscribers.GetMany(ctx, []string{t.SubscriberID})
 		if err != nil {
 			return nil, err
+		}
+		c, ok := found[t.SubscriberID]
+		if t.SubscriberID == "" || !ok || c.Subscriber.Status != subscribers.StatusConfirmed {
+			return nil, ErrUnknownSubscriber
 		}
 		return []Candidate{c}, nil
 	}

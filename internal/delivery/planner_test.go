@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -128,6 +129,15 @@ func newsItem(key, topic string, firstSeen time.Time) items.Item {
 	return items.Item{Key: key, Society: "esr", Title: key, FirstSeen: firstSeen, Published: firstSeen, Topics: []items.TopicScore{{ID: topic, Score: 1}}}
 }
 
+// testHasher keys addresses in the tests' suppressions.
+var testHasher = func() subscribers.AddressHasher {
+	h, err := subscribers.NewAddressHasher(strings.Repeat("pepper-", 6))
+	if err != nil {
+		panic(err)
+	}
+	return h
+}()
+
 func newPlanner(subs ...Candidate) (*Planner, *memIndex, *memQueue) {
 	idx := &memIndex{subs: map[string]Candidate{}, recorded: map[string]time.Time{}}
 	for _, c := range subs {
@@ -143,7 +153,8 @@ func newPlanner(subs ...Candidate) (*Planner, *memIndex, *memQueue) {
 			newsItem("old-ai", "ai", until.Add(-10*24*time.Hour)), // outside every lookback
 			newsItem("future-ai", "ai", until.Add(time.Minute)),   // after the period
 		},
-		Suppressions: memSuppressions{subscribers.HashEmail("gone@example.org"): subscribers.ReasonComplained},
+		Suppressions: memSuppressions{testHasher.HashEmail("gone@example.org"): subscribers.ReasonComplained},
+		Hasher:       testHasher,
 		Queue:        q,
 		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}, idx, q
@@ -169,7 +180,7 @@ func TestPlanTargets(t *testing.T) {
 		{"due", Target{Kind: TargetDue, Slot: "2026-11-22T07"}, 3, 2, digest.KindDigest, map[string]int{SkipNothingNew: 1, SkipSuppressed: 1}},
 		{"all", Target{Kind: TargetAll}, 4, 3, digest.KindDigest, map[string]int{SkipNothingNew: 1, SkipSuppressed: 1}},
 		{"topic", Target{Kind: TargetTopic, Topic: "safety"}, 2, 2, digest.KindDigest, map[string]int{}},
-		{"one subscriber", Target{Kind: TargetSubscriber, Email: "ada@example.org"}, 1, 1, digest.KindDigest, map[string]int{}},
+		{"one subscriber", Target{Kind: TargetSubscriber, SubscriberID: "ada"}, 1, 1, digest.KindDigest, map[string]int{}},
 		{"instant", Target{Kind: TargetInstant}, 1, 1, digest.KindAlert, map[string]int{}},
 	}
 	for _, tt := range tests {
@@ -257,11 +268,21 @@ func TestPlanDryRunChangesNothing(t *testing.T) {
 	if r := byEmail["gone@example.org"]; r.Skip != SkipSuppressed+" (complained)" {
 		t.Errorf("gone: %+v", r)
 	}
+	// A run record keeps the recipients by id, never by address.
+	redacted := rep.Redacted()
+	for i, r := range redacted.Recipients {
+		if r.Email != "" || r.SubscriberID == "" || r.SubscriberID != rep.Recipients[i].SubscriberID {
+			t.Errorf("redacted recipient %+v of %+v", r, rep.Recipients[i])
+		}
+	}
+	if rep.Recipients[0].Email == "" {
+		t.Error("Redacted changed the report it was called on")
+	}
 }
 
 func TestPlanUnknownSubscriber(t *testing.T) {
 	p, _, _ := newPlanner(candidate("ada", subscribers.Daily, "ai"))
-	if _, err := p.Plan(ctx, Request{Target: Target{Kind: TargetSubscriber, Email: "nobody@example.org"}, Until: until}); err != ErrUnknownSubscriber {
+	if _, err := p.Plan(ctx, Request{Target: Target{Kind: TargetSubscriber, SubscriberID: "nobody"}, Until: until}); err != ErrUnknownSubscriber {
 		t.Errorf("err = %v, want ErrUnknownSubscriber", err)
 	}
 }

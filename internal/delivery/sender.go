@@ -33,6 +33,7 @@ type Sender struct {
 	Subscribers  SubscriberIndex
 	Items        ItemReader
 	Suppressions SuppressionChecker
+	Hasher       subscribers.AddressHasher // keys addresses in Suppressions
 	Ledger       Ledger
 	Renderer     Renderer
 	Mail         email.Sender
@@ -66,7 +67,7 @@ func (s *Sender) Send(ctx context.Context, job Job) error {
 	}
 	hashes := make([]string, 0, len(subs))
 	for _, c := range subs {
-		hashes = append(hashes, subscribers.HashEmail(c.Subscriber.Email))
+		hashes = append(hashes, s.Hasher.HashEmail(c.Subscriber.Email))
 	}
 	suppressed, err := s.Suppressions.Suppressed(ctx, hashes)
 	if err != nil {
@@ -79,7 +80,7 @@ func (s *Sender) Send(ctx context.Context, job Job) error {
 	for _, r := range job.Recipients {
 		c, ok := subs[r.SubscriberID]
 		entry := Entry{SubscriberID: r.SubscriberID, Period: period, RunID: job.RunID, Kind: job.Kind, ItemCount: len(job.ItemKeys)}
-		reason := suppressed[subscribers.HashEmail(c.Subscriber.Email)]
+		reason := suppressed[s.Hasher.HashEmail(c.Subscriber.Email)]
 		switch {
 		case !ok:
 			entry.Status, entry.Reason = LedgerSkipped, "erased"

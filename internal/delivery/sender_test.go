@@ -153,7 +153,8 @@ func newSender(subs ...Candidate) senderFixture {
 	f.s = &Sender{
 		Subscribers:  f.idx,
 		Items:        memItems{newsItem("ai-1", "ai", until.Add(-time.Hour)), newsItem("ai-2", "ai", until.Add(-2*time.Hour))},
-		Suppressions: memSuppressions{subscribers.HashEmail("gone@example.org"): subscribers.ReasonComplained},
+		Suppressions: memSuppressions{testHasher.HashEmail("gone@example.org"): subscribers.ReasonComplained},
+		Hasher:       testHasher,
 		Ledger:       f.ledger,
 		Renderer:     f.render,
 		Mail:         f.mail,

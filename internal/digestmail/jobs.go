@@ -89,6 +89,12 @@ type jobTemplate struct {
 }
 
 func (t *jobTemplate) Fill(ctx context.Context, sub subscribers.Subscriber, since, until time.Time) (email.Message, error) {
+	return t.FillWithLinks(ctx, sub, since, until, t.renderer.links(ctx, sub))
+}
+
+// FillWithLinks is Fill with the given links in place of the recipient's
+// own: an admin preview fills in inert ones.
+func (t *jobTemplate) FillWithLinks(_ context.Context, sub subscribers.Subscriber, since, until time.Time, links subscribers.Links) (email.Message, error) {
 	loc, err := subscribers.LoadLocation(sub.Preferences.TimeZone)
 	if err != nil {
 		loc = time.UTC
@@ -97,7 +103,7 @@ func (t *jobTemplate) Fill(ctx context.Context, sub subscribers.Subscriber, sinc
 		Email:  sub.Email,
 		Period: digest.PeriodLabel(since, until, loc),
 		Why:    whyLine(sub.Preferences, t.renderer.topicNames, t.societies),
-		Links:  t.renderer.links(ctx, sub),
+		Links:  links,
 	})
 }
 

@@ -45,22 +45,13 @@ type runRecord struct {
 	Plan      string `dynamodbav:"plan"` // the planner's report, as JSON
 }
 
-// TargetString names a target the way admins write it.
-func TargetString(t delivery.Target) string {
-	switch t.Kind {
-	case delivery.TargetTopic:
-		return "topic:" + t.Topic
-	case delivery.TargetSubscriber:
-		return "subscriber:" + t.Email
-	case delivery.TargetDue:
-		return "due:" + t.Slot
-	}
-	return string(t.Kind)
-}
+// TargetString names a target the way admins write it, but a subscriber by
+// id ("subscriber-id:<id>"): a run record holds no address.
+func TargetString(t delivery.Target) string { return t.Name() }
 
-// RecordRun stores a planned run.
+// RecordRun stores a planned run, its recipients by subscriber id only.
 func (s *AdminStore) RecordRun(ctx context.Context, req delivery.Request, rep delivery.Report) error {
-	plan, err := json.Marshal(rep)
+	plan, err := json.Marshal(rep.Redacted())
 	if err != nil {
 		return fmt.Errorf("encode plan: %w", err)
 	}

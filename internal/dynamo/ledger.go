@@ -14,6 +14,7 @@ import (
 
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/feedback"
+	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
 // Ledger is the send ledger: one record per subscriber and period, keyed
@@ -134,6 +135,43 @@ func (l *Ledger) History(ctx context.Context, subscriberID string, limit int) ([
 		entries[i] = r.entry()
 	}
 	return entries, nil
+}
+
+var _ subscribers.SendLog = (*Ledger)(nil)
+
+// SendsTo lists every send to a subscriber, newest first, for the
+// subscriber's export: the ledger entries of that subscriber id only.
+func (l *Ledger) SendsTo(ctx context.Context, subscriberID string) ([]subscribers.Send, error) {
+	in := &dynamodb.QueryInput{
+		TableName:                 &l.table,
+		KeyConditionExpression:    aws.String("subscriber_id = :id"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: subscriberID}},
+		ScanIndexForward:          aws.Bool(false),
+		ConsistentRead:            aws.Bool(true),
+	}
+	var sends []subscribers.Send
+	for {
+		out, err := l.db.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("read send log: %w", err)
+		}
+		var recs []ledgerRecord
+		if err := attributevalue.UnmarshalListOfMaps(out.Items, &recs); err != nil {
+			return nil, fmt.Errorf("decode send log: %w", err)
+		}
+		for _, r := range recs {
+			if r.SubscriberID != subscriberID {
+				continue
+			}
+			sends = append(sends, subscribers.Send{
+				Period: r.Period, Kind: r.Kind, Status: r.Status, SentAt: parseTime(r.At), MessageID: r.MessageID,
+			})
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return sends, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
 }
 
 // The planner's state lives in the ledger table under a key no subscriber

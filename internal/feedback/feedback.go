@@ -61,7 +61,8 @@ type Processor struct {
 	Verifier     *Verifier // required: nothing is believed unverified
 	Suppressions Suppressor
 	Transients   TransientCounter
-	SendLog      SendLog // may be nil
+	Hasher       subscribers.AddressHasher // keys addresses in both
+	SendLog      SendLog                   // may be nil
 	// TransientThreshold is how many transient bounces within
 	// TransientWindow suppress an address; zero means the defaults.
 	TransientThreshold int
@@ -158,7 +159,7 @@ func (p *Processor) act(ctx context.Context, e Event) error {
 }
 
 func (p *Processor) suppress(ctx context.Context, addr string, reason subscribers.Reason, at time.Time, e Event) error {
-	hash := subscribers.HashEmail(addr)
+	hash := p.Hasher.HashEmail(addr)
 	if err := p.Suppressions.Put(ctx, subscribers.Suppression{EmailHash: hash, Reason: reason, At: at}); err != nil {
 		return fmt.Errorf("suppress %s address %s: %w", reason, hash, err)
 	}
@@ -168,7 +169,7 @@ func (p *Processor) suppress(ctx context.Context, addr string, reason subscriber
 }
 
 func (p *Processor) countTransient(ctx context.Context, addr string, at time.Time, e Event) error {
-	hash := subscribers.HashEmail(addr)
+	hash := p.Hasher.HashEmail(addr)
 	window := cmp.Or(p.TransientWindow, DefaultTransientWindow)
 	threshold := cmp.Or(p.TransientThreshold, DefaultTransientThreshold)
 	n, err := p.Transients.AddTransient(ctx, hash, at, window)

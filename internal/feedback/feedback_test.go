@@ -111,11 +111,21 @@ func newFixture(t testing.TB) fixture {
 		Verifier:     v,
 		Suppressions: f.suppressions,
 		Transients:   f.transients,
+		Hasher:       testHasher,
 		SendLog:      f.sendLog,
 		Log:          slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	return f
 }
+
+// testHasher keys addresses in the tests' suppressions.
+var testHasher = func() subscribers.AddressHasher {
+	h, err := subscribers.NewAddressHasher(strings.Repeat("pepper-", 6))
+	if err != nil {
+		panic(err)
+	}
+	return h
+}()
 
 // signedFixture is a genuine SNS notification carrying a testdata file.
 func signedFixture(t testing.TB, name string) Message {
@@ -123,7 +133,7 @@ func signedFixture(t testing.TB, name string) Message {
 }
 
 func TestHandle(t *testing.T) {
-	hash := subscribers.HashEmail
+	hash := testHasher.HashEmail
 	bounceAt := time.Date(2026, 3, 2, 7, 5, 44, 20e6, time.UTC) // of event-bounce-transient.json
 	tests := []struct {
 		name  string
@@ -368,7 +378,7 @@ func TestHandleTransientBouncesAccumulate(t *testing.T) {
 		if err := f.p.Handle(context.Background(), m); err != nil {
 			t.Fatalf("bounce %d: %v", i+1, err)
 		}
-		_, suppressed := f.suppressions.got[subscribers.HashEmail(addr)]
+		_, suppressed := f.suppressions.got[testHasher.HashEmail(addr)]
 		if want := i+1 == DefaultTransientThreshold; suppressed != want {
 			t.Fatalf("after %d transient bounces suppressed = %v, want %v", i+1, suppressed, want)
 		}
@@ -451,7 +461,7 @@ func TestHandleLogsNoAddresses(t *testing.T) {
 			t.Errorf("logs contain the address %s...:\n%s", addr, f.logs)
 		}
 	}
-	for _, want := range []string{subscribers.HashEmail("jane.roe@hospital.example"), "hospital.example", "complained", "sns record failed"} {
+	for _, want := range []string{testHasher.HashEmail("jane.roe@hospital.example"), "hospital.example", "complained", "sns record failed"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %q:\n%s", want, f.logs)
 		}
@@ -529,9 +539,9 @@ func TestHandleSNSEvent(t *testing.T) {
 			t.Fatalf("HandleSNSEvent = %v, want an error wrapping ErrUntrusted", err)
 		}
 		want := map[string]subscribers.Reason{
-			subscribers.HashEmail("jane.roe@hospital.example"): subscribers.ReasonBounced,
-			subscribers.HashEmail("j.doe@clinic.example"):      subscribers.ReasonBounced,
-			subscribers.HashEmail("angry.reader@mail.example"): subscribers.ReasonComplained,
+			testHasher.HashEmail("jane.roe@hospital.example"): subscribers.ReasonBounced,
+			testHasher.HashEmail("j.doe@clinic.example"):      subscribers.ReasonBounced,
+			testHasher.HashEmail("angry.reader@mail.example"): subscribers.ReasonComplained,
 		}
 		got := map[string]subscribers.Reason{}
 		for h, s := range f.suppressions.got {

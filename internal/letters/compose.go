@@ -92,8 +92,10 @@ func (c *Composer) Confirmation(s subscribers.Subscriber, topicNames []string, l
 }
 
 // Manage is the mail that answers "send me my link": the links to change
-// preferences and to unsubscribe. Being a mail to a subscriber, it carries
-// the RFC 8058 one-click unsubscribe headers.
+// preferences and to unsubscribe, and the links to download or erase the
+// subscriber's data, which no page or other mail carries and which expire
+// after an hour. Being a mail to a subscriber, it carries the RFC 8058
+// one-click unsubscribe headers.
 func (c *Composer) Manage(s subscribers.Subscriber, links subscribers.Links) (email.Message, error) {
 	l := letter{
 		kind:    KindManage,
@@ -112,6 +114,18 @@ func (c *Composer) Manage(s subscribers.Subscriber, links subscribers.Links) (em
 				instructions: "Or stop receiving " + c.product.Name + " news:",
 				label:        "Unsubscribe",
 				link:         links.Unsubscribe,
+				color:        unsubscribeColor,
+			},
+			{
+				instructions: "Download everything " + c.product.Name + " holds about you, as a JSON file. This link and the next work for an hour:",
+				label:        "Download my data",
+				link:         links.Export,
+				color:        unsubscribeColor,
+			},
+			{
+				instructions: "Or erase your data, which also stops all email:",
+				label:        "Erase my data",
+				link:         links.Erase,
 				color:        unsubscribeColor,
 			},
 		},

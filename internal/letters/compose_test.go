@@ -142,7 +142,7 @@ func TestManage(t *testing.T) {
 			if (format == subscribers.FormatText) != (m.HTML == "") {
 				t.Errorf("format %s: HTML of %d bytes", format, len(m.HTML))
 			}
-			for _, link := range []string{testLinks.Preferences, testLinks.Unsubscribe} {
+			for _, link := range []string{testLinks.Preferences, testLinks.Unsubscribe, testLinks.Export, testLinks.Erase} {
 				if !strings.Contains(m.Text, "\n"+link+"\n") {
 					t.Errorf("text lacks %s on a line of its own:\n%s", link, m.Text)
 				}
@@ -178,6 +178,18 @@ func TestComposerRefusesBadInput(t *testing.T) {
 		{"missing unsubscribe link", func() error {
 			links := testLinks
 			links.Unsubscribe = ""
+			_, err := c.Manage(testSubscriber(subscribers.FormatHTML), links)
+			return err
+		}},
+		{"missing export link", func() error {
+			links := testLinks
+			links.Export = ""
+			_, err := c.Manage(testSubscriber(subscribers.FormatHTML), links)
+			return err
+		}},
+		{"missing erase link", func() error {
+			links := testLinks
+			links.Erase = ""
 			_, err := c.Manage(testSubscriber(subscribers.FormatHTML), links)
 			return err
 		}},

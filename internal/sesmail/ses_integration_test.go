@@ -67,6 +67,8 @@ func TestSendThroughMoto(t *testing.T) {
 		Confirm:     "https://radiogram.example/confirm?token=c0nf1rm",
 		Preferences: "https://radiogram.example/preferences?token=pr3fs",
 		Unsubscribe: "https://radiogram.example/unsubscribe?token=unsub",
+		Export:      "https://radiogram.example/me/export?token=exp0rt",
+		Erase:       "https://radiogram.example/me/erase?token=3rase",
 	}
 	confirmation, err := composer.Confirmation(sub, []string{"Neuroradiology"}, links)
 	if err != nil {

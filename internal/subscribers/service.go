@@ -2,6 +2,7 @@ package subscribers
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -24,6 +26,9 @@ var (
 	ErrInvalidToken = errors.New("this link is not valid")
 	ErrExpiredToken = errors.New("this link has expired")
 	ErrRateLimited  = errors.New("too many requests; try again later")
+	// ErrBusy is ErrRateLimited when the whole service, not one address
+	// or client, has had too many sign-ups this hour.
+	ErrBusy = fmt.Errorf("%w: too many sign-ups across the service this hour", ErrRateLimited)
 )
 
 // Store keeps subscribers, one per address.
@@ -50,6 +55,11 @@ type RateLimiter interface {
 	Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, error)
 }
 
+// SendLog lists the mails sent, or tried, to a subscriber: the ledger.
+type SendLog interface {
+	SendsTo(ctx context.Context, subscriberID string) ([]Send, error)
+}
+
 // Notifier sends a subscriber the mails of signing up.
 type Notifier interface {
 	SendConfirmation(ctx context.Context, s Subscriber, links Links) error
@@ -68,8 +78,12 @@ const (
 	perAddressPerHour = 3
 	perAddressPerDay  = 6
 	perClientPerHour  = 30
+	globalPerHour     = 500 // every sign-up and manage-link request together
 	confirmValidity   = 7 * 24 * time.Hour
-	dataLinkValidity  = 24 * time.Hour
+	// dataLinkValidity bounds the export and erase links, which only the
+	// manage mail carries: a forwarded mail must not expose or erase data
+	// for long.
+	dataLinkValidity = time.Hour
 )
 
 // Service runs the subscriber flows. Its fields are set once at start-up.
@@ -77,9 +91,13 @@ type Service struct {
 	Store        Store
 	Suppressions Suppressions
 	Limiter      RateLimiter
-	Notifier     Notifier
-	Signer       Signer
-	Catalog      Catalog
+	// Hasher keys addresses in suppression and rate-limit records.
+	Hasher AddressHasher
+	// SendLog is the send log an export includes.
+	SendLog  SendLog
+	Notifier Notifier
+	Signer   Signer
+	Catalog  Catalog
 	// BaseURL is the public address links point at, without a trailing
 	// slash; when empty, the one WithBaseURL put in the request's context.
 	BaseURL string
@@ -128,7 +146,7 @@ func (s *Service) Subscribe(ctx context.Context, req SignUp) error {
 	case err != nil:
 		return fmt.Errorf("look up subscriber: %w", err)
 	case sub.Status == StatusConfirmed:
-		return s.Notifier.SendManage(ctx, sub, s.links(ctx, sub))
+		return s.Notifier.SendManage(ctx, sub, s.manageLinks(ctx, sub))
 	default: // pending or unsubscribed: this sign-up's choices, confirmed anew
 		sub.Status, sub.Preferences, sub.UpdatedAt, sub.SignupIP = StatusPending, prefs, now, req.ClientIP
 		if err := s.Store.Update(ctx, sub); err != nil {
@@ -138,8 +156,9 @@ func (s *Service) Subscribe(ctx context.Context, req SignUp) error {
 	return s.Notifier.SendConfirmation(ctx, sub, s.links(ctx, sub))
 }
 
-// RequestManageLink mails a fresh preferences link to a subscribed address,
-// and answers the same for any other.
+// RequestManageLink mails a fresh manage mail (preferences and unsubscribe
+// links, and export and erase links valid for an hour) to a subscribed
+// address, and answers the same for any other.
 func (s *Service) RequestManageLink(ctx context.Context, email, clientIP string) error {
 	email, err := NormalizeEmail(email)
 	if err != nil {
@@ -161,7 +180,7 @@ func (s *Service) RequestManageLink(ctx context.Context, email, clientIP string)
 	}
 	switch sub.Status {
 	case StatusConfirmed:
-		return s.Notifier.SendManage(ctx, sub, s.links(ctx, sub))
+		return s.Notifier.SendManage(ctx, sub, s.manageLinks(ctx, sub))
 	case StatusPending:
 		return s.Notifier.SendConfirmation(ctx, sub, s.links(ctx, sub))
 	}
@@ -187,7 +206,7 @@ func (s *Service) Confirm(ctx context.Context, token, clientIP string) (Subscrib
 	}
 	// Subscribing anew lifts an unsubscribe or an erasure, never a bounce
 	// or a complaint: Subscribe sends nothing to those.
-	if err := s.Suppressions.Delete(ctx, HashEmail(sub.Email)); err != nil {
+	if err := s.Suppressions.Delete(ctx, s.Hasher.HashEmail(sub.Email)); err != nil {
 		return sub, fmt.Errorf("lift suppression: %w", err)
 	}
 	s.Log.InfoContext(ctx, "subscriber confirmed", "subscriber", sub.ID)
@@ -195,13 +214,34 @@ func (s *Service) Confirm(ctx context.Context, token, clientIP string) (Subscrib
 }
 
 // Preferences returns the subscriber a preferences link is for and the
-// links their page shows.
+// links their page shows: never export or erase links, which a preferences
+// link (in every digest, never expiring) must not lead to.
 func (s *Service) Preferences(ctx context.Context, token string) (Subscriber, Links, error) {
 	sub, err := s.subscriberFor(ctx, token, tokens.Preferences)
 	if err != nil {
 		return sub, Links{}, err
 	}
 	return sub, s.links(ctx, sub), nil
+}
+
+// RequestDataLinks mails the subscriber a preferences link is for a fresh
+// manage mail, whose export and erase links expire after an hour: the data
+// links go only to the subscriber's inbox, never to whoever holds a
+// forwarded preferences link. The limits of sign-ups apply, and a bounced
+// or complained address is not mailed.
+func (s *Service) RequestDataLinks(ctx context.Context, token, clientIP string) error {
+	sub, err := s.subscriberFor(ctx, token, tokens.Preferences)
+	if err != nil {
+		return err
+	}
+	if err := s.limit(ctx, sub.Email, clientIP); err != nil {
+		return err
+	}
+	blocked, err := s.blocked(ctx, sub.Email)
+	if err != nil || blocked {
+		return err
+	}
+	return s.Notifier.SendManage(ctx, sub, s.manageLinks(ctx, sub))
 }
 
 // UpdatePreferences saves new choices and says what changed. Saving from a
@@ -249,12 +289,18 @@ func (s *Service) Unsubscribe(ctx context.Context, token string) error {
 
 // Export returns all data held about the subscriber.
 func (s *Service) Export(ctx context.Context, token string) (Export, error) {
-	sub, err := s.subscriberFor(ctx, token, tokens.Export)
+	sub, err := s.dataLinkSubscriber(ctx, token, tokens.MailedExport, tokens.Export)
 	if err != nil {
 		return Export{}, err
 	}
 	out := Export{Subscriber: sub, ExportedAt: s.now()}
-	if supp, ok, err := s.Suppressions.Get(ctx, HashEmail(sub.Email)); err != nil {
+	if out.Sends, err = s.SendLog.SendsTo(ctx, sub.ID); err != nil {
+		return Export{}, fmt.Errorf("read send log: %w", err)
+	}
+	if out.Sends == nil {
+		out.Sends = []Send{}
+	}
+	if supp, ok, err := s.Suppressions.Get(ctx, s.Hasher.HashEmail(sub.Email)); err != nil {
 		return Export{}, fmt.Errorf("read suppression: %w", err)
 	} else if ok {
 		out.Suppression = &supp
@@ -265,7 +311,7 @@ func (s *Service) Export(ctx context.Context, token string) (Export, error) {
 // Erase deletes everything about the subscriber but a hash of the address,
 // kept so that it is never mailed again unless it subscribes anew.
 func (s *Service) Erase(ctx context.Context, token string) error {
-	sub, err := s.subscriberFor(ctx, token, tokens.Erase)
+	sub, err := s.dataLinkSubscriber(ctx, token, tokens.MailedErase, tokens.Erase)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
@@ -283,15 +329,43 @@ func (s *Service) Erase(ctx context.Context, token string) error {
 	return nil
 }
 
-// Links returns the signed links for a subscriber's mail and pages.
+// Links returns the signed links for a subscriber's mail and pages: the
+// preferences and unsubscribe links, and the confirm link while pending.
+// It never mints export or erase links; only the manage mail has those.
 func (s *Service) Links(ctx context.Context, sub Subscriber) Links { return s.links(ctx, sub) }
+
+// PreviewLinkPath is where the inert links of a preview point.
+const PreviewLinkPath = "/preview-link"
+
+// PreviewLinks returns inert links for a preview of a subscriber's mail:
+// they say they are a preview's and carry no token, so that following one
+// changes nothing about the subscriber.
+func (s *Service) PreviewLinks(ctx context.Context) Links {
+	return PreviewLinksAt(s.baseURL(ctx))
+}
+
+// PreviewLinksAt returns the inert links of a preview, served at base.
+func PreviewLinksAt(base string) Links {
+	link := func(what string) string { return base + PreviewLinkPath + "?what=" + what }
+	return Links{
+		Preferences: link("preferences"),
+		Unsubscribe: link("unsubscribe"),
+		Export:      link("export"),
+		Erase:       link("erase"),
+	}
+}
+
+func (s *Service) baseURL(ctx context.Context) string {
+	if s.BaseURL != "" {
+		return s.BaseURL
+	}
+	base, _ := ctx.Value(baseURLKey{}).(string)
+	return base
+}
 
 func (s *Service) links(ctx context.Context, sub Subscriber) Links {
 	now := s.now()
-	base := s.BaseURL
-	if base == "" {
-		base, _ = ctx.Value(baseURLKey{}).(string)
-	}
+	base := s.baseURL(ctx)
 	link := func(path string, purpose tokens.Purpose, validity time.Duration) string {
 		var expires time.Time
 		if validity > 0 {
@@ -302,13 +376,38 @@ func (s *Service) links(ctx context.Context, sub Subscriber) Links {
 	l := Links{
 		Preferences: link("/preferences", tokens.Preferences, 0),
 		Unsubscribe: link("/unsubscribe", tokens.Unsubscribe, 0),
-		Export:      link("/me/export", tokens.Export, dataLinkValidity),
-		Erase:       link("/me/erase", tokens.Erase, dataLinkValidity),
 	}
 	if sub.Status != StatusConfirmed {
 		l.Confirm = link("/confirm", tokens.Confirm, confirmValidity)
 	}
 	return l
+}
+
+// manageLinks are the manage mail's links, the only ones with export and
+// erase links: signed for their own purposes, they expire after an hour.
+func (s *Service) manageLinks(ctx context.Context, sub Subscriber) Links {
+	l := s.links(ctx, sub)
+	expires := s.now().Add(dataLinkValidity)
+	link := func(path string, purpose tokens.Purpose) string {
+		return s.baseURL(ctx) + path + "?token=" + url.QueryEscape(s.Signer.Sign(sub.ID, purpose, expires))
+	}
+	l.Export = link("/me/export", tokens.MailedExport)
+	l.Erase = link("/me/erase", tokens.MailedErase)
+	return l
+}
+
+// dataLinkSubscriber checks an export or erase link. A link signed for the
+// former purpose, which any page or mail minted for a day, is refused as
+// expired whatever its date: it may come from a forwarded mail.
+func (s *Service) dataLinkSubscriber(ctx context.Context, token string, purpose, former tokens.Purpose) (Subscriber, error) {
+	sub, err := s.subscriberFor(ctx, token, purpose)
+	if errors.Is(err, ErrInvalidToken) {
+		if _, ferr := s.Signer.Verify(token, former, s.now()); ferr == nil || errors.Is(ferr, tokens.ErrExpired) {
+			s.Log.InfoContext(ctx, "link refused", "purpose", former, "reason", "a former day-long data link")
+			return Subscriber{}, ErrExpiredToken
+		}
+	}
+	return sub, err
 }
 
 func (s *Service) subscriberFor(ctx context.Context, token string, purpose tokens.Purpose) (Subscriber, error) {
@@ -335,14 +434,17 @@ func (s *Service) limit(ctx context.Context, email, clientIP string) error {
 		limit  int
 		window time.Duration
 	}
-	h := HashEmail(email)
+	h := s.Hasher.HashEmail(email)
 	checks := []check{
 		{"addr-h:" + h, perAddressPerHour, time.Hour},
 		{"addr-d:" + h, perAddressPerDay, 24 * time.Hour},
 	}
 	if clientIP != "" {
-		checks = append(checks, check{"client:" + clientIP, perClientPerHour, time.Hour})
+		checks = append(checks, check{"client:" + ClientKey(clientIP), perClientPerHour, time.Hour})
 	}
+	// Last, so that a request one of the limits above refused does not
+	// count against everyone's.
+	checks = append(checks, check{globalSignUpKey, globalPerHour, time.Hour})
 	for _, c := range checks {
 		ok, err := s.Limiter.Allow(ctx, c.key, c.limit, c.window)
 		if err != nil {
@@ -350,16 +452,39 @@ func (s *Service) limit(ctx context.Context, email, clientIP string) error {
 		}
 		if !ok {
 			s.Log.WarnContext(ctx, "sign-up rate limited", "key", c.key)
+			if c.key == globalSignUpKey {
+				return ErrBusy
+			}
 			return ErrRateLimited
 		}
 	}
 	return nil
 }
 
+// globalSignUpKey counts every sign-up and manage-link request.
+const globalSignUpKey = "global#signup"
+
+// ClientKey is the key of a client address in per-client rate limits: an
+// IPv4 address as is (an IPv4-mapped IPv6 address too, as IPv4), an IPv6
+// address by its /64, which one client commonly holds whole and could
+// rotate through. Anything that is not an address shares one key, so that
+// it cannot be varied to escape the limit.
+func ClientKey(clientIP string) string {
+	addr, err := netip.ParseAddr(strings.TrimSpace(clientIP))
+	if err != nil {
+		return "unknown"
+	}
+	addr = addr.Unmap().WithZone("")
+	if addr.Is4() {
+		return addr.String()
+	}
+	return netip.PrefixFrom(addr, 64).Masked().String()
+}
+
 // blocked reports whether an address bounced or complained: such an address
 // is never mailed, whatever a form says.
 func (s *Service) blocked(ctx context.Context, email string) (bool, error) {
-	supp, ok, err := s.Suppressions.Get(ctx, HashEmail(email))
+	supp, ok, err := s.Suppressions.Get(ctx, s.Hasher.HashEmail(email))
 	if err != nil {
 		return false, fmt.Errorf("read suppression: %w", err)
 	}
@@ -371,7 +496,7 @@ func (s *Service) blocked(ctx context.Context, email string) (bool, error) {
 }
 
 func (s *Service) suppress(ctx context.Context, email string, reason Reason, at time.Time) error {
-	if err := s.Suppressions.Put(ctx, Suppression{EmailHash: HashEmail(email), Reason: reason, At: at}); err != nil {
+	if err := s.Suppressions.Put(ctx, Suppression{EmailHash: s.Hasher.HashEmail(email), Reason: reason, At: at}); err != nil {
 		return fmt.Errorf("suppress address: %w", err)
 	}
 	return nil
@@ -379,10 +504,36 @@ func (s *Service) suppress(ctx context.Context, email string, reason Reason, at 
 
 func (s *Service) now() time.Time { return s.Now().UTC() }
 
+// MinAddressPepperLen is the shortest address pepper accepted; the stack
+// generates one of 64 characters.
+const MinAddressPepperLen = 32
+
+// AddressHasher keys an address in the records that outlive it or must not
+// hold it (suppressions, rate limits): HMAC-SHA256 with a secret pepper, so
+// that a copy of those tables cannot be matched against a list of
+// addresses. Changing the pepper forgets every suppression. The zero value
+// has no pepper and panics when used: it is always built by NewAddressHasher.
+type AddressHasher struct {
+	key []byte
+}
+
+// NewAddressHasher returns the hasher keyed with pepper.
+func NewAddressHasher(pepper string) (AddressHasher, error) {
+	if n := len(strings.TrimSpace(pepper)); n < MinAddressPepperLen {
+		// The pepper is a secret: the error names its length, never it.
+		return AddressHasher{}, fmt.Errorf("address pepper is %d characters: want at least %d", n, MinAddressPepperLen)
+	}
+	return AddressHasher{key: []byte(strings.TrimSpace(pepper))}, nil
+}
+
 // HashEmail is the key of an address in suppression and rate-limit records.
-func HashEmail(email string) string {
-	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
-	return hex.EncodeToString(sum[:])
+func (h AddressHasher) HashEmail(email string) string {
+	if len(h.key) == 0 {
+		panic("subscribers: AddressHasher used without a pepper (use NewAddressHasher)")
+	}
+	mac := hmac.New(sha256.New, h.key)
+	mac.Write([]byte(strings.ToLower(strings.TrimSpace(email))))
+	return hex.EncodeToString(mac.Sum(nil))
 }
 
 var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)

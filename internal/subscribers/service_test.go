@@ -106,9 +106,24 @@ type fixture struct {
 	svc   *Service
 	store *memStore
 	supp  memSuppressions
+	sends memSendLog
 	mail  *memNotifier
 	now   time.Time
 }
+
+// testHasher keys addresses in the tests' suppressions and rate limits.
+var testHasher = func() AddressHasher {
+	h, err := NewAddressHasher(strings.Repeat("pepper-", 6))
+	if err != nil {
+		panic(err)
+	}
+	return h
+}()
+
+// memSendLog is the send log, by subscriber id.
+type memSendLog map[string][]Send
+
+func (m memSendLog) SendsTo(_ context.Context, id string) ([]Send, error) { return m[id], nil }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
@@ -116,9 +131,9 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{store: &memStore{byID: map[string]Subscriber{}}, supp: memSuppressions{}, mail: &memNotifier{}, now: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
+	f := &fixture{store: &memStore{byID: map[string]Subscriber{}}, supp: memSuppressions{}, sends: memSendLog{}, mail: &memNotifier{}, now: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
 	f.svc = &Service{
-		Store: f.store, Suppressions: f.supp, Limiter: memLimiter{}, Notifier: f.mail, Signer: keys, Catalog: catalog{},
+		Store: f.store, Suppressions: f.supp, Hasher: testHasher, SendLog: f.sends, Limiter: memLimiter{}, Notifier: f.mail, Signer: keys, Catalog: catalog{},
 		BaseURL: "https://radiogram.example", Now: func() time.Time { return f.now },
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
@@ -241,31 +256,49 @@ func TestPreferencesUnsubscribeExportErase(t *testing.T) {
 		}
 	}
 	got, _ := f.store.Get(ctx, sub.ID)
-	if got.Status != StatusUnsubscribed || f.supp[HashEmail("ada@example.org")].Reason != ReasonUnsubscribed {
+	if got.Status != StatusUnsubscribed || f.supp[testHasher.HashEmail("ada@example.org")].Reason != ReasonUnsubscribed {
 		t.Errorf("after unsubscribe: %s, suppression %+v", got.Status, f.supp)
 	}
 
-	exp, err := f.svc.Export(ctx, tokenOf(t, links.Export))
+	// The data links come only in the manage mail, asked for from the
+	// preferences page, and work for an hour.
+	if links.Export != "" || links.Erase != "" {
+		t.Errorf("the confirmation mail carries data links: %+v", links)
+	}
+	if err := f.svc.RequestDataLinks(ctx, prefs, ""); err != nil {
+		t.Fatal(err)
+	}
+	dataLinks := f.lastMail(t).links
+	// The export carries the subscriber's send log, and nobody else's.
+	f.sends[sub.ID] = []Send{{Period: "2026-11-22T07:00:00Z#digest", Kind: "digest", Status: "sent", SentAt: f.now, MessageID: "msg-ada"}}
+	f.sends["someone-else"] = []Send{{Period: "2026-11-22T07:00:00Z#digest", Kind: "digest", Status: "sent", MessageID: "msg-other"}}
+	exp, err := f.svc.Export(ctx, tokenOf(t, dataLinks.Export))
 	if err != nil || exp.Subscriber.Email != "ada@example.org" || exp.Suppression == nil {
 		t.Errorf("export: %+v %v", exp, err)
 	}
-	f.now = f.now.Add(25 * time.Hour)
-	if _, err := f.svc.Export(ctx, tokenOf(t, links.Export)); !errors.Is(err, ErrExpiredToken) {
-		t.Errorf("a day-old export link: %v", err)
+	if len(exp.Sends) != 1 || exp.Sends[0].MessageID != "msg-ada" || exp.Sends[0].Status != "sent" || !exp.Sends[0].SentAt.Equal(f.now) {
+		t.Errorf("export's send log = %+v, want ada's one send", exp.Sends)
+	}
+	f.now = f.now.Add(time.Hour)
+	if _, err := f.svc.Export(ctx, tokenOf(t, dataLinks.Export)); !errors.Is(err, ErrExpiredToken) {
+		t.Errorf("an hour-old export link: %v", err)
 	}
 	// Preferences and unsubscribe links never expire: every mail carries them.
 	if _, _, err := f.svc.Preferences(ctx, prefs); err != nil {
 		t.Errorf("old preferences link: %v", err)
 	}
 
-	erase := tokenOf(t, f.svc.Links(ctx, got).Erase)
+	if err := f.svc.RequestDataLinks(ctx, prefs, ""); err != nil {
+		t.Fatal(err)
+	}
+	erase := tokenOf(t, f.lastMail(t).links.Erase)
 	if err := f.svc.Erase(ctx, erase); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.store.byID) != 0 {
 		t.Errorf("erase left %v", f.store.byID)
 	}
-	if s := f.supp[HashEmail("ada@example.org")]; s.Reason != ReasonErased || strings.Contains(s.EmailHash, "@") {
+	if s := f.supp[testHasher.HashEmail("ada@example.org")]; s.Reason != ReasonErased || strings.Contains(s.EmailHash, "@") {
 		t.Errorf("erase must leave only a hashed suppression: %+v", s)
 	}
 	if err := f.svc.Erase(ctx, erase); err != nil {
@@ -276,6 +309,7 @@ func TestPreferencesUnsubscribeExportErase(t *testing.T) {
 	}
 
 	// Subscribing anew gets a new identity: the old links stay dead.
+	f.svc.Limiter = memLimiter{} // the hour's sign-up limits have passed
 	if err := f.svc.Subscribe(ctx, signUp("ada@example.org")); err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +323,7 @@ func TestPreferencesUnsubscribeExportErase(t *testing.T) {
 	if _, err := f.svc.Confirm(ctx, tokenOf(t, fresh.links.Confirm), ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, suppressed := f.supp[HashEmail("ada@example.org")]; suppressed {
+	if _, suppressed := f.supp[testHasher.HashEmail("ada@example.org")]; suppressed {
 		t.Error("confirming anew must lift the erasure's suppression")
 	}
 }
@@ -297,7 +331,7 @@ func TestPreferencesUnsubscribeExportErase(t *testing.T) {
 func TestBouncedAndComplainedAreNeverMailed(t *testing.T) {
 	for _, reason := range []Reason{ReasonBounced, ReasonComplained} {
 		f := newFixture(t)
-		f.supp[HashEmail("ada@example.org")] = Suppression{EmailHash: HashEmail("ada@example.org"), Reason: reason}
+		f.supp[testHasher.HashEmail("ada@example.org")] = Suppression{EmailHash: testHasher.HashEmail("ada@example.org"), Reason: reason}
 		if err := f.svc.Subscribe(ctx, signUp("ada@example.org")); err != nil {
 			t.Fatalf("%s: the answer must look like success: %v", reason, err)
 		}

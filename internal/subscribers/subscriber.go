@@ -219,8 +219,10 @@ type Links struct {
 	// Unsubscribe opens a page with one button; the same URL takes the
 	// RFC 8058 one-click POST that mail clients send.
 	Unsubscribe string `json:"unsubscribe"`
-	Export      string `json:"export"` // these two expire after a day
-	Erase       string `json:"erase"`
+	// Export and Erase are set only in the manage mail's links, and expire
+	// after an hour: no page or other mail offers them.
+	Export string `json:"export,omitempty"`
+	Erase  string `json:"erase,omitempty"`
 }
 
 // Change is one difference a save made, worded for the person who made it.
@@ -234,7 +236,21 @@ type Change struct {
 type Export struct {
 	Subscriber  Subscriber   `json:"subscriber"`
 	Suppression *Suppression `json:"suppression,omitempty"`
-	ExportedAt  time.Time    `json:"exported_at"`
+	// Sends is the send log: every digest or alert sent, or tried, to the
+	// subscriber, newest first.
+	Sends      []Send    `json:"sends"`
+	ExportedAt time.Time `json:"exported_at"`
+}
+
+// Send is one entry of a subscriber's send log.
+type Send struct {
+	Period string `json:"period"` // the period the mail covered, and its kind
+	Kind   string `json:"kind"`   // digest or alert
+	Status string `json:"status"` // sent, failed, skipped, or sending
+	// SentAt is when the send was last recorded: when it was sent, or
+	// found failed or skipped.
+	SentAt    time.Time `json:"sent_at,omitzero"`
+	MessageID string    `json:"message_id,omitempty"` // SES's id of the mail
 }
 
 // Reason says why an address is suppressed.

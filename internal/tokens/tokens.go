@@ -32,14 +32,22 @@ const (
 	Confirm     Purpose = "confirm"
 	Preferences Purpose = "preferences"
 	Unsubscribe Purpose = "unsubscribe"
-	Export      Purpose = "export"
-	Erase       Purpose = "erase"
-	Session     Purpose = "session" // admin console session cookie (later)
+	// MailedExport and MailedErase are the data links: only the manage
+	// mail carries them, and they expire after an hour.
+	MailedExport Purpose = "mailed-export"
+	MailedErase  Purpose = "mailed-erase"
+	Session      Purpose = "session" // admin console session cookie (later)
+
+	// Export and Erase are the data links' former purposes: any page or
+	// mail minted them, valid for a day. Nothing mints them any more; they
+	// are kept so that such a link can be recognized and refused as expired.
+	Export Purpose = "export"
+	Erase  Purpose = "erase"
 )
 
 func (p Purpose) known() bool {
 	switch p {
-	case Confirm, Preferences, Unsubscribe, Export, Erase, Session:
+	case Confirm, Preferences, Unsubscribe, MailedExport, MailedErase, Export, Erase, Session:
 		return true
 	}
 	return false
@@ -135,8 +143,9 @@ func (k *Keyring) Verify(token string, purpose Purpose, now time.Time) (subject 
 	if !ok {
 		return "", fmt.Errorf("%w %q", ErrUnknownKey, keyID)
 	}
+	// The decoder skips \r and \n; a token has one spelling, so refuse them.
 	gotMAC, err := b64.DecodeString(fields[5])
-	if err != nil || len(gotMAC) != sha256.Size {
+	if err != nil || len(gotMAC) != sha256.Size || strings.ContainsAny(fields[5], "\r\n") {
 		return "", fmt.Errorf("%w: signature is not %d bytes of base64url", ErrMalformed, sha256.Size)
 	}
 	signed := token[:strings.LastIndex(token, separator)]

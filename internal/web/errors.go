@@ -29,7 +29,7 @@ var internalProblem = problem{
 // Advice for an expired link, which depends on the kind of link.
 const (
 	expiredConfirmAdvice = "Confirmation links work for 7 days. Sign up again to get a new one."
-	expiredDataAdvice    = "Links to download or erase your data work for a day. Open your preferences from any Radiogram email to get fresh ones."
+	expiredDataAdvice    = "Links to download or erase your data work for an hour. Open your preferences from any Radiogram email and ask for a fresh one: it comes by email."
 	expiredOtherAdvice   = "Ask for a new link with the form on the sign-up page."
 )
 
@@ -47,6 +47,9 @@ func (s *site) problemFor(r *http.Request, err error, expiredAdvice string) prob
 	case errors.Is(err, subscribers.ErrNotFound):
 		return problem{http.StatusNotFound, "This subscription no longer exists",
 			[]string{"Its data may have been erased. You can subscribe again at any time."}, home}
+	case errors.Is(err, subscribers.ErrBusy):
+		return problem{http.StatusTooManyRequests, "Too many sign-ups",
+			[]string{"We've had too many sign-ups in the last hour. Please try again in an hour."}, home}
 	case errors.Is(err, subscribers.ErrRateLimited):
 		return problem{http.StatusTooManyRequests, "Too many requests",
 			[]string{"We've had too many requests for this address or from your network. Please try again in an hour."}, home}

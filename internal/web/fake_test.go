@@ -26,6 +26,9 @@ type fakeSubscribers struct {
 	subs    map[string]subscribers.Subscriber // by id
 	signUps []subscribers.SignUp
 	manage  []string // addresses that asked for a manage link
+	// dataLinks are the subscribers (by id) mailed the manage mail from
+	// their preferences page: the real service's one manage mail each.
+	dataLinks []string
 	// mutating counts calls of the methods that may change state, whatever
 	// their outcome.
 	mutating int
@@ -54,7 +57,13 @@ func (f *fakeSubscribers) get(id string) (subscribers.Subscriber, bool) {
 func (f *fakeSubscribers) snapshot() (map[string]subscribers.Subscriber, int, int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return maps.Clone(f.subs), len(f.signUps), len(f.manage)
+	return maps.Clone(f.subs), len(f.signUps), len(f.manage) + len(f.dataLinks)
+}
+
+func (f *fakeSubscribers) dataLinksSoFar() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.dataLinks)
 }
 
 func (f *fakeSubscribers) signUpsSoFar() []subscribers.SignUp {
@@ -164,9 +173,19 @@ func (f *fakeSubscribers) Preferences(ctx context.Context, tok string) (subscrib
 	return sub, subscribers.Links{
 		Preferences: link("/preferences", "preferences"),
 		Unsubscribe: link("/unsubscribe", "unsubscribe"),
-		Export:      link("/me/export", "export"),
-		Erase:       link("/me/erase", "erase"),
 	}, nil
+}
+
+func (f *fakeSubscribers) RequestDataLinks(ctx context.Context, tok, clientIP string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.mutating++
+	sub, err := f.subscriberFor(tok, "preferences")
+	if err != nil {
+		return err
+	}
+	f.dataLinks = append(f.dataLinks, sub.ID)
+	return nil
 }
 
 func (f *fakeSubscribers) UpdatePreferences(ctx context.Context, tok string, p subscribers.Preferences) (subscribers.Subscriber, []subscribers.Change, error) {

@@ -259,6 +259,25 @@ func (s *site) savePreferences(w http.ResponseWriter, r *http.Request) {
 	s.fail(w, r, err, expiredOtherAdvice)
 }
 
+// requestDataLinks is the preferences page's "email me a link to download
+// or erase my data": the links come only by mail, to the subscriber, never
+// on a page that a forwarded preferences link opens. It answers as a
+// request for a manage link does.
+func (s *site) requestDataLinks(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(r); err != nil {
+		s.readFailed(w, r, err, false)
+		return
+	}
+	if err := s.subs.RequestDataLinks(r.Context(), r.FormValue("token"), s.clientIP(r)); err != nil {
+		s.fail(w, r, err, expiredOtherAdvice)
+		return
+	}
+	s.renderMessage(w, r, http.StatusOK, messageView{
+		Heading:    "Check your inbox",
+		Paragraphs: []string{manageSentMessage, "Its links to download or erase your data work for an hour. If nothing arrives within a few minutes, look in your spam folder."},
+	})
+}
+
 // preferencesView is the preferences page of sub showing prefs: the saved
 // choices, or the submitted ones when the form is shown again with an error.
 func (s *site) preferencesView(cat Catalog, token string, sub subscribers.Subscriber, links subscribers.Links, prefs subscribers.Preferences) preferencesView {

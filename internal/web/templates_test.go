@@ -44,6 +44,7 @@ func TestPagesAreWellFormed(t *testing.T) {
 		{"GET", "/preferences?token=preferences:s1", "", ""},
 		{"POST", "/preferences", formType, form("token", "preferences:s1", "topics", "screening", "frequency", "weekly")},
 		{"POST", "/preferences", formType, form("token", "preferences:s1")},
+		{"POST", "/preferences/data-link", formType, form("token", "preferences:s1")},
 		{"GET", "/unsubscribe?token=unsubscribe:s1", "", ""},
 		{"POST", "/unsubscribe", formType, form("token", "unsubscribe:s1")},
 		{"GET", "/me/erase?token=erase:s1", "", ""},

@@ -21,6 +21,9 @@ type Subscribers interface {
 	PendingConfirmation(ctx context.Context, token string) (subscribers.Subscriber, error)
 	Confirm(ctx context.Context, token, clientIP string) (subscribers.Subscriber, error)
 	Preferences(ctx context.Context, token string) (subscribers.Subscriber, subscribers.Links, error)
+	// RequestDataLinks mails the subscriber a preferences link is for the
+	// manage mail, which alone carries export and erase links.
+	RequestDataLinks(ctx context.Context, token, clientIP string) error
 	UpdatePreferences(ctx context.Context, token string, p subscribers.Preferences) (subscribers.Subscriber, []subscribers.Change, error)
 	Unsubscribe(ctx context.Context, token string) error
 	Export(ctx context.Context, token string) (subscribers.Export, error)
@@ -85,12 +88,15 @@ func (h *Handlers) Register(mux *http.ServeMux) {
 		{"POST /confirm", s.confirm},
 		{"GET /preferences", s.preferencesPage},
 		{"POST /preferences", s.savePreferences},
+		{"POST /preferences/data-link", s.requestDataLinks},
 		{"GET /unsubscribe", s.unsubscribePage},
 		{"POST /unsubscribe", s.unsubscribe},
 		{"GET /me/export", s.export},
 		{"GET /me/erase", s.erasePage},
 		{"POST /me/erase", s.erase},
 		{"GET /topics", s.topicsJSON},
+		{"GET " + subscribers.PreviewLinkPath, s.previewLink},
+		{"POST " + subscribers.PreviewLinkPath, s.previewLink},
 		{"GET /static/{file}", s.assets.Handler(http.NotFound)},
 	}
 	guard := s.guard()

@@ -299,9 +299,36 @@ func TestRoutes(t *testing.T) {
 			wantText: []string{"<h1>Your preferences</h1>", "j***@example.org", `<input type="hidden" name="token" value="preferences:s1">`,
 				`value="ai" checked`, `value="cancer" checked`, `value="screening" aria-describedby`, `value="daily" checked`, `value="Europe/Vienna"`,
 				`<option value="7" selected>`, `value="html" checked`,
-				`href="http://radiogram.test/unsubscribe?token=unsubscribe%3As1"`, `href="http://radiogram.test/me/export?token=export%3As1"`, `href="http://radiogram.test/me/erase?token=erase%3As1"`},
-			wantNot:    []string{"data-guess-zone", "jane@example.org"},
+				`href="http://radiogram.test/unsubscribe?token=unsubscribe%3As1"`,
+				`<form method="post" action="/preferences/data-link">`, "Email me a link to download or erase my data"},
+			// Export and erase links come only by mail: a forwarded
+			// preferences link must not lead to the subscriber's data.
+			wantNot:    []string{"data-guess-zone", "jane@example.org", "/me/export", "/me/erase", "token=export", "token=erase"},
 			wantHeader: map[string]string{"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+		},
+		{
+			name: "preferences page asks for the data links by mail", method: "POST", target: "/preferences/data-link", contentType: formType,
+			body: form("token", "preferences:s1"), wantStatus: 200,
+			wantText: []string{"Check your inbox", manageSentMessage, "work for an hour"},
+			wantNot:  []string{"/me/export", "/me/erase", "jane@example.org"},
+			check: func(t *testing.T, f *fakeSubscribers, rec *httptest.ResponseRecorder) {
+				if got := f.dataLinksSoFar(); len(got) != 1 || got[0] != "s1" {
+					t.Errorf("data-link mails requested: %v, want one for s1", got)
+				}
+			},
+		},
+		{
+			name: "asking for the data links with a link of another purpose", method: "POST", target: "/preferences/data-link", contentType: formType,
+			body: form("token", "unsubscribe:s1"), wantStatus: 400, wantText: []string{"This link is not valid"},
+			check: func(t *testing.T, f *fakeSubscribers, rec *httptest.ResponseRecorder) {
+				if got := f.dataLinksSoFar(); len(got) != 0 {
+					t.Errorf("data-link mails requested: %v", got)
+				}
+			},
+		},
+		{
+			name: "asking for the data links of an erased subscriber", method: "POST", target: "/preferences/data-link", contentType: formType,
+			body: form("token", "preferences:gone"), wantStatus: 404, wantText: []string{"This subscription no longer exists"},
 		},
 		{
 			name: "preferences page of an erased subscriber", method: "GET", target: "/preferences?token=preferences:gone",
@@ -405,7 +432,7 @@ func TestRoutes(t *testing.T) {
 		},
 		{
 			name: "export with an expired link is a page", method: "GET", target: "/me/export?token=expired:s1",
-			wantStatus: 410, wantType: "text/html", wantText: []string{"This link has expired", "work for a day"},
+			wantStatus: 410, wantType: "text/html", wantText: []string{"This link has expired", "work for an hour", "ask for a fresh one"},
 		},
 		{
 			name: "erase page explains and has one button", method: "GET", target: "/me/erase?token=erase:s1",
@@ -504,6 +531,7 @@ func TestSecurityHeaders(t *testing.T) {
 		{"POST", "/confirm", formType, form("token", "confirm:s2")},
 		{"GET", "/preferences?token=preferences:s1", "", ""},
 		{"POST", "/preferences", formType, form("token", "preferences:s1", "topics", "ai")},
+		{"POST", "/preferences/data-link", formType, form("token", "preferences:s1")},
 		{"GET", "/unsubscribe?token=unsubscribe:s1", "", ""},
 		{"POST", "/unsubscribe?token=unsubscribe:s1", formType, "List-Unsubscribe=One-Click"},
 		{"GET", "/me/export?token=export:s1", "", ""},
