@@ -346,6 +346,32 @@ func TestFunctionsRun(t *testing.T) {
 				if status != http.StatusAccepted {
 					t.Errorf("POST /subscribe: %d %s, want 202", status, body)
 				}
+				// The API answered having queued the request, and mailed
+				// nobody: the sender function handles it.
+				if n := len(sentTo(t, "ada@hospital.example")); n != 0 {
+					t.Errorf("%d mails sent before the answer, want none", n)
+				}
+				req := receiveOne(t, out["SendQueueUrl"])
+				if !strings.Contains(aws.ToString(req.Body), `"request":`) || !strings.Contains(aws.ToString(req.Body), `"kind":"signup"`) {
+					t.Fatalf("queued %s, want the sign-up request", aws.ToString(req.Body))
+				}
+				var ev events.SQSEvent
+				if err := json.Unmarshal(sampleEvent(t, "sender-sqs.json"), &ev); err != nil {
+					t.Fatal(err)
+				}
+				rec := ev.Records[0]
+				rec.MessageId, rec.ReceiptHandle, rec.Body = aws.ToString(req.MessageId), aws.ToString(req.ReceiptHandle), aws.ToString(req.Body)
+				rec.EventSourceARN, rec.AWSRegion = "arn:aws:sqs:"+deployed.env.Region+":123456789012:"+filepath.Base(out["SendQueueUrl"]), deployed.env.Region
+				ev.Records = []events.SQSMessage{rec}
+				event, err := json.Marshal(ev)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var resp events.SQSEventResponse
+				invoke(t, start(t, "SenderFunction", false), event, &resp)
+				if len(resp.BatchItemFailures) != 0 {
+					t.Errorf("batchItemFailures %+v, want none", resp.BatchItemFailures)
+				}
 				if got, err := subscriberStore.GetByEmail(ctx, "ada@hospital.example"); err != nil || got.Status != subscribers.StatusPending {
 					t.Errorf("subscriber after sign-up: %+v, %v; want pending", got, err)
 				}

@@ -1,5 +1,7 @@
 // Command sender is the Lambda function that consumes the send queue: it
-// renders and mails each job, reporting only the failed records back.
+// renders and mails each job, and handles each subscriber request (the
+// sign-up, manage and data-link mails), reporting only the failed records
+// back.
 package main
 
 import (
@@ -16,5 +18,5 @@ import (
 func main() {
 	ctx := context.Background()
 	a := app.Must(app.Load(ctx, os.Getenv, config.Sender))
-	lambda.Start(lambdaevents.SendJobs(app.Must(a.Sender(ctx)), a.Log))
+	lambda.Start(lambdaevents.SendJobs(app.Must(a.Sender(ctx)), app.Must(a.SubscriberService(ctx)), a.Log))
 }

@@ -233,11 +233,14 @@ func (a *App) SubscriberService(ctx context.Context) (*subscribers.Service, erro
 			Mail:     a.MailSender,
 			Taxonomy: a.Taxonomy,
 		},
-		Signer:  keys,
-		Catalog: a.catalog,
-		BaseURL: a.Config.BaseURL,
-		Now:     time.Now,
-		Log:     a.Log,
+		// The API queues sign-up, manage and data-link requests; the
+		// sender function handles them (HandleRequest) after the answer.
+		Requests: a.Queue,
+		Signer:   keys,
+		Catalog:  a.catalog,
+		BaseURL:  a.Config.BaseURL,
+		Now:      time.Now,
+		Log:      a.Log,
 	}, nil
 }
 

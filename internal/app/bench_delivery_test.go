@@ -183,7 +183,7 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 			b.Fatal(err)
 		}
 		sender.Subscribers, sender.Items, sender.Suppressions, sender.Ledger, sender.Mail = subscriberStore, itemStore, suppressions, ledger, ses
-		consumers = append(consumers, &lambdaevents.SQSSource{Queue: a.Queue, Handler: lambdaevents.SendJobs(sender, a.Log), Log: a.Log})
+		consumers = append(consumers, &lambdaevents.SQSSource{Queue: a.Queue, Handler: sendHandler(b, a, sender), Log: a.Log})
 	}
 
 	slotTime := time.Now().UTC().Truncate(time.Hour).Add(time.Hour)

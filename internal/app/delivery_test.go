@@ -41,11 +41,23 @@ func addConfirmed(t *testing.T, a *App, email string, p subscribers.Preferences)
 	return s
 }
 
-// drain runs the sender over the queue until it stays empty. It may run
-// in a goroutine, so it reports with Errorf, not Fatal.
+// drain runs the sender function's handler (sender for the jobs, the
+// subscriber service for the queued requests) over the queue until it
+// stays empty. It may run in a goroutine, so it reports with Errorf, not
+// Fatal.
 func drain(t *testing.T, a *App, sender *delivery.Sender) {
 	t.Helper()
-	consume(t, &lambdaevents.SQSSource{Queue: a.Queue, Handler: lambdaevents.SendJobs(sender, a.Log), Log: a.Log}, 60*time.Second)
+	consume(t, &lambdaevents.SQSSource{Queue: a.Queue, Handler: sendHandler(t, a, sender), Log: a.Log}, 60*time.Second)
+}
+
+// sendHandler is the sender function's handler with sender for the jobs.
+func sendHandler(t testing.TB, a *App, sender *delivery.Sender) lambdaevents.SQSHandler {
+	t.Helper()
+	svc, err := a.SubscriberService(context.Background())
+	if err != nil {
+		t.Error(err)
+	}
+	return lambdaevents.SendJobs(sender, svc, a.Log)
 }
 
 // wants lists the titles of the stored items a subscriber should get,

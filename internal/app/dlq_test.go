@@ -97,7 +97,7 @@ func TestPoisonJobGoesToDeadLetterQueue(t *testing.T) {
 	}
 	var mu sync.Mutex
 	received := map[string]int{} // by body
-	handle := lambdaevents.SendJobs(sender, a.Log)
+	handle := sendHandler(t, a, sender)
 	c := &lambdaevents.SQSSource{Queue: a.Queue, Log: a.Log, RetryDelay: 0,
 		Handler: func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 			mu.Lock()

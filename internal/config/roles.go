@@ -96,7 +96,9 @@ var roleNeeds = map[Role]Needs{
 			"RADIOGRAM_SENDS_TABLE", "RADIOGRAM_ADMIN_TABLE", "RADIOGRAM_SEND_QUEUE_URL", addressPepper,
 		},
 	},
-	// The sender renders with society names (feeds table) and signed links.
+	// The sender renders with society names (feeds table) and signed links,
+	// and handles the sign-up, manage and data-link requests the API queued
+	// (subscribers and suppressions tables, signed links, mail settings).
 	Sender: {
 		Required: []string{
 			"RADIOGRAM_FEEDS_TABLE", "RADIOGRAM_SUBSCRIBERS_TABLE", "RADIOGRAM_ITEMS_TABLE",

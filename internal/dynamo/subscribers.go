@@ -64,6 +64,7 @@ type subscriberRecord struct {
 	UnsubscribedAt string   `dynamodbav:"unsubscribed_at"`
 	SignupIP       string   `dynamodbav:"signup_ip"`
 	ConfirmIP      string   `dynamodbav:"confirm_ip"`
+	NotifiedAt     string   `dynamodbav:"notified_at,omitempty"`
 	// Delivery bookkeeping, written by RecordSent and by Update's index
 	// upkeep. The two index keys are omitted, never "", so the indexes
 	// stay sparse.
@@ -88,6 +89,7 @@ func toSubscriberRecord(s subscribers.Subscriber) subscriberRecord {
 		Hour: p.Hour, TimeZone: p.TimeZone, Format: string(p.Format),
 		CreatedAt: timeAttr(s.CreatedAt), ConfirmedAt: timeAttr(s.ConfirmedAt), UpdatedAt: timeAttr(s.UpdatedAt),
 		UnsubscribedAt: timeAttr(s.UnsubscribedAt), SignupIP: s.SignupIP, ConfirmIP: s.ConfirmIP,
+		NotifiedAt: timeAttr(s.NotifiedAt),
 	}
 }
 
@@ -100,6 +102,7 @@ func (r subscriberRecord) subscriber() subscribers.Subscriber {
 		},
 		CreatedAt: parseTime(r.CreatedAt), ConfirmedAt: parseTime(r.ConfirmedAt), UpdatedAt: parseTime(r.UpdatedAt),
 		UnsubscribedAt: parseTime(r.UnsubscribedAt), SignupIP: r.SignupIP, ConfirmIP: r.ConfirmIP,
+		NotifiedAt: parseTime(r.NotifiedAt),
 	}
 }
 
@@ -206,6 +209,25 @@ func (st *SubscriberStore) Update(ctx context.Context, s subscribers.Subscriber)
 	}
 	if err != nil {
 		return fmt.Errorf("update subscriber: %w", err)
+	}
+	return nil
+}
+
+// MarkNotified records the time of the request the subscriber was last
+// mailed for, and nothing else, so that it races no other save.
+func (st *SubscriberStore) MarkNotified(ctx context.Context, id string, at time.Time) error {
+	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &st.table,
+		Key:                       subscriberKey(id),
+		UpdateExpression:          aws.String("SET notified_at = :at"),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": &types.AttributeValueMemberS{Value: timeAttr(at)}},
+	})
+	if isConditionFailed(err) {
+		return subscribers.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("record subscriber mail: %w", err)
 	}
 	return nil
 }

@@ -22,6 +22,8 @@ import (
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/feedback"
 	"github.com/radiogram/radiogram/internal/ingest"
+	"github.com/radiogram/radiogram/internal/sqsqueue"
+	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
 // SQSHandler is the shape of a Lambda SQS handler with partial batch
@@ -34,27 +36,44 @@ type JobSender interface {
 	Send(ctx context.Context, job delivery.Job) error
 }
 
-// SendJobs is the sender function's handler: each record's body is one
-// delivery.Job, and only the records that failed (a body that is not a job,
-// or a failed send) are reported back for redelivery.
-func SendJobs(s JobSender, log *slog.Logger) SQSHandler {
+// RequestHandler handles one queued subscriber request
+// (*subscribers.Service).
+type RequestHandler interface {
+	HandleRequest(ctx context.Context, req subscribers.Request) error
+}
+
+// SendJobs is the sender function's handler: a record whose body has a
+// "request" field is a subscriber request, handed to requests; any other
+// is one delivery.Job, handed to jobs. Only the records that failed (a body
+// that is neither, a failed send) are reported back for redelivery.
+func SendJobs(jobs JobSender, requests RequestHandler, log *slog.Logger) SQSHandler {
 	log = orDiscard(log)
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		var resp events.SQSEventResponse
 		for _, rec := range ev.Records {
-			var job delivery.Job
-			err := json.Unmarshal([]byte(rec.Body), &job)
-			if err == nil {
-				err = s.Send(ctx, job)
-			}
-			if err != nil {
-				// Never dropped: a job that keeps failing ends in the dead-letter queue.
+			if err := handleRecord(ctx, jobs, requests, rec.Body); err != nil {
+				// Never dropped: a record that keeps failing ends in the dead-letter queue.
 				log.ErrorContext(ctx, "job failed", "message", rec.MessageId, "receive_count", rec.Attributes["ApproximateReceiveCount"], "err", err)
 				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 			}
 		}
 		return resp, nil
 	}
+}
+
+func handleRecord(ctx context.Context, jobs JobSender, requests RequestHandler, body string) error {
+	var req sqsqueue.RequestMessage
+	if err := json.Unmarshal([]byte(body), &req); err != nil {
+		return err
+	}
+	if req.Request != nil {
+		return requests.HandleRequest(ctx, *req.Request)
+	}
+	var job delivery.Job
+	if err := json.Unmarshal([]byte(body), &job); err != nil {
+		return err
+	}
+	return jobs.Send(ctx, job)
 }
 
 // MessageHandler handles one SNS message (*feedback.Processor).

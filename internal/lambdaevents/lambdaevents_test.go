@@ -17,6 +17,8 @@ import (
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/feedback"
 	"github.com/radiogram/radiogram/internal/ingest"
+	"github.com/radiogram/radiogram/internal/sqsqueue"
+	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
 var errSend = errors.New("SES throttled")
@@ -30,6 +32,27 @@ func (s *jobSender) Send(_ context.Context, job delivery.Job) error {
 		return errSend
 	}
 	return nil
+}
+
+// requestHandler records the subscriber requests it handles (by address)
+// and fails those for fail@example.org.
+type requestHandler struct{ emails []string }
+
+func (h *requestHandler) HandleRequest(_ context.Context, req subscribers.Request) error {
+	h.emails = append(h.emails, req.Email)
+	if req.Email == "fail@example.org" {
+		return errSend
+	}
+	return nil
+}
+
+func requestBody(t *testing.T, email string) string {
+	t.Helper()
+	b, err := json.Marshal(sqsqueue.RequestMessage{Request: &subscribers.Request{Kind: subscribers.RequestSignUp, Email: email}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func sqsRecord(id, body string) events.SQSMessage {
@@ -50,6 +73,7 @@ func TestSendJobs(t *testing.T) {
 		name        string
 		records     []events.SQSMessage
 		wantSent    []string // run ids handed to Send, in order
+		wantReqs    []string // addresses of the requests handled, in order
 		wantFailed  []string // message ids reported back
 		wantLogged  []string
 		wantNoLines bool
@@ -73,12 +97,25 @@ func TestSendJobs(t *testing.T) {
 			wantFailed: []string{"bad-json", "send-fails"},
 			wantLogged: []string{`"msg":"job failed"`, `"message":"bad-json"`, `"message":"send-fails"`, `"receive_count":"2"`, errSend.Error()},
 		},
+		{
+			name: "subscriber requests among jobs",
+			records: []events.SQSMessage{
+				sqsRecord("job", jobBody(t, "r1")),
+				sqsRecord("request", requestBody(t, "ada@example.org")),
+				sqsRecord("request-fails", requestBody(t, "fail@example.org")),
+				sqsRecord("job-too", jobBody(t, "r2")),
+			},
+			wantSent:   []string{"r1", "r2"},
+			wantReqs:   []string{"ada@example.org", "fail@example.org"},
+			wantFailed: []string{"request-fails"},
+			wantLogged: []string{`"message":"request-fails"`, errSend.Error()},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			s := &jobSender{}
-			resp, err := SendJobs(s, slog.New(slog.NewJSONHandler(&logs, nil)))(context.Background(), events.SQSEvent{Records: tt.records})
+			s, h := &jobSender{}, &requestHandler{}
+			resp, err := SendJobs(s, h, slog.New(slog.NewJSONHandler(&logs, nil)))(context.Background(), events.SQSEvent{Records: tt.records})
 			if err != nil {
 				t.Fatalf("handler error %v: a failed record must fail alone, not the batch", err)
 			}
@@ -91,6 +128,9 @@ func TestSendJobs(t *testing.T) {
 			}
 			if !slices.Equal(s.runs, tt.wantSent) {
 				t.Errorf("sent runs %v, want %v", s.runs, tt.wantSent)
+			}
+			if !slices.Equal(h.emails, tt.wantReqs) {
+				t.Errorf("handled requests %v, want %v", h.emails, tt.wantReqs)
 			}
 			for _, want := range tt.wantLogged {
 				if !strings.Contains(logs.String(), want) {

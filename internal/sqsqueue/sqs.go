@@ -1,4 +1,5 @@
-// Package sqsqueue is the Amazon SQS adapter: it queues delivery jobs, and
+// Package sqsqueue is the Amazon SQS adapter: it queues delivery jobs and
+// subscriber requests, and
 // receives, deletes and retries them for the in-process consumer of local
 // runs and tests (lambdaevents.SQSSource, which plays Lambda's event source).
 package sqsqueue
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/radiogram/radiogram/internal/delivery"
+	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
 // API is the part of the SQS client the adapter uses.
@@ -40,7 +42,10 @@ func New(api API, url string) *Queue {
 	return &Queue{api: api, url: url}
 }
 
-var _ delivery.Queue = (*Queue)(nil)
+var (
+	_ delivery.Queue       = (*Queue)(nil)
+	_ subscribers.Requests = (*Queue)(nil)
+)
 
 // depthAttributes are the counts whose sum Depth reports.
 var depthAttributes = []types.QueueAttributeName{
@@ -87,6 +92,21 @@ func (q *Queue) Enqueue(ctx context.Context, jobs []delivery.Job) error {
 		}
 	}
 	return nil
+}
+
+// RequestMessage is the body of a queued subscriber request; a body with
+// a "request" field is one, any other a delivery job.
+type RequestMessage struct {
+	Request *subscribers.Request `json:"request"`
+}
+
+// EnqueueRequest queues one subscriber request for the sender function.
+func (q *Queue) EnqueueRequest(ctx context.Context, r subscribers.Request) error {
+	body, err := json.Marshal(RequestMessage{Request: &r})
+	if err != nil {
+		return fmt.Errorf("encode request: %w", err)
+	}
+	return q.sendBatch(ctx, []types.SendMessageBatchRequestEntry{{Id: aws.String("0"), MessageBody: aws.String(string(body))}})
 }
 
 func (q *Queue) sendBatch(ctx context.Context, entries []types.SendMessageBatchRequestEntry) error {

@@ -10,7 +10,7 @@ import (
 
 // confirmed signs email up and confirms it, and returns the subscriber and
 // the confirmation mail's links.
-func (f *fixture) confirmed(t *testing.T, email string) (Subscriber, Links) {
+func (f *fixture) confirmed(t testing.TB, email string) (Subscriber, Links) {
 	t.Helper()
 	if err := f.svc.Subscribe(ctx, signUp(email)); err != nil {
 		t.Fatal(err)

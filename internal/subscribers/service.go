@@ -39,6 +39,9 @@ type Store interface {
 	Get(ctx context.Context, id string) (Subscriber, error)
 	GetByEmail(ctx context.Context, email string) (Subscriber, error)
 	Update(ctx context.Context, s Subscriber) error
+	// MarkNotified records that the subscriber was mailed for the request
+	// made at at, changing nothing else.
+	MarkNotified(ctx context.Context, id string, at time.Time) error
 	// Delete removes the subscriber and every record of its address.
 	Delete(ctx context.Context, s Subscriber) error
 }
@@ -64,6 +67,35 @@ type SendLog interface {
 type Notifier interface {
 	SendConfirmation(ctx context.Context, s Subscriber, links Links) error
 	SendManage(ctx context.Context, s Subscriber, links Links) error
+}
+
+// Requests queues subscriber requests for HandleRequest, which the sender
+// function runs (*sqsqueue.Queue).
+type Requests interface {
+	EnqueueRequest(ctx context.Context, r Request) error
+}
+
+// RequestKind names what a queued subscriber request asks for.
+type RequestKind string
+
+// The kinds of subscriber requests.
+const (
+	RequestSignUp   RequestKind = "signup"
+	RequestManage   RequestKind = "manage"
+	RequestDataLink RequestKind = "data-link"
+)
+
+// Request is one valid, admitted sign-up, manage-link or data-link request,
+// queued by the API and handled by HandleRequest after the answer.
+type Request struct {
+	Kind         RequestKind `json:"kind"`
+	Email        string      `json:"email,omitempty"`         // normalized; sign-up and manage
+	Preferences  Preferences `json:"preferences,omitzero"`    // normalized; sign-up
+	SubscriberID string      `json:"subscriber_id,omitempty"` // from the verified link; data-link
+	ClientIP     string      `json:"client_ip,omitempty"`
+	// BaseURL is what the API's links would have used.
+	BaseURL string    `json:"base_url,omitempty"`
+	At      time.Time `json:"at"`
 }
 
 // Signer signs and verifies the tokens in links.
@@ -96,6 +128,9 @@ type Service struct {
 	// SendLog is the send log an export includes.
 	SendLog  SendLog
 	Notifier Notifier
+	// Requests carries sign-up, manage and data-link requests from the API
+	// to HandleRequest.
+	Requests Requests
 	Signer   Signer
 	Catalog  Catalog
 	// BaseURL is the public address links point at, without a trailing
@@ -112,10 +147,12 @@ type SignUp struct {
 	ClientIP    string
 }
 
-// Subscribe starts a double opt-in. It answers the same whether or not the
-// address is known, so that the form reveals nothing about who subscribes:
-// a new or pending address gets a confirmation mail, a confirmed one a
-// "manage your subscription" mail, a bounced or complained one nothing.
+// Subscribe starts a double opt-in. It answers the same, after the same
+// work, whether or not the address is known, so that neither the form's
+// answer nor its timing reveals who subscribes: after the limits it queues
+// the request, and HandleRequest (in the sender function) mails a new or
+// pending address a confirmation, a confirmed one a "manage your
+// subscription" mail, a bounced or complained one nothing.
 func (s *Service) Subscribe(ctx context.Context, req SignUp) error {
 	email, err := NormalizeEmail(req.Email)
 	if err != nil {
@@ -128,37 +165,12 @@ func (s *Service) Subscribe(ctx context.Context, req SignUp) error {
 	if err := s.limit(ctx, email, req.ClientIP); err != nil {
 		return err
 	}
-	blocked, err := s.blocked(ctx, email)
-	if err != nil || blocked {
-		return err
-	}
-	now := s.now()
-	sub, err := s.Store.GetByEmail(ctx, email)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		sub = Subscriber{ID: newID(), Email: email, Status: StatusPending, Preferences: prefs, CreatedAt: now, UpdatedAt: now, SignupIP: req.ClientIP}
-		if err := s.Store.Create(ctx, sub); err != nil {
-			if errors.Is(err, ErrExists) { // a concurrent sign-up won; its mail is on its way
-				return nil
-			}
-			return fmt.Errorf("create subscriber: %w", err)
-		}
-	case err != nil:
-		return fmt.Errorf("look up subscriber: %w", err)
-	case sub.Status == StatusConfirmed:
-		return s.Notifier.SendManage(ctx, sub, s.manageLinks(ctx, sub))
-	default: // pending or unsubscribed: this sign-up's choices, confirmed anew
-		sub.Status, sub.Preferences, sub.UpdatedAt, sub.SignupIP = StatusPending, prefs, now, req.ClientIP
-		if err := s.Store.Update(ctx, sub); err != nil {
-			return fmt.Errorf("update subscriber: %w", err)
-		}
-	}
-	return s.Notifier.SendConfirmation(ctx, sub, s.links(ctx, sub))
+	return s.enqueue(ctx, Request{Kind: RequestSignUp, Email: email, Preferences: prefs, ClientIP: req.ClientIP})
 }
 
-// RequestManageLink mails a fresh manage mail (preferences and unsubscribe
-// links, and export and erase links valid for an hour) to a subscribed
-// address, and answers the same for any other.
+// RequestManageLink queues a fresh manage mail (preferences and unsubscribe
+// links, and export and erase links valid for an hour) for a subscribed
+// address, and answers the same, after the same work, for any other.
 func (s *Service) RequestManageLink(ctx context.Context, email, clientIP string) error {
 	email, err := NormalizeEmail(email)
 	if err != nil {
@@ -167,22 +179,129 @@ func (s *Service) RequestManageLink(ctx context.Context, email, clientIP string)
 	if err := s.limit(ctx, email, clientIP); err != nil {
 		return err
 	}
-	sub, err := s.Store.GetByEmail(ctx, email)
+	return s.enqueue(ctx, Request{Kind: RequestManage, Email: email, ClientIP: clientIP})
+}
+
+func (s *Service) enqueue(ctx context.Context, req Request) error {
+	req.At, req.BaseURL = s.now(), s.baseURL(ctx)
+	if err := s.Requests.EnqueueRequest(ctx, req); err != nil {
+		return fmt.Errorf("queue %s request: %w", req.Kind, err)
+	}
+	return nil
+}
+
+// HandleRequest does what a queued request asks, after the API has
+// answered: the lookups, the writes and the mail that would otherwise make
+// a known address slower to answer than an unknown one. A request handled
+// again (SQS delivers at least once) mails nobody twice: a subscriber
+// mailed for this request, or a later one, is not mailed again.
+func (s *Service) HandleRequest(ctx context.Context, req Request) error {
+	if req.BaseURL != "" && s.BaseURL == "" {
+		ctx = WithBaseURL(ctx, req.BaseURL)
+	}
+	switch req.Kind {
+	case RequestSignUp:
+		return s.handleSignUp(ctx, req)
+	case RequestManage:
+		return s.handleManage(ctx, req)
+	case RequestDataLink:
+		return s.handleDataLink(ctx, req)
+	}
+	return fmt.Errorf("unknown subscriber request %q", req.Kind)
+}
+
+func (s *Service) handleSignUp(ctx context.Context, req Request) error {
+	blocked, err := s.blocked(ctx, req.Email)
+	if err != nil || blocked {
+		return err
+	}
+	sub, err := s.Store.GetByEmail(ctx, req.Email)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		sub = Subscriber{ID: newID(), Email: req.Email, Status: StatusPending, Preferences: req.Preferences, CreatedAt: req.At, UpdatedAt: req.At, SignupIP: req.ClientIP}
+		if err := s.Store.Create(ctx, sub); err != nil {
+			if errors.Is(err, ErrExists) { // a concurrent sign-up won; its mail is on its way
+				return nil
+			}
+			return fmt.Errorf("create subscriber: %w", err)
+		}
+	case err != nil:
+		return fmt.Errorf("look up subscriber: %w", err)
+	case s.notified(ctx, sub, req):
+		return nil
+	case sub.Status == StatusConfirmed:
+		return s.notify(ctx, sub, req, true)
+	default: // pending or unsubscribed: this sign-up's choices, confirmed anew
+		sub.Status, sub.Preferences, sub.UpdatedAt, sub.SignupIP = StatusPending, req.Preferences, req.At, req.ClientIP
+		if err := s.Store.Update(ctx, sub); err != nil {
+			return fmt.Errorf("update subscriber: %w", err)
+		}
+	}
+	return s.notify(ctx, sub, req, false)
+}
+
+func (s *Service) handleManage(ctx context.Context, req Request) error {
+	sub, err := s.Store.GetByEmail(ctx, req.Email)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("look up subscriber: %w", err)
 	}
-	blocked, err := s.blocked(ctx, email)
-	if err != nil || blocked {
+	blocked, err := s.blocked(ctx, req.Email)
+	if err != nil || blocked || s.notified(ctx, sub, req) {
 		return err
 	}
 	switch sub.Status {
 	case StatusConfirmed:
-		return s.Notifier.SendManage(ctx, sub, s.manageLinks(ctx, sub))
+		return s.notify(ctx, sub, req, true)
 	case StatusPending:
-		return s.Notifier.SendConfirmation(ctx, sub, s.links(ctx, sub))
+		return s.notify(ctx, sub, req, false)
+	}
+	return nil
+}
+
+func (s *Service) handleDataLink(ctx context.Context, req Request) error {
+	sub, err := s.Store.Get(ctx, req.SubscriberID)
+	if errors.Is(err, ErrNotFound) { // erased since
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("look up subscriber: %w", err)
+	}
+	blocked, err := s.blocked(ctx, sub.Email)
+	if err != nil || blocked || s.notified(ctx, sub, req) {
+		return err
+	}
+	return s.notify(ctx, sub, req, true)
+}
+
+// notified reports whether the subscriber was mailed for this request, or
+// for a later one: a redelivered request mails nobody again.
+func (s *Service) notified(ctx context.Context, sub Subscriber, req Request) bool {
+	if sub.NotifiedAt.IsZero() || sub.NotifiedAt.Before(req.At) {
+		return false
+	}
+	s.Log.InfoContext(ctx, "subscriber request already handled", "kind", req.Kind, "subscriber", sub.ID)
+	return true
+}
+
+// notify sends the manage mail or the confirmation, then records that the
+// request was handled. A failed mail is an error, so that the request comes
+// back; a failed record only risks a second mail on a redelivery, so it is
+// logged.
+func (s *Service) notify(ctx context.Context, sub Subscriber, req Request, manage bool) error {
+	var err error
+	if manage {
+		err = s.Notifier.SendManage(ctx, sub, s.manageLinks(ctx, sub))
+	} else {
+		err = s.Notifier.SendConfirmation(ctx, sub, s.links(ctx, sub))
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.Store.MarkNotified(ctx, sub.ID, req.At); err != nil {
+		s.Log.WarnContext(ctx, "record subscriber mail", "subscriber", sub.ID, "err", err)
 	}
 	return nil
 }
@@ -224,11 +343,11 @@ func (s *Service) Preferences(ctx context.Context, token string) (Subscriber, Li
 	return sub, s.links(ctx, sub), nil
 }
 
-// RequestDataLinks mails the subscriber a preferences link is for a fresh
-// manage mail, whose export and erase links expire after an hour: the data
-// links go only to the subscriber's inbox, never to whoever holds a
-// forwarded preferences link. The limits of sign-ups apply, and a bounced
-// or complained address is not mailed.
+// RequestDataLinks queues, for the subscriber a preferences link is for, a
+// fresh manage mail whose export and erase links expire after an hour: the
+// data links go only to the subscriber's inbox, never to whoever holds a
+// forwarded preferences link. The limits of sign-ups apply, and
+// HandleRequest mails no bounced or complained address.
 func (s *Service) RequestDataLinks(ctx context.Context, token, clientIP string) error {
 	sub, err := s.subscriberFor(ctx, token, tokens.Preferences)
 	if err != nil {
@@ -237,11 +356,7 @@ func (s *Service) RequestDataLinks(ctx context.Context, token, clientIP string) 
 	if err := s.limit(ctx, sub.Email, clientIP); err != nil {
 		return err
 	}
-	blocked, err := s.blocked(ctx, sub.Email)
-	if err != nil || blocked {
-		return err
-	}
-	return s.Notifier.SendManage(ctx, sub, s.manageLinks(ctx, sub))
+	return s.enqueue(ctx, Request{Kind: RequestDataLink, SubscriberID: sub.ID, ClientIP: clientIP})
 }
 
 // UpdatePreferences saves new choices and says what changed. Saving from a

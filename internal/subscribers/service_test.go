@@ -61,6 +61,18 @@ func (m *memStore) Update(_ context.Context, s Subscriber) error {
 	return nil
 }
 
+func (m *memStore) MarkNotified(_ context.Context, id string, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.byID[id]
+	if !ok {
+		return ErrNotFound
+	}
+	s.NotifiedAt = at
+	m.byID[id] = s
+	return nil
+}
+
 func (m *memStore) Delete(_ context.Context, s Subscriber) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -102,8 +114,25 @@ func (m *memNotifier) SendManage(_ context.Context, s Subscriber, l Links) error
 	return nil
 }
 
+// inlineRequests hands each queued request to the service at once, as the
+// sender function does moments after the API's answer, then moves the
+// fixture's clock on a second: no two real requests share an instant,
+// and a request handled again at its own instant mails nobody twice.
+type inlineRequests struct {
+	f      *fixture
+	queued []Request
+}
+
+func (q *inlineRequests) EnqueueRequest(ctx context.Context, r Request) error {
+	q.queued = append(q.queued, r)
+	err := q.f.svc.HandleRequest(ctx, r)
+	q.f.now = q.f.now.Add(time.Second)
+	return err
+}
+
 type fixture struct {
 	svc   *Service
+	reqs  *inlineRequests
 	store *memStore
 	supp  memSuppressions
 	sends memSendLog
@@ -125,7 +154,7 @@ type memSendLog map[string][]Send
 
 func (m memSendLog) SendsTo(_ context.Context, id string) ([]Send, error) { return m[id], nil }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	keys, err := tokens.NewKeyring("k1", map[string][]byte{"k1": []byte(strings.Repeat("k", 32))})
 	if err != nil {
@@ -137,10 +166,12 @@ func newFixture(t *testing.T) *fixture {
 		BaseURL: "https://radiogram.example", Now: func() time.Time { return f.now },
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
+	f.reqs = &inlineRequests{f: f}
+	f.svc.Requests = f.reqs
 	return f
 }
 
-func tokenOf(t *testing.T, link string) string {
+func tokenOf(t testing.TB, link string) string {
 	t.Helper()
 	u, err := url.Parse(link)
 	if err != nil {
@@ -149,7 +180,7 @@ func tokenOf(t *testing.T, link string) string {
 	return u.Query().Get("token")
 }
 
-func (f *fixture) lastMail(t *testing.T) sentMail {
+func (f *fixture) lastMail(t testing.TB) sentMail {
 	t.Helper()
 	if len(f.mail.sent) == 0 {
 		t.Fatal("no mail sent")

@@ -66,6 +66,9 @@ type Subscriber struct {
 	// confirmation: the record of consent a regulator may ask for.
 	SignupIP  string `json:"signup_ip,omitempty"`
 	ConfirmIP string `json:"confirm_ip,omitempty"`
+	// NotifiedAt is the time of the last request the subscriber was mailed
+	// for (a sign-up, manage or data-link request).
+	NotifiedAt time.Time `json:"notified_at,omitzero"`
 }
 
 // Defaults for a new sign-up.

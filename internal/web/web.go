@@ -21,8 +21,8 @@ type Subscribers interface {
 	PendingConfirmation(ctx context.Context, token string) (subscribers.Subscriber, error)
 	Confirm(ctx context.Context, token, clientIP string) (subscribers.Subscriber, error)
 	Preferences(ctx context.Context, token string) (subscribers.Subscriber, subscribers.Links, error)
-	// RequestDataLinks mails the subscriber a preferences link is for the
-	// manage mail, which alone carries export and erase links.
+	// RequestDataLinks queues, for the subscriber a preferences link is
+	// for, the manage mail, which alone carries export and erase links.
 	RequestDataLinks(ctx context.Context, token, clientIP string) error
 	UpdatePreferences(ctx context.Context, token string, p subscribers.Preferences) (subscribers.Subscriber, []subscribers.Change, error)
 	Unsubscribe(ctx context.Context, token string) error
