@@ -36,7 +36,7 @@ const (
 	// mail carries them, and they expire after an hour.
 	MailedExport Purpose = "mailed-export"
 	MailedErase  Purpose = "mailed-erase"
-	Session      Purpose = "session" // admin console session cookie (later)
+	Session      Purpose = "session" // admin console session cookies and their CSRF tokens
 
 	// Export and Erase are the data links' former purposes: any page or
 	// mail minted them, valid for a day. Nothing mints them any more; they
