@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -62,6 +63,9 @@ type App struct {
 	Ingest      *ingest.Runner
 	catalog     *feeds.Catalog
 	product     letters.Product // the brand and sender of every mail
+
+	secretsMu sync.Mutex
+	secrets   map[string]string // by ARN: each secret is read once per process
 }
 
 // Load builds the application for roles from an environment (os.Getenv in
@@ -290,12 +294,27 @@ func parseSigningKeys(spec string) (*tokens.Keyring, error) {
 	return tokens.NewKeyring(current, raw)
 }
 
-// secret returns value, or else the named secret's value.
+// secret returns value, or else the named secret's value, read from
+// Secrets Manager once per process: a cold start builds the API, the sender
+// and the subscriber flows from the same keys.
 func (a *App) secret(ctx context.Context, value, arn string) (string, error) {
 	if value != "" || arn == "" {
 		return value, nil
 	}
-	return secrets.String(ctx, secretsmanager.NewFromConfig(a.AWS), arn)
+	a.secretsMu.Lock()
+	defer a.secretsMu.Unlock()
+	if v, ok := a.secrets[arn]; ok {
+		return v, nil
+	}
+	v, err := secrets.String(ctx, secretsmanager.NewFromConfig(a.AWS), arn)
+	if err != nil {
+		return "", err
+	}
+	if a.secrets == nil {
+		a.secrets = map[string]string{}
+	}
+	a.secrets[arn] = v
+	return v, nil
 }
 
 func readFileOr(path string, embedded []byte) ([]byte, error) {

@@ -115,8 +115,7 @@ func TestConsoleSessionsOnTheStack(t *testing.T) {
 
 	// A new admin token ends the sessions of the old one.
 	live := signIn(nil, testAdminToken)
-	rotated := *a
-	rotated.Config.AdminToken = "a-rotated-admin-token-for-the-console-test"
+	rotated := reload(t, a, map[string]string{"RADIOGRAM_ADMIN_TOKEN": "a-rotated-admin-token-for-the-console-test"})
 	h, err := rotated.APIHandler(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -112,7 +112,7 @@ func newTestApp(t testing.TB, feedsFile string) *App {
 		t.Fatal(err)
 	}
 	testStacksMu.Lock()
-	testStacks[a] = &testStack{env: env, server: srv, senderDomain: domain}
+	testStacks[a] = &testStack{env: env, vars: vars, server: srv, senderDomain: domain}
 	testStacksMu.Unlock()
 	return a
 }
@@ -133,6 +133,7 @@ func newIngestedApp(t *testing.T) (*App, *httptest.Server) {
 
 // testStack is what a test app runs on: its stack, and its API server.
 type testStack struct {
+	vars         map[string]string // the environment the app was loaded from
 	env          *localenv.Env
 	server       *httptest.Server // unstarted until newTestAPI
 	senderDomain string           // of every mail this stack sends
@@ -160,6 +161,19 @@ func sentMessages(tb testing.TB, a *App) []localenv.SentMessage {
 		}
 	}
 	return own
+}
+
+// reload loads another app over a's stack, from a's environment with the
+// given variables changed, as a process started with them would.
+func reload(t testing.TB, a *App, changed map[string]string) *App {
+	t.Helper()
+	vars := maps.Clone(stackOf(a).vars)
+	maps.Copy(vars, changed)
+	b, err := load(context.Background(), func(k string) string { return vars[k] }, io.Discard, config.Roles...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func stackOf(a *App) *testStack {
