@@ -62,18 +62,18 @@ func SendJobs(jobs JobSender, requests RequestHandler, log *slog.Logger) SQSHand
 }
 
 func handleRecord(ctx context.Context, jobs JobSender, requests RequestHandler, body string) error {
-	var req sqsqueue.RequestMessage
-	if err := json.Unmarshal([]byte(body), &req); err != nil {
+	// One decoding reads either kind: their fields do not overlap.
+	var msg struct {
+		sqsqueue.RequestMessage
+		delivery.Job
+	}
+	if err := json.Unmarshal([]byte(body), &msg); err != nil {
 		return err
 	}
-	if req.Request != nil {
-		return requests.HandleRequest(ctx, *req.Request)
+	if msg.Request != nil {
+		return requests.HandleRequest(ctx, *msg.Request)
 	}
-	var job delivery.Job
-	if err := json.Unmarshal([]byte(body), &job); err != nil {
-		return err
-	}
-	return jobs.Send(ctx, job)
+	return jobs.Send(ctx, msg.Job)
 }
 
 // MessageHandler handles one SNS message (*feedback.Processor).

@@ -196,7 +196,7 @@ func (s *Service) enqueue(ctx context.Context, req Request) error {
 // again (SQS delivers at least once) mails nobody twice: a subscriber
 // mailed for this request, or a later one, is not mailed again.
 func (s *Service) HandleRequest(ctx context.Context, req Request) error {
-	if req.BaseURL != "" && s.BaseURL == "" {
+	if req.BaseURL != "" { // s.BaseURL, when set, still comes first
 		ctx = WithBaseURL(ctx, req.BaseURL)
 	}
 	switch req.Kind {
@@ -479,15 +479,7 @@ func (s *Service) baseURL(ctx context.Context) string {
 }
 
 func (s *Service) links(ctx context.Context, sub Subscriber) Links {
-	now := s.now()
-	base := s.baseURL(ctx)
-	link := func(path string, purpose tokens.Purpose, validity time.Duration) string {
-		var expires time.Time
-		if validity > 0 {
-			expires = now.Add(validity)
-		}
-		return base + path + "?token=" + url.QueryEscape(s.Signer.Sign(sub.ID, purpose, expires))
-	}
+	link := s.linkSigner(ctx, sub)
 	l := Links{
 		Preferences: link("/preferences", tokens.Preferences, 0),
 		Unsubscribe: link("/unsubscribe", tokens.Unsubscribe, 0),
@@ -502,13 +494,23 @@ func (s *Service) links(ctx context.Context, sub Subscriber) Links {
 // erase links: signed for their own purposes, they expire after an hour.
 func (s *Service) manageLinks(ctx context.Context, sub Subscriber) Links {
 	l := s.links(ctx, sub)
-	expires := s.now().Add(dataLinkValidity)
-	link := func(path string, purpose tokens.Purpose) string {
-		return s.baseURL(ctx) + path + "?token=" + url.QueryEscape(s.Signer.Sign(sub.ID, purpose, expires))
-	}
-	l.Export = link("/me/export", tokens.MailedExport)
-	l.Erase = link("/me/erase", tokens.MailedErase)
+	link := s.linkSigner(ctx, sub)
+	l.Export = link("/me/export", tokens.MailedExport, dataLinkValidity)
+	l.Erase = link("/me/erase", tokens.MailedErase, dataLinkValidity)
 	return l
+}
+
+// linkSigner returns what builds sub's links: path on the base URL with a
+// token for purpose, valid for validity from now, or for ever when zero.
+func (s *Service) linkSigner(ctx context.Context, sub Subscriber) func(path string, purpose tokens.Purpose, validity time.Duration) string {
+	now, base := s.now(), s.baseURL(ctx)
+	return func(path string, purpose tokens.Purpose, validity time.Duration) string {
+		var expires time.Time
+		if validity > 0 {
+			expires = now.Add(validity)
+		}
+		return base + path + "?token=" + url.QueryEscape(s.Signer.Sign(sub.ID, purpose, expires))
+	}
 }
 
 // dataLinkSubscriber checks an export or erase link. A link signed for the
@@ -548,18 +550,19 @@ func (s *Service) limit(ctx context.Context, email, clientIP string) error {
 		key    string
 		limit  int
 		window time.Duration
+		err    error // what a refusal returns
 	}
 	h := s.Hasher.HashEmail(email)
 	checks := []check{
-		{"addr-h:" + h, perAddressPerHour, time.Hour},
-		{"addr-d:" + h, perAddressPerDay, 24 * time.Hour},
+		{"addr-h:" + h, perAddressPerHour, time.Hour, ErrRateLimited},
+		{"addr-d:" + h, perAddressPerDay, 24 * time.Hour, ErrRateLimited},
 	}
 	if clientIP != "" {
-		checks = append(checks, check{"client:" + ClientKey(clientIP), perClientPerHour, time.Hour})
+		checks = append(checks, check{"client:" + ClientKey(clientIP), perClientPerHour, time.Hour, ErrRateLimited})
 	}
 	// Last, so that a request one of the limits above refused does not
 	// count against everyone's.
-	checks = append(checks, check{globalSignUpKey, globalPerHour, time.Hour})
+	checks = append(checks, check{globalSignUpKey, globalPerHour, time.Hour, ErrBusy})
 	for _, c := range checks {
 		ok, err := s.Limiter.Allow(ctx, c.key, c.limit, c.window)
 		if err != nil {
@@ -567,10 +570,7 @@ func (s *Service) limit(ctx context.Context, email, clientIP string) error {
 		}
 		if !ok {
 			s.Log.WarnContext(ctx, "sign-up rate limited", "key", c.key)
-			if c.key == globalSignUpKey {
-				return ErrBusy
-			}
-			return ErrRateLimited
+			return c.err
 		}
 	}
 	return nil
@@ -634,11 +634,12 @@ type AddressHasher struct {
 
 // NewAddressHasher returns the hasher keyed with pepper.
 func NewAddressHasher(pepper string) (AddressHasher, error) {
-	if n := len(strings.TrimSpace(pepper)); n < MinAddressPepperLen {
+	pepper = strings.TrimSpace(pepper)
+	if n := len(pepper); n < MinAddressPepperLen {
 		// The pepper is a secret: the error names its length, never it.
 		return AddressHasher{}, fmt.Errorf("address pepper is %d characters: want at least %d", n, MinAddressPepperLen)
 	}
-	return AddressHasher{key: []byte(strings.TrimSpace(pepper))}, nil
+	return AddressHasher{key: []byte(pepper)}, nil
 }
 
 // HashEmail is the key of an address in suppression and rate-limit records.

@@ -10,6 +10,7 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	_ "time/tzdata" // zones must resolve on Lambda, whose image has no zoneinfo
 	"unicode"
@@ -165,8 +166,21 @@ func LoadLocation(name string) (*time.Location, error) {
 	if name == "" || name == "Local" || strings.HasPrefix(name, "/") || strings.Contains(name, "..") || len(name) > 64 {
 		return nil, fmt.Errorf("unknown time zone %q", name)
 	}
-	return time.LoadLocation(name)
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(name, loc)
+	return loc, nil
 }
+
+// locations caches the zones LoadLocation found: time.LoadLocation reads
+// the zone database on every call, and every recipient of a digest needs
+// theirs. Only real IANA names get in, so the cache stays small.
+var locations sync.Map
 
 func cleanIDs(ids []string) []string {
 	out := make([]string, 0, len(ids))
