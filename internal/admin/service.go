@@ -294,55 +294,63 @@ const previewLookback = 7 * 24 * time.Hour
 // Preview renders, without sending or changing anything, the mail a
 // subscriber would get now, or a sample digest of a topic.
 func (s *Service) Preview(ctx context.Context, req PreviewRequest) (email.Message, error) {
+	msg, _, err := s.preview(ctx, req)
+	return msg, err
+}
+
+// preview is Preview that also names what the preview shows as the audit
+// log may: a topic, or a subscriber by id, never by address.
+func (s *Service) preview(ctx context.Context, req PreviewRequest) (email.Message, string, error) {
 	now := s.Now().UTC()
 	var (
 		sub      subscribers.Subscriber
 		since    time.Time
 		selected []items.Item
 		kind     = digest.KindDigest
+		shown    string
 	)
 	switch {
 	case req.Subscriber != "" && req.Topic == "":
 		addr, err := subscribers.NormalizeEmail(req.Subscriber)
 		if err != nil {
-			return email.Message{}, fmt.Errorf("%w: %v", ErrBadRequest, err)
+			return email.Message{}, "", fmt.Errorf("%w: %v", ErrBadRequest, err)
 		}
 		c, err := s.SubscriberStore.ByEmail(ctx, addr)
 		if errors.Is(err, subscribers.ErrNotFound) {
-			return email.Message{}, fmt.Errorf("%w: no subscriber %s", ErrNotFound, addr)
+			return email.Message{}, "", fmt.Errorf("%w: no subscriber %s", ErrNotFound, addr)
 		}
 		if err != nil {
-			return email.Message{}, err
+			return email.Message{}, "", err
 		}
-		sub = c.Subscriber
+		sub, shown = c.Subscriber, "subscriber-id:"+c.Subscriber.ID
 		if sub.Preferences.Frequency == subscribers.Instant {
 			kind = digest.KindAlert
 		}
 		since = digest.Since(c.Watermark, now, sub.Preferences.Frequency)
 		all, err := s.ItemStore.IngestedBetween(ctx, since, now)
 		if err != nil {
-			return email.Message{}, err
+			return email.Message{}, "", err
 		}
 		selected = digest.Select(sub.Preferences, all, since, now)
 		if len(selected) == 0 {
-			return email.Message{}, fmt.Errorf("%w for %s since %s: no mail would go out now", ErrNothingNew, addr, since.Format(time.RFC3339))
+			return email.Message{}, "", fmt.Errorf("%w for %s since %s: no mail would go out now", ErrNothingNew, addr, since.Format(time.RFC3339))
 		}
 	case req.Topic != "" && req.Subscriber == "":
 		if !s.KnownTopic(req.Topic) {
-			return email.Message{}, fmt.Errorf("%w %q", ErrUnknownTopic, req.Topic)
+			return email.Message{}, "", fmt.Errorf("%w %q", ErrUnknownTopic, req.Topic)
 		}
-		since = now.Add(-previewLookback)
+		since, shown = now.Add(-previewLookback), "topic:"+req.Topic
 		sub = subscribers.Subscriber{ID: "preview", Email: "preview@radiogram.invalid", Status: subscribers.StatusConfirmed,
 			Preferences: subscribers.Preferences{Topics: []string{req.Topic}, Frequency: subscribers.Weekly, Day: "monday", TimeZone: "UTC", Format: subscribers.FormatHTML}}
 		var err error
 		if selected, err = s.Items(ctx, req.Topic, "", 10); err != nil {
-			return email.Message{}, err
+			return email.Message{}, "", err
 		}
 		if len(selected) == 0 {
-			return email.Message{}, fmt.Errorf("%w: no items on %s yet", ErrNothingNew, req.Topic)
+			return email.Message{}, "", fmt.Errorf("%w: no items on %s yet", ErrNothingNew, req.Topic)
 		}
 	default:
-		return email.Message{}, fmt.Errorf("%w: preview either a subscriber or a topic", ErrBadRequest)
+		return email.Message{}, "", fmt.Errorf("%w: preview either a subscriber or a topic", ErrBadRequest)
 	}
 	keys := make([]string, len(selected))
 	for i, it := range selected {
@@ -350,26 +358,26 @@ func (s *Service) Preview(ctx context.Context, req PreviewRequest) (email.Messag
 	}
 	tmpl, err := s.Renderer.Compile(ctx, delivery.Job{Kind: kind, Until: now, Format: sub.Preferences.Format, Topics: sub.Preferences.Topics, ItemKeys: keys}, selected)
 	if err != nil {
-		return email.Message{}, fmt.Errorf("render preview: %w", err)
+		return email.Message{}, "", fmt.Errorf("render preview: %w", err)
 	}
 	// A preview never carries the subscriber's live links: whoever checks
 	// it would unsubscribe them with a click. A renderer that cannot fill
 	// in other links gets no preview at all.
 	filler, ok := tmpl.(linkFiller)
 	if !ok {
-		return email.Message{}, fmt.Errorf("render preview: the renderer cannot fill in preview links")
+		return email.Message{}, "", fmt.Errorf("render preview: the renderer cannot fill in preview links")
 	}
 	links := s.previewLinks(ctx)
 	msg, err := filler.FillWithLinks(ctx, sub, since, now, links)
 	if err != nil {
-		return email.Message{}, err
+		return email.Message{}, "", err
 	}
 	// The headers offer the inert link alone: no mailto to unsubscribe by.
 	msg.Headers = slices.DeleteFunc(msg.Headers, func(h email.Header) bool {
 		return strings.HasPrefix(strings.ToLower(h.Name), "list-unsubscribe")
 	})
 	msg.Headers = append(msg.Headers, email.UnsubscribeHeaders(links.Unsubscribe, "")...)
-	return msg, nil
+	return msg, shown, nil
 }
 
 // linkFiller is a delivery.Template that fills in given links in place of
@@ -398,11 +406,7 @@ func (s *Service) TestSend(ctx context.Context, req PreviewRequest, to, actor st
 	if err != nil || !slices.Contains(s.TestRecipients, strings.ToLower(addr.Address)) {
 		return fmt.Errorf("%w: previews go only to the configured test recipients (RADIOGRAM_ADMIN_EMAILS)", ErrBadRequest)
 	}
-	msg, err := s.Preview(ctx, req)
-	if err != nil {
-		return err
-	}
-	subject, err := s.previewSubject(ctx, req)
+	msg, subject, err := s.preview(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -414,23 +418,6 @@ func (s *Service) TestSend(ctx context.Context, req PreviewRequest, to, actor st
 	}
 	s.audit(ctx, actor, "preview.test_send", fmt.Sprintf("preview of %s to %s (message %s)", subject, msg.To, id))
 	return nil
-}
-
-// previewSubject names what a preview showed as the audit log may: a topic,
-// or a subscriber by id, never by address.
-func (s *Service) previewSubject(ctx context.Context, req PreviewRequest) (string, error) {
-	if req.Subscriber == "" {
-		return "topic:" + req.Topic, nil
-	}
-	addr, err := subscribers.NormalizeEmail(req.Subscriber)
-	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrBadRequest, err)
-	}
-	c, err := s.SubscriberStore.ByEmail(ctx, addr)
-	if err != nil {
-		return "", err
-	}
-	return "subscriber-id:" + c.Subscriber.ID, nil
 }
 
 // Record adds an entry to the audit log.

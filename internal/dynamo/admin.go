@@ -45,10 +45,6 @@ type runRecord struct {
 	Plan      string `dynamodbav:"plan"` // the planner's report, as JSON
 }
 
-// TargetString names a target the way admins write it, but a subscriber by
-// id ("subscriber-id:<id>"): a run record holds no address.
-func TargetString(t delivery.Target) string { return t.Name() }
-
 // RecordRun stores a planned run, its recipients by subscriber id only.
 func (s *AdminStore) RecordRun(ctx context.Context, req delivery.Request, rep delivery.Report) error {
 	plan, err := json.Marshal(rep.Redacted())
@@ -58,7 +54,7 @@ func (s *AdminStore) RecordRun(ctx context.Context, req delivery.Request, rep de
 	now := s.now().UTC()
 	rec := runRecord{
 		PK: "run#" + req.RunID, Kind: "run", At: sortableTime(now) + "#" + req.RunID, ID: req.RunID,
-		StartedBy: req.StartedBy, Target: TargetString(req.Target), DryRun: req.DryRun, Plan: string(plan),
+		StartedBy: req.StartedBy, Target: req.Target.Name(), DryRun: req.DryRun, Plan: string(plan),
 	}
 	item, err := attributevalue.MarshalMap(rec)
 	if err != nil {
@@ -277,8 +273,7 @@ func (s *AdminStore) DeleteSession(ctx context.Context, id string) error {
 			":now": &types.AttributeValueMemberN{Value: fmt.Sprint(s.now().Unix())},
 		},
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if err != nil && !errors.As(err, &ccf) {
+	if err != nil && !isConditionFailed(err) {
 		return fmt.Errorf("end session: %w", err)
 	}
 	return nil

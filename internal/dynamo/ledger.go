@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/radiogram/radiogram/internal/digest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/radiogram/radiogram/internal/delivery"
+	"github.com/radiogram/radiogram/internal/digest"
 	"github.com/radiogram/radiogram/internal/feedback"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
@@ -160,9 +160,6 @@ func (l *Ledger) SendsTo(ctx context.Context, subscriberID string) ([]subscriber
 			return nil, fmt.Errorf("decode send log: %w", err)
 		}
 		for _, r := range recs {
-			if r.SubscriberID != subscriberID {
-				continue
-			}
 			sends = append(sends, subscribers.Send{
 				Period: r.Period, Kind: r.Kind, Status: r.Status, SentAt: parseTime(r.At), MessageID: r.MessageID,
 			})
