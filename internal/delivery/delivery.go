@@ -6,9 +6,9 @@ package delivery
 
 import (
 	"context"
-	"github.com/radiogram/radiogram/internal/digest"
 	"time"
 
+	"github.com/radiogram/radiogram/internal/digest"
 	"github.com/radiogram/radiogram/internal/items"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
@@ -49,8 +49,6 @@ type SubscriberIndex interface {
 	Due(ctx context.Context, slot string) ([]Candidate, error)
 	// Active lists every confirmed subscriber.
 	Active(ctx context.Context) ([]Candidate, error)
-	// ByEmail returns one subscriber.
-	ByEmail(ctx context.Context, email string) (Candidate, error)
 	// GetMany returns the subscribers with these ids that still exist.
 	GetMany(ctx context.Context, ids []string) (map[string]Candidate, error)
 	// RecordSent advances a subscriber's watermark to until and moves their

@@ -223,8 +223,6 @@ func (p *Planner) periods(ctx context.Context, candidates []Candidate, until tim
 	return sinces, all, nil
 }
 
-// count adds a planned recipient's items to the report: the topics they
-// get news of, and the first titles for a dry run's detail.
 // Redacted is the report as run records keep it: recipients by subscriber
 // id, without their addresses.
 func (rep Report) Redacted() Report {
@@ -235,6 +233,8 @@ func (rep Report) Redacted() Report {
 	return rep
 }
 
+// count adds a planned recipient's items to the report: the topics they
+// get news of, and the first titles for a dry run's detail.
 func (rep *Report) count(sub subscribers.Subscriber, selected []items.Item, detail *PlannedRecipient) {
 	detail.Items = len(selected)
 	seenTopics := map[string]bool{}
@@ -267,8 +267,9 @@ func (g *jobGrouper) add(sub subscribers.Subscriber, since time.Time, selected [
 	content := digest.ContentKey(string(g.template.Kind), sub.Preferences.Format, sub.Preferences.Topics, keys)
 	job := g.open[content]
 	if job == nil || len(job.Recipients) == MaxRecipients {
-		job = &Job{RunID: g.template.RunID, Kind: g.template.Kind, Until: g.template.Until,
-			Format: sub.Preferences.Format, Topics: sub.Preferences.Topics, ItemKeys: keys}
+		j := g.template
+		j.Format, j.Topics, j.ItemKeys = sub.Preferences.Format, sub.Preferences.Topics, keys
+		job = &j
 		g.open[content] = job
 		g.all = append(g.all, job)
 	}
@@ -316,12 +317,15 @@ func (p *Planner) candidates(ctx context.Context, t Target) ([]Candidate, error)
 	case TargetDue:
 		return p.Subscribers.Due(ctx, t.Slot)
 	case TargetSubscriber:
+		if t.SubscriberID == "" {
+			return nil, ErrUnknownSubscriber
+		}
 		found, err := p.Subscribers.GetMany(ctx, []string{t.SubscriberID})
 		if err != nil {
 			return nil, err
 		}
 		c, ok := found[t.SubscriberID]
-		if t.SubscriberID == "" || !ok || c.Subscriber.Status != subscribers.StatusConfirmed {
+		if !ok || c.Subscriber.Status != subscribers.StatusConfirmed {
 			return nil, ErrUnknownSubscriber
 		}
 		return []Candidate{c}, nil

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"github.com/radiogram/radiogram/internal/digest"
 	"io"
 	"log/slog"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/radiogram/radiogram/internal/digest"
 	"github.com/radiogram/radiogram/internal/items"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
@@ -44,15 +44,6 @@ func (m *memIndex) Active(context.Context) ([]Candidate, error) {
 	}
 	slices.SortFunc(out, func(a, b Candidate) int { return cmp.Compare(a.Subscriber.ID, b.Subscriber.ID) })
 	return out, nil
-}
-
-func (m *memIndex) ByEmail(_ context.Context, email string) (Candidate, error) {
-	for _, c := range m.subs {
-		if c.Subscriber.Email == email {
-			return c, nil
-		}
-	}
-	return Candidate{}, subscribers.ErrNotFound
 }
 
 func (m *memIndex) GetMany(_ context.Context, ids []string) (map[string]Candidate, error) {

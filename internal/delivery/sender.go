@@ -65,9 +65,13 @@ func (s *Sender) Send(ctx context.Context, job Job) error {
 	if err != nil {
 		return fmt.Errorf("read recipients: %w", err)
 	}
+	// Each address is hashed once (an HMAC), for the lookup and the check.
+	hashOf := make(map[string]string, len(subs))
 	hashes := make([]string, 0, len(subs))
-	for _, c := range subs {
-		hashes = append(hashes, s.Hasher.HashEmail(c.Subscriber.Email))
+	for id, c := range subs {
+		h := s.Hasher.HashEmail(c.Subscriber.Email)
+		hashOf[id] = h
+		hashes = append(hashes, h)
 	}
 	suppressed, err := s.Suppressions.Suppressed(ctx, hashes)
 	if err != nil {
@@ -80,7 +84,7 @@ func (s *Sender) Send(ctx context.Context, job Job) error {
 	for _, r := range job.Recipients {
 		c, ok := subs[r.SubscriberID]
 		entry := Entry{SubscriberID: r.SubscriberID, Period: period, RunID: job.RunID, Kind: job.Kind, ItemCount: len(job.ItemKeys)}
-		reason := suppressed[s.Hasher.HashEmail(c.Subscriber.Email)]
+		reason := suppressed[hashOf[r.SubscriberID]]
 		switch {
 		case !ok:
 			entry.Status, entry.Reason = LedgerSkipped, "erased"

@@ -9,12 +9,12 @@ package digestmail
 import (
 	"errors"
 	"fmt"
-	"github.com/radiogram/radiogram/internal/digest"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/radiogram/radiogram/internal/digest"
 	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/items"
 	"github.com/radiogram/radiogram/internal/letters"

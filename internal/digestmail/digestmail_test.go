@@ -2,7 +2,6 @@ package digestmail
 
 import (
 	"encoding/json"
-	"github.com/radiogram/radiogram/internal/digest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,6 +13,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/radiogram/radiogram/internal/digest"
 	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/golden"
 	"github.com/radiogram/radiogram/internal/items"

@@ -3,7 +3,6 @@ package digestmail
 import (
 	"errors"
 	"fmt"
-	"github.com/radiogram/radiogram/internal/digest"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/matcornic/hermes/v2"
 	"golang.org/x/net/html"
 
+	"github.com/radiogram/radiogram/internal/digest"
 	"github.com/radiogram/radiogram/internal/letters"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )

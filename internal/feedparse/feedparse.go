@@ -97,7 +97,7 @@ func (p *Parser) Parse(body []byte, contentType, feedURL string, now time.Time) 
 
 	feedBase := parseBase(feedURL)
 	doc := &Document{
-		Title: truncateTitle(plainText(feed.Title)),
+		Title: truncateWords(plainText(feed.Title), items.MaxTitleRunes),
 		Link:  absoluteWebURL(feed.Link, feedBase),
 		TTL:   ttl,
 		Items: make([]items.Item, 0, len(feed.Items)),
@@ -174,7 +174,7 @@ func (p *Parser) normalise(entry *gofeed.Item, jsonItem *jsonfeed.Item, linkBase
 	}
 	summaryText := plainText(summarySource)
 
-	title := truncateTitle(plainText(entry.Title))
+	title := truncateWords(plainText(entry.Title), items.MaxTitleRunes)
 	if title == "" {
 		title = truncateWords(summaryText, titleFromSummary)
 	}

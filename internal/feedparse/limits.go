@@ -302,9 +302,7 @@ func cutText(text string, budget int) string {
 		}
 		prefix = prefix[:space]
 	}
-	prefix = strings.TrimRightFunc(prefix, func(r rune) bool {
-		return unicode.IsSpace(r) || strings.ContainsRune(",;:-–—", r)
-	})
+	prefix = trimCutEnd(prefix)
 	if prefix == "" {
 		return ""
 	}
@@ -320,12 +318,4 @@ func renderChildren(body *xhtml.Node) (string, bool) {
 		}
 	}
 	return strings.TrimSpace(out.String()), true
-}
-
-// truncateTitle caps a title at items.MaxTitleRunes.
-func truncateTitle(title string) string {
-	if utf8.RuneCountInString(title) <= items.MaxTitleRunes {
-		return title
-	}
-	return truncateWords(title, items.MaxTitleRunes)
 }

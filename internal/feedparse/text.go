@@ -91,8 +91,13 @@ func truncateWords(text string, limit int) string {
 			prefix = prefix[:space]
 		}
 	}
-	prefix = strings.TrimRightFunc(prefix, func(r rune) bool {
+	return trimCutEnd(prefix) + "…"
+}
+
+// trimCutEnd drops the spaces and punctuation that would otherwise stand
+// before the ellipsis at the end of cut text.
+func trimCutEnd(prefix string) string {
+	return strings.TrimRightFunc(prefix, func(r rune) bool {
 		return unicode.IsSpace(r) || strings.ContainsRune(",;:-–—", r)
 	})
-	return prefix + "…"
 }

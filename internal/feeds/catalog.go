@@ -79,8 +79,10 @@ func (c *Catalog) Societies(ctx context.Context) ([]Society, error) {
 		return c.societies, err
 	}
 	var societies []Society
-	for _, f := range append(list, c.registry...) {
-		if !slices.ContainsFunc(societies, func(s Society) bool { return s.ID == f.Society }) {
+	seen := map[string]bool{}
+	for _, f := range slices.Concat(list, c.registry) {
+		if !seen[f.Society] {
+			seen[f.Society] = true
 			societies = append(societies, Society{ID: f.Society, Name: f.Name})
 		}
 	}
