@@ -282,17 +282,10 @@ func TestFunctionsRun(t *testing.T) {
 	t.Run("sender", func(t *testing.T) {
 		fn := start(t, "SenderFunction", false)
 		// The sample event, carrying the queued job and a broken one.
-		var ev events.SQSEvent
-		if err := json.Unmarshal(sampleEvent(t, "sender-sqs.json"), &ev); err != nil {
-			t.Fatal(err)
-		}
-		good := ev.Records[0]
-		good.MessageId, good.ReceiptHandle, good.Body = aws.ToString(job.MessageId), aws.ToString(job.ReceiptHandle), aws.ToString(job.Body)
-		good.EventSourceARN, good.AWSRegion = "arn:aws:sqs:"+deployed.env.Region+":123456789012:"+filepath.Base(out["SendQueueUrl"]), deployed.env.Region
+		good := sqsRecord(t, job)
 		broken := good
 		broken.MessageId, broken.Body = "broken-job", `{"run_id": "x", "recipients": [`
-		ev.Records = []events.SQSMessage{good, broken}
-		event, err := json.Marshal(ev)
+		event, err := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{good, broken}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -355,15 +348,7 @@ func TestFunctionsRun(t *testing.T) {
 				if !strings.Contains(aws.ToString(req.Body), `"request":`) || !strings.Contains(aws.ToString(req.Body), `"kind":"signup"`) {
 					t.Fatalf("queued %s, want the sign-up request", aws.ToString(req.Body))
 				}
-				var ev events.SQSEvent
-				if err := json.Unmarshal(sampleEvent(t, "sender-sqs.json"), &ev); err != nil {
-					t.Fatal(err)
-				}
-				rec := ev.Records[0]
-				rec.MessageId, rec.ReceiptHandle, rec.Body = aws.ToString(req.MessageId), aws.ToString(req.ReceiptHandle), aws.ToString(req.Body)
-				rec.EventSourceARN, rec.AWSRegion = "arn:aws:sqs:"+deployed.env.Region+":123456789012:"+filepath.Base(out["SendQueueUrl"]), deployed.env.Region
-				ev.Records = []events.SQSMessage{rec}
-				event, err := json.Marshal(ev)
+				event, err := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{sqsRecord(t, req)}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -494,6 +479,21 @@ func TestInitFailsWithoutTheTemplatesEnvironment(t *testing.T) {
 	if !errors.As(err, &initErr) || !strings.Contains(initErr.Error(), "RADIOGRAM_SENDS_TABLE") {
 		t.Fatalf("start without RADIOGRAM_SENDS_TABLE: %v, want an init error naming it", err)
 	}
+}
+
+// sqsRecord is the record of events/sender-sqs.json carrying m, a message
+// received from the send queue, as Lambda's event source would hand it on.
+func sqsRecord(t *testing.T, m *sqstypes.Message) events.SQSMessage {
+	t.Helper()
+	var ev events.SQSEvent
+	if err := json.Unmarshal(sampleEvent(t, "sender-sqs.json"), &ev); err != nil {
+		t.Fatal(err)
+	}
+	rec := ev.Records[0]
+	rec.MessageId, rec.ReceiptHandle, rec.Body = aws.ToString(m.MessageId), aws.ToString(m.ReceiptHandle), aws.ToString(m.Body)
+	rec.EventSourceARN = "arn:aws:sqs:" + deployed.env.Region + ":123456789012:" + filepath.Base(deployed.env.Outputs["SendQueueUrl"])
+	rec.AWSRegion = deployed.env.Region
+	return rec
 }
 
 func receiveOne(t *testing.T, queueURL string) *sqstypes.Message {
