@@ -81,6 +81,15 @@ func TestAsyncFunctionsKeepFailedEvents(t *testing.T) {
 	}
 }
 
+// The failed-invocations queue keeps what lands in it for 14 days, SQS's
+// longest, for an operator to read and replay.
+func TestFailedInvocationsAreKeptTwoWeeks(t *testing.T) {
+	q := loadTemplate(t).Resources["FailedInvocationsQueue"]
+	if q.Type != "AWS::SQS::Queue" || q.Properties["MessageRetentionPeriod"] != 1209600 {
+		t.Errorf("FailedInvocationsQueue %s retains %v s, want an SQS queue keeping 1209600 s (14 days)", q.Type, q.Properties["MessageRetentionPeriod"])
+	}
+}
+
 func TestSchedulesRetryAndKeepFailures(t *testing.T) {
 	tmpl := loadTemplate(t)
 	schedules := 0

@@ -243,6 +243,13 @@ func TestStartWithEndpointSharesServer(t *testing.T) {
 	if got.Item == nil {
 		t.Error("redeploying the stack lost the table's items")
 	}
+	// The stack's generated secrets are kept too: links signed and the
+	// admin token printed before a restart keep working after it.
+	for _, v := range []string{"RADIOGRAM_ADMIN_TOKEN_SECRET_ARN", "RADIOGRAM_SIGNING_KEYS_SECRET_ARN"} {
+		if before, after := first.FunctionEnv("ApiFunction")[v], second.FunctionEnv("ApiFunction")[v]; before == "" || before != after {
+			t.Errorf("%s: %q before the redeploy, %q after; want the same secret", v, before, after)
+		}
+	}
 
 	// Closing an environment that reused a server leaves the server up.
 	for _, env := range []*Env{first, second} {
