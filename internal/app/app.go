@@ -33,6 +33,7 @@ import (
 	"github.com/radiogram/radiogram/internal/httpfeed"
 	"github.com/radiogram/radiogram/internal/ingest"
 	"github.com/radiogram/radiogram/internal/letters"
+	"github.com/radiogram/radiogram/internal/metrics"
 	"github.com/radiogram/radiogram/internal/pagekit"
 	"github.com/radiogram/radiogram/internal/secrets"
 	"github.com/radiogram/radiogram/internal/sesmail"
@@ -45,8 +46,11 @@ import (
 
 // App is Radiogram's dependency graph, built once per process.
 type App struct {
-	Config       config.Config
-	Log          *slog.Logger
+	Config config.Config
+	Log    *slog.Logger
+	// Metrics writes CloudWatch metrics (EMF) to stdout, which Lambda
+	// hands to CloudWatch Logs.
+	Metrics      *metrics.Emitter
 	AWS          aws.Config
 	Taxonomy     *topics.Taxonomy
 	Feeds        *dynamo.FeedStore
@@ -114,6 +118,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, err
 	a := &App{
 		Config:       cfg,
 		Log:          log,
+		Metrics:      metrics.New(os.Stdout, cfg.MetricsNamespace),
 		AWS:          awsCfg,
 		Taxonomy:     taxonomy,
 		Feeds:        dynamo.NewFeedStore(db, cfg.FeedsTable),

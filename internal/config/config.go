@@ -75,6 +75,9 @@ type Config struct {
 	AdminEmails []string
 
 	LogLevel slog.Level
+	// MetricsNamespace is the CloudWatch namespace of the metrics every
+	// function writes (package metrics); the stack names it per stack.
+	MetricsNamespace string
 
 	set map[string]bool // variables that had a value, for Check
 }
@@ -125,6 +128,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		FeedbackTopicARN:       p.str("RADIOGRAM_FEEDBACK_TOPIC_ARN", ""),
 		AdminEmails:            p.list("RADIOGRAM_ADMIN_EMAILS"),
 		LogLevel:               p.level("RADIOGRAM_LOG_LEVEL"),
+		MetricsNamespace:       p.str("RADIOGRAM_METRICS_NAMESPACE", ""),
 	}
 	if p.err == nil && c.AdminToken != "" && len(c.AdminToken) < MinAdminTokenLen {
 		// The token is a password: the error names its length, never it.

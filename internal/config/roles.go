@@ -45,7 +45,7 @@ func NeedsOf(role Role) Needs { return roleNeeds[role] }
 
 // common are read by every role and required by none.
 var common = []string{
-	"AWS_REGION", "RADIOGRAM_AWS_ENDPOINT", "RADIOGRAM_LOG_LEVEL",
+	"AWS_REGION", "RADIOGRAM_AWS_ENDPOINT", "RADIOGRAM_LOG_LEVEL", "RADIOGRAM_METRICS_NAMESPACE",
 	// The taxonomy and the registry's society names serve every role.
 	"RADIOGRAM_TOPICS", "RADIOGRAM_FEEDS",
 }
