@@ -51,6 +51,17 @@ func TestSendThroughMoto(t *testing.T) {
 		t.Fatalf("CreateEmailIdentity: %v", err)
 	}
 
+	// moto 5.2.1 has no route for SES v2 GetAccount (a 404); the reader
+	// falls back to SES v1 GetSendQuota, which moto answers with fixed
+	// sandbox figures.
+	acct, err := NewAccountReader(client, cfg).Read(ctx)
+	if err != nil || acct.MaxSendRate <= 0 || acct.Max24HourSend <= 0 {
+		t.Fatalf("account limits from moto: %+v, %v", acct, err)
+	}
+	if acct.Source != "GetSendQuota" {
+		t.Logf("moto now answers %s: the GetSendQuota fallback is no longer needed there", acct.Source)
+	}
+
 	composer := letters.NewComposer(letters.Product{
 		Name:          "Radiogram",
 		Link:          "https://radiogram.example",
