@@ -126,7 +126,22 @@ func (l *memLimiter) Wait(context.Context) error {
 var (
 	errThrottled = errors.New("SES: Throttling: Maximum sending rate exceeded")
 	errRejected  = errors.New("SES: MessageRejected: Email address is not verified")
+	errQuota     = errors.New("SES: Throttling: Daily message quota exceeded")
+	errTransient = errors.New("SES: 503 Service Unavailable")
 )
+
+// classifyTest classifies the errors above as sesmail's do SES's.
+func classifyTest(err error) SendFailure {
+	switch {
+	case errors.Is(err, errQuota):
+		return FailQuota
+	case errors.Is(err, errThrottled):
+		return FailThrottled
+	case errors.Is(err, errTransient):
+		return FailTransient
+	}
+	return FailPermanent
+}
 
 const lease = 10 * time.Minute
 
@@ -159,7 +174,7 @@ func newSender(subs ...Candidate) senderFixture {
 		Renderer:     f.render,
 		Mail:         f.mail,
 		Limiter:      f.limiter,
-		Retryable:    func(err error) bool { return errors.Is(err, errThrottled) },
+		Classify:     classifyTest,
 		Lease:        lease,
 	}
 	return f
@@ -333,7 +348,7 @@ func TestSendFailures(t *testing.T) {
 	tests := []struct {
 		name         string
 		mailErrs     []error
-		retryable    bool // Sender.Retryable set (nil otherwise)
+		retryable    bool // Sender.Classify set (nil otherwise)
 		limiterErr   error
 		compileErr   error
 		failFill     bool
@@ -358,7 +373,7 @@ func TestSendFailures(t *testing.T) {
 			wantReason: fmt.Sprintf("gave up after %d attempts: ", sendAttempts), wantErrIs: errThrottled,
 		},
 		{
-			name: "no Retryable: every error is permanent", mailErrs: []error{errThrottled},
+			name: "no Classify: every error is permanent", mailErrs: []error{errThrottled},
 			wantCalls: 1, wantWaits: 1, wantStatus: LedgerFailed, wantReason: errThrottled.Error(), wantErrIs: errThrottled,
 		},
 		{
@@ -383,7 +398,7 @@ func TestSendFailures(t *testing.T) {
 				f.render.failFill = map[string]bool{"ada": true}
 			}
 			if !tt.retryable {
-				f.s.Retryable = nil
+				f.s.Classify = nil
 			}
 			job := digestJob("ada")
 			err := f.s.Send(ctx, job)
