@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -31,9 +32,19 @@ import (
 // others are deleted.
 type SQSHandler func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error)
 
-// JobSender sends one delivery job (*delivery.Sender).
+// JobSender sends the delivery jobs of one invocation (*delivery.Sender).
 type JobSender interface {
+	// Begin starts an invocation; the context it returns goes to the
+	// calls below. It fails with a *delivery.PausedError while sending is
+	// paused.
+	Begin(ctx context.Context) (context.Context, error)
+	// Continue reports whether another record may start: an error
+	// (delivery.ErrDeadline) once the invocation is within its margin
+	// before the Lambda deadline.
+	Continue(ctx context.Context) error
 	Send(ctx context.Context, job delivery.Job) error
+	// End reports the invocation's metrics.
+	End(ctx context.Context) error
 }
 
 // RequestHandler handles one queued subscriber request
@@ -42,22 +53,107 @@ type RequestHandler interface {
 	HandleRequest(ctx context.Context, req subscribers.Request) error
 }
 
+// Postponer makes a record the handler gives back visible again after
+// delay rather than after the queue's visibility timeout
+// (*sqsqueue.Queue).
+type Postponer interface {
+	Retry(ctx context.Context, m sqsqueue.Message, delay time.Duration) error
+}
+
+// maxVisibility is the longest SQS hides a message (12 hours).
+const maxVisibility = 12 * time.Hour
+
 // SendJobs is the sender function's handler: a record whose body has a
 // "request" field is a subscriber request, handed to requests; any other
 // is one delivery.Job, handed to jobs. Only the records that failed (a body
-// that is neither, a failed send) are reported back for redelivery.
-func SendJobs(jobs JobSender, requests RequestHandler, log *slog.Logger) SQSHandler {
+// that is neither, a failed send) are reported back for redelivery, and
+// with them every record the invocation did not start:
+//   - while sending is paused (the daily quota), all of them, each hidden
+//     until the pause ends, so that waiting costs no receives towards the
+//     dead-letter queue;
+//   - near the Lambda deadline, the records not yet started (and the job
+//     cut short), made visible again at once: the ledger skips the mails
+//     already sent;
+//   - when SES keeps throttling, the rest, for the queue's visibility
+//     timeout: a backoff of minutes.
+//
+// queue may be nil: records then come back after the visibility timeout.
+func SendJobs(jobs JobSender, requests RequestHandler, queue Postponer, log *slog.Logger) SQSHandler {
 	log = orDiscard(log)
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		var resp events.SQSEventResponse
-		for _, rec := range ev.Records {
-			if err := handleRecord(ctx, jobs, requests, rec.Body); err != nil {
-				// Never dropped: a record that keeps failing ends in the dead-letter queue.
-				log.ErrorContext(ctx, "job failed", "message", rec.MessageId, "receive_count", rec.Attributes["ApproximateReceiveCount"], "err", err)
+		fail := func(recs ...events.SQSMessage) {
+			for _, rec := range recs {
 				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 			}
 		}
+		ctx, err := jobs.Begin(ctx)
+		defer func() {
+			if err := jobs.End(ctx); err != nil {
+				log.WarnContext(ctx, "sender metrics", "err", err)
+			}
+		}()
+		if err != nil {
+			var paused *delivery.PausedError
+			if errors.As(err, &paused) {
+				log.WarnContext(ctx, "sending paused: every record goes back unsent", "until", paused.Until, "records", len(ev.Records))
+				postpone(ctx, queue, log, ev.Records, time.Until(paused.Until))
+			} else {
+				log.ErrorContext(ctx, "sender cannot start", "records", len(ev.Records), "err", err)
+			}
+			fail(ev.Records...)
+			return resp, nil
+		}
+		for i, rec := range ev.Records {
+			if err := jobs.Continue(ctx); err != nil {
+				log.WarnContext(ctx, "stopping before the deadline: records go back unstarted", "records", len(ev.Records)-i, "err", err)
+				fail(ev.Records[i:]...)
+				postpone(ctx, queue, log, ev.Records[i:], 0)
+				break
+			}
+			err := handleRecord(ctx, jobs, requests, rec.Body)
+			if err == nil {
+				continue
+			}
+			// Never dropped: a record that keeps failing ends in the dead-letter queue.
+			log.ErrorContext(ctx, "job failed", "message", rec.MessageId, "receive_count", rec.Attributes["ApproximateReceiveCount"], "err", err)
+			fail(rec)
+			if !delivery.Halts(err) {
+				continue
+			}
+			rest := ev.Records[i+1:]
+			fail(rest...)
+			var paused *delivery.PausedError
+			switch {
+			case errors.As(err, &paused):
+				log.WarnContext(ctx, "sending paused: the rest goes back unsent", "until", paused.Until, "records", len(rest))
+				postpone(ctx, queue, log, ev.Records[i:], time.Until(paused.Until))
+			case errors.Is(err, delivery.ErrDeadline):
+				log.WarnContext(ctx, "stopping before the deadline: records go back unstarted", "records", len(rest))
+				postpone(ctx, queue, log, ev.Records[i:], 0)
+			default: // throttling, or the invocation cut short
+				log.WarnContext(ctx, "stopping: the rest goes back for later", "records", len(rest), "err", err)
+			}
+			break
+		}
 		return resp, nil
+	}
+}
+
+// postpone makes records visible again after delay (at most 12 hours);
+// without a queue, or when that fails, they come back after the queue's
+// visibility timeout, which is merely later.
+func postpone(ctx context.Context, queue Postponer, log *slog.Logger, recs []events.SQSMessage, delay time.Duration) {
+	if queue == nil {
+		return
+	}
+	delay = min(max(delay, 0), maxVisibility)
+	// Still done when the invocation is being cut short.
+	ctx = context.WithoutCancel(ctx)
+	for _, rec := range recs {
+		if err := queue.Retry(ctx, sqsqueue.Message{ID: rec.MessageId, ReceiptHandle: rec.ReceiptHandle}, delay); err != nil {
+			log.WarnContext(ctx, "postpone record", "message", rec.MessageId, "err", err)
+		}
 	}
 }
 

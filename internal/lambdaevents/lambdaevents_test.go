@@ -23,14 +23,49 @@ import (
 
 var errSend = errors.New("SES throttled")
 
-// jobSender records the jobs it is sent and fails those of run "fail".
-type jobSender struct{ runs []string }
+// jobSender records the jobs it is sent and fails those of run "fail"
+// (and with the errors in errs, by run id). Begin fails with beginErr;
+// Continue fails from the stopAt-th call on (0: never).
+type jobSender struct {
+	runs      []string
+	errs      map[string]error
+	beginErr  error
+	stopAt    int
+	continues int
+	ends      int
+}
+
+func (s *jobSender) Begin(ctx context.Context) (context.Context, error) { return ctx, s.beginErr }
+
+func (s *jobSender) Continue(context.Context) error {
+	s.continues++
+	if s.stopAt > 0 && s.continues >= s.stopAt {
+		return delivery.ErrDeadline
+	}
+	return nil
+}
+
+func (s *jobSender) End(context.Context) error {
+	s.ends++
+	return nil
+}
 
 func (s *jobSender) Send(_ context.Context, job delivery.Job) error {
 	s.runs = append(s.runs, job.RunID)
 	if job.RunID == "fail" {
 		return errSend
 	}
+	return s.errs[job.RunID]
+}
+
+// postponer records the delays records are given.
+type postponer struct{ delays map[string]time.Duration }
+
+func (p *postponer) Retry(_ context.Context, m sqsqueue.Message, delay time.Duration) error {
+	if p.delays == nil {
+		p.delays = map[string]time.Duration{}
+	}
+	p.delays[m.ID] = delay.Round(time.Minute)
 	return nil
 }
 
@@ -77,6 +112,8 @@ func TestSendJobs(t *testing.T) {
 		wantFailed  []string // message ids reported back
 		wantLogged  []string
 		wantNoLines bool
+		sender      jobSender
+		wantDelays  map[string]time.Duration // records postponed, by id
 	}{
 		{name: "no records", wantNoLines: true},
 		{
@@ -110,12 +147,68 @@ func TestSendJobs(t *testing.T) {
 			wantFailed: []string{"request-fails"},
 			wantLogged: []string{`"message":"request-fails"`, errSend.Error()},
 		},
+		{
+			name:       "sending paused: nothing sent, every record hidden until the pause ends",
+			sender:     jobSender{beginErr: &delivery.PausedError{Until: time.Now().Add(2 * time.Hour)}},
+			records:    []events.SQSMessage{sqsRecord("job", jobBody(t, "r1")), sqsRecord("request", requestBody(t, "ada@example.org"))},
+			wantFailed: []string{"job", "request"},
+			wantDelays: map[string]time.Duration{"job": 2 * time.Hour, "request": 2 * time.Hour},
+			wantLogged: []string{`"msg":"sending paused: every record goes back unsent"`},
+		},
+		{
+			name:       "a pause of more than 12 hours hides them 12",
+			sender:     jobSender{beginErr: &delivery.PausedError{Until: time.Now().Add(20 * time.Hour)}},
+			records:    []events.SQSMessage{sqsRecord("job", jobBody(t, "r1"))},
+			wantFailed: []string{"job"},
+			wantDelays: map[string]time.Duration{"job": 12 * time.Hour},
+		},
+		{
+			name:   "deadline near: the records not started go back at once",
+			sender: jobSender{stopAt: 2},
+			records: []events.SQSMessage{
+				sqsRecord("started", jobBody(t, "r1")), sqsRecord("late", jobBody(t, "r2")), sqsRecord("late-request", requestBody(t, "ada@example.org")),
+			},
+			wantSent:   []string{"r1"},
+			wantFailed: []string{"late", "late-request"},
+			wantDelays: map[string]time.Duration{"late": 0, "late-request": 0},
+			wantLogged: []string{`"msg":"stopping before the deadline: records go back unstarted"`, `"records":2`},
+		},
+		{
+			name:   "a job cut short by the deadline goes back at once, with the rest",
+			sender: jobSender{errs: map[string]error{"r2": fmt.Errorf("3 of 5 left: %w", delivery.ErrDeadline)}},
+			records: []events.SQSMessage{
+				sqsRecord("done", jobBody(t, "r1")), sqsRecord("cut", jobBody(t, "r2")), sqsRecord("late", jobBody(t, "r3")),
+			},
+			wantSent:   []string{"r1", "r2"},
+			wantFailed: []string{"cut", "late"},
+			wantDelays: map[string]time.Duration{"cut": 0, "late": 0},
+		},
+		{
+			name:   "SES keeps throttling: the rest waits for the visibility timeout",
+			sender: jobSender{errs: map[string]error{"r1": fmt.Errorf("subscriber ada: %w", delivery.ErrThrottled)}},
+			records: []events.SQSMessage{
+				sqsRecord("throttled", jobBody(t, "r1")), sqsRecord("next", jobBody(t, "r2")), sqsRecord("request", requestBody(t, "ada@example.org")),
+			},
+			wantSent:   []string{"r1"},
+			wantFailed: []string{"throttled", "next", "request"},
+			wantLogged: []string{`"msg":"stopping: the rest goes back for later"`},
+		},
+		{
+			name:   "the quota runs out mid-batch: the rest hidden until the pause ends",
+			sender: jobSender{errs: map[string]error{"r2": &delivery.PausedError{Until: time.Now().Add(time.Hour), Cause: errors.New("Daily message quota exceeded")}}},
+			records: []events.SQSMessage{
+				sqsRecord("done", jobBody(t, "r1")), sqsRecord("refused", jobBody(t, "r2")), sqsRecord("next", jobBody(t, "r3")),
+			},
+			wantSent:   []string{"r1", "r2"},
+			wantFailed: []string{"refused", "next"},
+			wantDelays: map[string]time.Duration{"refused": time.Hour, "next": time.Hour},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			s, h := &jobSender{}, &requestHandler{}
-			resp, err := SendJobs(s, h, slog.New(slog.NewJSONHandler(&logs, nil)))(context.Background(), events.SQSEvent{Records: tt.records})
+			s, h, q := &tt.sender, &requestHandler{}, &postponer{}
+			resp, err := SendJobs(s, h, q, slog.New(slog.NewJSONHandler(&logs, nil)))(context.Background(), events.SQSEvent{Records: tt.records})
 			if err != nil {
 				t.Fatalf("handler error %v: a failed record must fail alone, not the batch", err)
 			}
@@ -128,6 +221,12 @@ func TestSendJobs(t *testing.T) {
 			}
 			if !slices.Equal(s.runs, tt.wantSent) {
 				t.Errorf("sent runs %v, want %v", s.runs, tt.wantSent)
+			}
+			if s.ends != 1 {
+				t.Errorf("End called %d times, want once per invocation", s.ends)
+			}
+			if fmt.Sprint(q.delays) != fmt.Sprint(tt.wantDelays) && len(q.delays)+len(tt.wantDelays) > 0 {
+				t.Errorf("postponed %v, want %v", q.delays, tt.wantDelays)
 			}
 			if !slices.Equal(h.emails, tt.wantReqs) {
 				t.Errorf("handled requests %v, want %v", h.emails, tt.wantReqs)
