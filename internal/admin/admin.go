@@ -59,6 +59,10 @@ type Summary struct {
 	// dead-letter queue for someone to look at them.
 	DeadLetterJobs int       `json:"dead_letter_jobs"`
 	CountedAt      time.Time `json:"counted_at"`
+	// SendingPausedUntil is set while sending is paused: SES refused a
+	// mail for the account's used-up daily quota, and the senders send
+	// nothing until then (absent when sending is not paused).
+	SendingPausedUntil *time.Time `json:"sending_paused_until,omitempty"`
 }
 
 // TriggerRequest asks for a send now.

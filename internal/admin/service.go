@@ -54,6 +54,11 @@ type (
 	QueueDepth interface {
 		Depth(ctx context.Context) (int, error)
 	}
+	// SendingPause reads the pause the senders start when the account's
+	// daily SES quota is used up.
+	SendingPause interface {
+		SendingPausedUntil(ctx context.Context) (time.Time, error)
+	}
 )
 
 // Service carries out admin actions. Its fields are set once at start-up.
@@ -68,7 +73,8 @@ type Service struct {
 	SendStore   SendLog
 	RunStore    RunStore
 	Planner     Planner
-	DeadLetters QueueDepth // optional
+	DeadLetters QueueDepth   // optional
+	Pause       SendingPause // optional
 	Renderer    delivery.Renderer
 	Mail        email.Sender
 	KnownTopic  func(id string) bool
@@ -106,8 +112,29 @@ func (s *Service) Items(ctx context.Context, topic, society string, limit int) (
 	return s.ItemStore.List(ctx, items.Query{Societies: societies, Topic: topic, Limit: limit})
 }
 
-// Summary counts subscribers by status, topic and frequency.
+// Summary counts subscribers by status, topic and frequency, and says
+// whether sending is paused. The counts are reused for a minute; the pause
+// is read every time, so that the overview shows it as soon as it starts
+// and no longer once it ends.
 func (s *Service) Summary(ctx context.Context) (Summary, error) {
+	sum, err := s.counts(ctx)
+	if err != nil {
+		return Summary{}, err
+	}
+	if s.Pause != nil {
+		until, err := s.Pause.SendingPausedUntil(ctx)
+		if err != nil {
+			return Summary{}, fmt.Errorf("read the sending pause: %w", err)
+		}
+		if until.After(s.Now()) {
+			until = until.UTC()
+			sum.SendingPausedUntil = &until
+		}
+	}
+	return sum, nil
+}
+
+func (s *Service) counts(ctx context.Context) (Summary, error) {
 	s.summaryMu.Lock()
 	defer s.summaryMu.Unlock()
 	if !s.summary.CountedAt.IsZero() && s.Now().Sub(s.summary.CountedAt) < summaryTTL {

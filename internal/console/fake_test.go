@@ -45,7 +45,8 @@ type fakeAdmin struct {
 	triggers  []admin.TriggerRequest
 	testSends []testSend
 	audit     []admin.AuditEntry
-	dead      int // jobs in the dead-letter queue
+	dead      int        // jobs in the dead-letter queue
+	paused    *time.Time // end of the sending pause, if any
 	// errs makes the named method fail.
 	errs map[string]error
 }
@@ -104,7 +105,7 @@ func (f *fakeAdmin) Summary(ctx context.Context) (admin.Summary, error) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	sum := admin.Summary{ByStatus: map[string]int{}, ByTopic: map[string]int{}, ByFrequency: map[string]int{}, DeadLetterJobs: f.dead, CountedAt: f.now()}
+	sum := admin.Summary{ByStatus: map[string]int{}, ByTopic: map[string]int{}, ByFrequency: map[string]int{}, DeadLetterJobs: f.dead, CountedAt: f.now(), SendingPausedUntil: f.paused}
 	for _, m := range f.members {
 		sub := m.detail.Subscriber
 		sum.ByStatus[string(sub.Status)]++

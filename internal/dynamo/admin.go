@@ -278,3 +278,48 @@ func (s *AdminStore) DeleteSession(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// The sending pause ("pause#sending"): set by a sender when SES refuses a
+// mail for the account's used-up daily quota, read by every sender
+// invocation (which sends nothing while it lasts) and by the admin
+// summary. It carries no kind, so the by-kind index lists none; a later
+// pause overwrites it, and one past its end means nothing.
+type pauseRecord struct {
+	PK     string `dynamodbav:"pk"`
+	Until  string `dynamodbav:"until"`
+	Reason string `dynamodbav:"reason"`
+	At     string `dynamodbav:"at_time"`
+}
+
+const pauseKey = "pause#sending"
+
+var _ delivery.PauseStore = (*AdminStore)(nil)
+
+// PauseSending records that sending is paused until the time given.
+func (s *AdminStore) PauseSending(ctx context.Context, until time.Time, reason string) error {
+	item, err := attributevalue.MarshalMap(pauseRecord{PK: pauseKey, Until: sortableTime(until.UTC()), Reason: reason, At: sortableTime(s.now().UTC())})
+	if err != nil {
+		return fmt.Errorf("encode sending pause: %w", err)
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
+		return fmt.Errorf("record sending pause: %w", err)
+	}
+	return nil
+}
+
+// SendingPausedUntil returns the end of the last recorded pause, or the
+// zero time for none.
+func (s *AdminStore) SendingPausedUntil(ctx context.Context) (time.Time, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: stringKey("pk", pauseKey)})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read sending pause: %w", err)
+	}
+	if out.Item == nil {
+		return time.Time{}, nil
+	}
+	var rec pauseRecord
+	if err := attributevalue.UnmarshalMap(out.Item, &rec); err != nil {
+		return time.Time{}, fmt.Errorf("decode sending pause: %w", err)
+	}
+	return parseTime(rec.Until), nil
+}
