@@ -59,16 +59,12 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	sender, err := a.Sender(ctx)
-	if err != nil {
-		return err
-	}
-	svc, err := a.SubscriberService(ctx)
+	sendHandler, err := a.SendHandler(ctx)
 	if err != nil {
 		return err
 	}
 	// The queue consumer runs in-process, as Lambda's SQS source would.
-	consumer := &lambdaevents.SQSSource{Queue: a.Queue, Handler: lambdaevents.SendJobs(sender, svc, a.Log), RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: a.Log}
+	consumer := &lambdaevents.SQSSource{Queue: a.Queue, Handler: sendHandler, RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: a.Log}
 	go consumer.Run(ctx)
 	srv := &http.Server{
 		Handler: handler,

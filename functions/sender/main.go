@@ -12,11 +12,10 @@ import (
 
 	"github.com/radiogram/radiogram/internal/app"
 	"github.com/radiogram/radiogram/internal/config"
-	"github.com/radiogram/radiogram/internal/lambdaevents"
 )
 
 func main() {
 	ctx := context.Background()
 	a := app.Must(app.Load(ctx, os.Getenv, config.Sender))
-	lambda.Start(lambdaevents.SendJobs(app.Must(a.Sender(ctx)), app.Must(a.SubscriberService(ctx)), a.Log))
+	lambda.Start(app.Must(a.SendHandler(ctx)))
 }

@@ -226,6 +226,11 @@ func (a *App) AdminToken(ctx context.Context) (string, error) {
 
 // SubscriberService returns the subscriber flows, mailing through SES.
 func (a *App) SubscriberService(ctx context.Context) (*subscribers.Service, error) {
+	return a.subscriberService(ctx, a.MailSender)
+}
+
+// subscriberService returns the subscriber flows, mailing through mail.
+func (a *App) subscriberService(ctx context.Context, mail email.Sender) (*subscribers.Service, error) {
 	keys, err := a.Keyring(ctx)
 	if err != nil {
 		return nil, err
@@ -239,7 +244,7 @@ func (a *App) SubscriberService(ctx context.Context) (*subscribers.Service, erro
 		Limiter:      dynamo.NewRateLimiter(db, a.Config.RateLimitsTable, time.Now),
 		Notifier: &letters.Notifier{
 			Composer: letters.NewComposer(a.product),
-			Mail:     a.MailSender,
+			Mail:     mail,
 			Taxonomy: a.Taxonomy,
 		},
 		// The API queues sign-up, manage and data-link requests; the

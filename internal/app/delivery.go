@@ -4,12 +4,15 @@ import (
 	"context"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"golang.org/x/time/rate"
 
 	"github.com/radiogram/radiogram/internal/admin"
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/digestmail"
+	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/feedback"
+	"github.com/radiogram/radiogram/internal/lambdaevents"
 	"github.com/radiogram/radiogram/internal/sesmail"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
@@ -27,12 +30,28 @@ func (a *App) Planner() *delivery.Planner {
 	}
 }
 
-// Sender returns the job sender, mailing through SES at the configured rate.
+// Sender returns the job sender, pacing itself at its share of the
+// account's SES rate (delivery.InstanceRate): the rate SES reports for the
+// account, lowered by RADIOGRAM_SEND_RATE if that is set lower, divided by
+// RADIOGRAM_SENDER_CONCURRENCY, the most senders that run at once.
 func (a *App) Sender(ctx context.Context) (*delivery.Sender, error) {
 	svc, err := a.SubscriberService(ctx)
 	if err != nil {
 		return nil, err
 	}
+	return a.sender(ctx, svc), nil
+}
+
+func (a *App) sender(ctx context.Context, svc *subscribers.Service) *delivery.Sender {
+	account := sesmail.NewAccountReader(sesv2.NewFromConfig(a.AWS), a.AWS)
+	accountRate := a.accountRate(ctx, account)
+	share := delivery.InstanceRate(accountRate, float64(a.Config.SendRate), a.Config.SenderConcurrency)
+	limit := rate.Inf // neither the account's rate nor a cap known: a local run without a cap
+	if share > 0 {
+		limit = rate.Limit(share)
+	}
+	a.Log.InfoContext(ctx, "sending rate", "account_rate", accountRate, "cap", a.Config.SendRate,
+		"senders", a.Config.SenderConcurrency, "instance_rate", share)
 	return &delivery.Sender{
 		Subscribers:  a.Subscribers,
 		Items:        a.Items,
@@ -41,10 +60,98 @@ func (a *App) Sender(ctx context.Context) (*delivery.Sender, error) {
 		Ledger:       a.Ledger,
 		Renderer:     a.digestRenderer(svc),
 		Mail:         a.MailSender,
-		Limiter:      rate.NewLimiter(rate.Limit(a.Config.SendRate), 1),
-		Retryable:    sesmail.Retryable,
+		Limiter:      rate.NewLimiter(limit, 1),
+		Classify:     classifySES,
 		Lease:        5 * time.Minute,
-	}, nil
+		Pauses:       a.AdminStore,
+		Quota:        sesQuota{account},
+		Rate:         share,
+		AccountRate:  accountRate,
+		Metrics:      a.Metrics,
+		Now:          time.Now,
+	}
+}
+
+// sandboxRate is SES's rate for an account still in the sandbox, the
+// lowest any account has: the pace when the account's cannot be read.
+const sandboxRate = 1
+
+// accountRate is the account's maximum SES send rate, or 0 when only the
+// configured cap should count.
+func (a *App) accountRate(ctx context.Context, account *sesmail.AccountReader) float64 {
+	acct, err := account.Read(ctx)
+	switch {
+	case a.Config.AWSEndpoint != "":
+		// An emulator (moto) answers GetSendQuota with fixed sandbox
+		// figures (1 mail/s, 200 a day) that no call changes; local runs
+		// and tests would crawl at them. There the cap alone paces.
+		a.Log.DebugContext(ctx, "the emulator's SES limits are not applied", "limits", acct, "err", err)
+		return 0
+	case err != nil:
+		a.Log.WarnContext(ctx, "cannot read the account's SES limits: pacing at the sandbox's rate", "rate", sandboxRate, "err", err)
+		return sandboxRate
+	}
+	a.Log.InfoContext(ctx, "SES account limits", "max_send_rate", acct.MaxSendRate, "max_24_hour_send", acct.Max24HourSend,
+		"sent_last_24_hours", acct.SentLast24Hours, "source", acct.Source)
+	return acct.MaxSendRate
+}
+
+// classifySES says what an SES error means for the sender.
+func classifySES(err error) delivery.SendFailure {
+	switch {
+	case sesmail.DailyQuotaExceeded(err):
+		return delivery.FailQuota
+	case sesmail.Throttled(err):
+		return delivery.FailThrottled
+	case sesmail.Retryable(err):
+		return delivery.FailTransient
+	}
+	return delivery.FailPermanent
+}
+
+// sesQuota reads the account's daily quota for the sender.
+type sesQuota struct{ account *sesmail.AccountReader }
+
+func (q sesQuota) Quota(ctx context.Context) (delivery.Quota, error) {
+	acct, err := q.account.Read(ctx)
+	if err != nil {
+		return delivery.Quota{}, err
+	}
+	return delivery.Quota{Max24HourSend: acct.Max24HourSend, SentLast24Hours: acct.SentLast24Hours}, nil
+}
+
+// SendHandler is the sender function's handler: the queued jobs go to the
+// sender, the queued subscriber requests to the subscriber flows, whose
+// sign-up, manage and data-link mails wait for the same rate limiter as
+// the digests.
+func (a *App) SendHandler(ctx context.Context) (lambdaevents.SQSHandler, error) {
+	plain, err := a.SubscriberService(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sender := a.sender(ctx, plain)
+	svc, err := a.subscriberService(ctx, pacedMail{mail: a.MailSender, limiter: sender.Limiter})
+	if err != nil {
+		return nil, err
+	}
+	var queue lambdaevents.Postponer // records handed back wait out the visibility timeout without it
+	if a.Config.SendQueueURL != "" {
+		queue = a.Queue
+	}
+	return lambdaevents.SendJobs(sender, svc, queue, a.Log), nil
+}
+
+// pacedMail waits for the limiter before each mail.
+type pacedMail struct {
+	mail    email.Sender
+	limiter delivery.Limiter
+}
+
+func (p pacedMail) Send(ctx context.Context, m email.Message) (string, error) {
+	if err := p.limiter.Wait(ctx); err != nil {
+		return "", err
+	}
+	return p.mail.Send(ctx, m)
 }
 
 // digestRenderer renders digests and alerts with links signed by svc.
@@ -66,6 +173,7 @@ func (a *App) AdminService(svc *subscribers.Service) *admin.Service {
 		RunStore:         a.AdminStore,
 		Planner:          a.Planner(),
 		DeadLetters:      a.DeadLetters,
+		Pause:            a.AdminStore,
 		Renderer:         a.digestRenderer(svc),
 		Mail:             a.MailSender,
 		KnownTopic:       a.catalog.KnownTopic,

@@ -57,7 +57,7 @@ func sendHandler(t testing.TB, a *App, sender *delivery.Sender) lambdaevents.SQS
 	if err != nil {
 		t.Error(err)
 	}
-	return lambdaevents.SendJobs(sender, svc, a.Log)
+	return lambdaevents.SendJobs(sender, svc, a.Queue, a.Log)
 }
 
 // wants lists the titles of the stored items a subscriber should get,

@@ -67,8 +67,14 @@ type Config struct {
 	// UnsubscribeMailto is the address of List-Unsubscribe's mailto; ""
 	// offers the https one-click link only.
 	UnsubscribeMailto string
-	// SendRate bounds SES sends per second from one sender process.
+	// SendRate caps the account-wide SES rate the senders share, in mails
+	// per second; 0 is no cap: the account's rate, read from SES. A cap
+	// lowers that rate, never raises it.
 	SendRate int
+	// SenderConcurrency is the most sender functions that run at once (the
+	// SQS event source's maximum concurrency): each paces itself at its
+	// share of the rate.
+	SenderConcurrency int
 	// FeedbackTopicARN is the only SNS topic whose feedback is accepted.
 	FeedbackTopicARN string
 	// AdminEmails are the addresses admins may test-send previews to.
@@ -124,7 +130,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		PostalAddress:          p.str("RADIOGRAM_POSTAL_ADDRESS", ""),
 		ConfigurationSet:       p.str("RADIOGRAM_SES_CONFIGURATION_SET", ""),
 		UnsubscribeMailto:      p.str("RADIOGRAM_UNSUBSCRIBE_MAILTO", ""),
-		SendRate:               p.integer("RADIOGRAM_SEND_RATE", 10, 1, 1000),
+		SendRate:               p.integer("RADIOGRAM_SEND_RATE", 0, 0, 100000),
+		SenderConcurrency:      p.integer("RADIOGRAM_SENDER_CONCURRENCY", 1, 1, 1000),
 		FeedbackTopicARN:       p.str("RADIOGRAM_FEEDBACK_TOPIC_ARN", ""),
 		AdminEmails:            p.list("RADIOGRAM_ADMIN_EMAILS"),
 		LogLevel:               p.level("RADIOGRAM_LOG_LEVEL"),

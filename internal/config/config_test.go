@@ -107,11 +107,11 @@ func TestCheck(t *testing.T) {
 			wantErr: "RADIOGRAM_SUPPRESSIONS_TABLE"},
 		{name: "a secret stands for its value", roles: []Role{Sender},
 			env: env("RADIOGRAM_FEEDS_TABLE", "f", "RADIOGRAM_SUBSCRIBERS_TABLE", "s", "RADIOGRAM_ITEMS_TABLE", "i",
-				"RADIOGRAM_SUPPRESSIONS_TABLE", "x", "RADIOGRAM_SENDS_TABLE", "l", "RADIOGRAM_BASE_URL", "https://n.example",
+				"RADIOGRAM_SUPPRESSIONS_TABLE", "x", "RADIOGRAM_SENDS_TABLE", "l", "RADIOGRAM_ADMIN_TABLE", "a", "RADIOGRAM_BASE_URL", "https://n.example",
 				"RADIOGRAM_SIGNING_KEYS_SECRET_ARN", "arn", "RADIOGRAM_ADDRESS_PEPPER_SECRET_ARN", "arn")},
 		{name: "either alternative named", roles: []Role{Sender},
 			env: env("RADIOGRAM_FEEDS_TABLE", "f", "RADIOGRAM_SUBSCRIBERS_TABLE", "s", "RADIOGRAM_ITEMS_TABLE", "i",
-				"RADIOGRAM_SUPPRESSIONS_TABLE", "x", "RADIOGRAM_SENDS_TABLE", "l", "RADIOGRAM_BASE_URL", "https://n.example"),
+				"RADIOGRAM_SUPPRESSIONS_TABLE", "x", "RADIOGRAM_SENDS_TABLE", "l", "RADIOGRAM_ADMIN_TABLE", "a", "RADIOGRAM_BASE_URL", "https://n.example"),
 			wantErr: "RADIOGRAM_SIGNING_KEYS or RADIOGRAM_SIGNING_KEYS_SECRET_ARN: must be set"},
 		{name: "every missing name, once, for several roles", roles: []Role{Planner, Feedback}, env: env(),
 			wantErr: "RADIOGRAM_ADMIN_TABLE, RADIOGRAM_FEEDBACK_TOPIC_ARN, RADIOGRAM_ITEMS_TABLE, RADIOGRAM_SENDS_TABLE, " +

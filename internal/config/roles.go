@@ -99,13 +99,18 @@ var roleNeeds = map[Role]Needs{
 	// The sender renders with society names (feeds table) and signed links,
 	// and handles the sign-up, manage and data-link requests the API queued
 	// (subscribers and suppressions tables, signed links, mail settings).
+	// It keeps the sending pause of a used-up daily quota in the admin
+	// table, and paces itself at its share of the account's SES rate: the
+	// rate capped by RADIOGRAM_SEND_RATE, divided by
+	// RADIOGRAM_SENDER_CONCURRENCY. With the send queue's URL it hides the
+	// records it hands back until it wants them again.
 	Sender: {
 		Required: []string{
 			"RADIOGRAM_FEEDS_TABLE", "RADIOGRAM_SUBSCRIBERS_TABLE", "RADIOGRAM_ITEMS_TABLE",
-			"RADIOGRAM_SUPPRESSIONS_TABLE", "RADIOGRAM_SENDS_TABLE", "RADIOGRAM_BASE_URL",
+			"RADIOGRAM_SUPPRESSIONS_TABLE", "RADIOGRAM_SENDS_TABLE", "RADIOGRAM_ADMIN_TABLE", "RADIOGRAM_BASE_URL",
 			"RADIOGRAM_SIGNING_KEYS|RADIOGRAM_SIGNING_KEYS_SECRET_ARN", addressPepper,
 		},
-		Optional: slices.Concat(mailing, []string{"RADIOGRAM_SEND_RATE"}),
+		Optional: slices.Concat(mailing, []string{"RADIOGRAM_SEND_RATE", "RADIOGRAM_SENDER_CONCURRENCY", "RADIOGRAM_SEND_QUEUE_URL"}),
 	},
 	Feedback: {
 		Required: []string{
