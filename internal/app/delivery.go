@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	"golang.org/x/time/rate"
 
 	"github.com/radiogram/radiogram/internal/admin"
 	"github.com/radiogram/radiogram/internal/delivery"
@@ -46,10 +45,6 @@ func (a *App) sender(ctx context.Context, svc *subscribers.Service) *delivery.Se
 	account := sesmail.NewAccountReader(sesv2.NewFromConfig(a.AWS), a.AWS)
 	accountRate := a.accountRate(ctx, account)
 	share := delivery.InstanceRate(accountRate, float64(a.Config.SendRate), a.Config.SenderConcurrency)
-	limit := rate.Inf // neither the account's rate nor a cap known: a local run without a cap
-	if share > 0 {
-		limit = rate.Limit(share)
-	}
 	a.Log.InfoContext(ctx, "sending rate", "account_rate", accountRate, "cap", a.Config.SendRate,
 		"senders", a.Config.SenderConcurrency, "instance_rate", share)
 	return &delivery.Sender{
@@ -60,7 +55,7 @@ func (a *App) sender(ctx context.Context, svc *subscribers.Service) *delivery.Se
 		Ledger:       a.Ledger,
 		Renderer:     a.digestRenderer(svc),
 		Mail:         a.MailSender,
-		Limiter:      rate.NewLimiter(limit, 1),
+		Limiter:      delivery.NewRateLimiter(share), // no limit for 0: a local run without a cap
 		Classify:     classifySES,
 		Lease:        5 * time.Minute,
 		Pauses:       a.AdminStore,
