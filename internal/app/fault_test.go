@@ -126,3 +126,101 @@ func TestDeliveryThrottledAndKilled(t *testing.T) {
 	}
 	t.Logf("%d SES calls, %d throttled, one sender killed at its %dth mail, for %d recipients", ses.calls.Load(), ses.throttled.Load(), killer.at, len(emails))
 }
+
+// quotaMail wraps the real SES adapter: after its first ok calls, SES
+// refuses every mail for the account's used-up daily quota.
+type quotaMail struct {
+	inner email.Sender
+	ok    int64
+	calls atomic.Int64
+}
+
+func (m *quotaMail) Send(ctx context.Context, msg email.Message) (string, error) {
+	if m.calls.Add(1) > m.ok {
+		return "", fmt.Errorf("ses send to hospital.test: %w", &types.LimitExceededException{Message: aws.String("Daily message quota exceeded.")})
+	}
+	return m.inner.Send(ctx, msg)
+}
+
+// TestDailyQuotaPausesSending: when SES says the daily quota is used up,
+// the sender records a pause in the admin table, the summary shows it, the
+// job waits hidden in the queue until it ends, and an invocation while it
+// lasts sends nothing.
+func TestDailyQuotaPausesSending(t *testing.T) {
+	t.Parallel()
+	a, srv := newIngestedApp(t)
+	ctx := context.Background()
+	var emails []string
+	for i := range 3 {
+		addr := fmt.Sprintf("quota%d@hospital.test", i)
+		addConfirmed(t, a, addr, nextHourPrefs([]string{"ai"}, nil, subscribers.FormatHTML))
+		emails = append(emails, addr)
+	}
+	slotTime := time.Now().UTC().Truncate(time.Hour).Add(time.Hour)
+	rep, err := a.Planner().Plan(ctx, delivery.Request{RunID: "quota", Target: delivery.Target{Kind: delivery.TargetDue, Slot: digest.Slot(slotTime)}, Until: slotTime})
+	if err != nil || rep.Planned != len(emails) || rep.Jobs != 1 {
+		t.Fatalf("plan: %+v, %v; want one job of %d", rep, err, len(emails))
+	}
+	sender, err := a.Sender(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ses := &quotaMail{inner: a.MailSender, ok: 1}
+	sender.Mail = ses
+	handler := sendHandler(t, a, sender)
+	// As under Lambda: a record handed back keeps the visibility the
+	// handler gave it.
+	src := &lambdaevents.SQSSource{Queue: a.Queue, Handler: handler, RetryDelay: -1, Log: a.Log}
+
+	start := time.Now()
+	if n, err := src.Poll(ctx); n != 1 || err != nil {
+		t.Fatalf("Poll = %d, %v; want the job", n, err)
+	}
+	if ses.calls.Load() != 2 {
+		t.Errorf("%d calls to SES, want one mail and one refusal, then none", ses.calls.Load())
+	}
+	until, err := a.AdminStore.SendingPausedUntil(ctx)
+	if err != nil || until.Before(start.Add(5*time.Minute-time.Second)) {
+		t.Fatalf("recorded pause until %v (%v), want at least 5 minutes from now", until, err)
+	}
+
+	// Admins see it.
+	status, sum := adminCall(t, "GET", srv.URL+"/admin/subscribers/summary", "")
+	if got, _ := sum["sending_paused_until"].(string); status != 200 || got != until.UTC().Format(time.RFC3339Nano) {
+		t.Errorf("summary %d %v, want sending_paused_until %s", status, sum, until.UTC().Format(time.RFC3339Nano))
+	}
+	// The job waits, hidden until the pause ends.
+	if n, err := src.Poll(ctx); n != 0 || err != nil {
+		t.Errorf("Poll while paused = %d, %v; want the job hidden", n, err)
+	}
+	// An invocation while paused hands everything back and mails nobody.
+	resp, err := handler(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "late", Body: `{"run_id":"late","recipients":[{"subscriber_id":"x"}]}`}}})
+	if err != nil || len(resp.BatchItemFailures) != 1 || ses.calls.Load() != 2 {
+		t.Errorf("invocation while paused: %+v, %v, %d SES calls; want the record back and no call", resp, err, ses.calls.Load())
+	}
+	mailed := 0
+	for _, addr := range emails {
+		mailed += len(mailbox(t, a, addr))
+	}
+	if mailed != 1 {
+		t.Errorf("%d mails out, want the one before the refusal", mailed)
+	}
+}
+
+func TestClassifySES(t *testing.T) {
+	tests := []struct {
+		err  error
+		want delivery.SendFailure
+	}{
+		{&types.TooManyRequestsException{Message: aws.String("Maximum sending rate exceeded.")}, delivery.FailThrottled},
+		{&types.LimitExceededException{Message: aws.String("Daily message quota exceeded.")}, delivery.FailQuota},
+		{fmt.Errorf("send: %w", context.DeadlineExceeded), delivery.FailTransient},
+		{&types.MessageRejected{Message: aws.String("Email address is not verified.")}, delivery.FailPermanent},
+		{context.Canceled, delivery.FailPermanent},
+	}
+	for _, tt := range tests {
+		if got := classifySES(fmt.Errorf("ses send to example.org: %w", tt.err)); got != tt.want {
+			t.Errorf("classifySES(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}

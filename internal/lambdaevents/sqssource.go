@@ -28,8 +28,11 @@ type Queue interface {
 // after RetryDelay, and the queue's redrive policy moves a record that
 // keeps failing to the dead-letter queue.
 type SQSSource struct {
-	Queue      Queue
-	Handler    SQSHandler
+	Queue   Queue
+	Handler SQSHandler
+	// RetryDelay is when a failed record comes back; a negative one leaves
+	// it to the queue's visibility timeout, or to the delay the handler
+	// gave it, as Lambda's event source does.
 	RetryDelay time.Duration
 	Wait       time.Duration // long-poll time per receive
 	Log        *slog.Logger
@@ -73,7 +76,9 @@ func (s *SQSSource) Poll(ctx context.Context) (int, error) {
 	var errs []error
 	for _, m := range msgs {
 		if failed[m.ID] {
-			errs = append(errs, s.Queue.Retry(ctx, m, s.RetryDelay))
+			if s.RetryDelay >= 0 {
+				errs = append(errs, s.Queue.Retry(ctx, m, s.RetryDelay))
+			}
 			continue
 		}
 		done = append(done, m)

@@ -161,3 +161,19 @@ func TestSQSSourceRunStopsWithContext(t *testing.T) {
 		t.Errorf("deleted %v, want the handled message", q.deleted)
 	}
 }
+
+// TestSQSSourceLeavesRetriesToTheQueue: with a negative RetryDelay a failed
+// record is neither deleted nor made visible: it keeps the visibility the
+// queue or the handler gave it, as under Lambda.
+func TestSQSSourceLeavesRetriesToTheQueue(t *testing.T) {
+	q := &memQueue{batch: []sqsqueue.Message{message("a"), message("b")}}
+	src := &SQSSource{Queue: q, RetryDelay: -1, Handler: func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+		return events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{{ItemIdentifier: "b"}}}, nil
+	}}
+	if _, err := src.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(q.deleted, []string{"a"}) || len(q.retried) != 0 {
+		t.Errorf("deleted %v, retried %v; want a deleted and b left alone", q.deleted, q.retried)
+	}
+}
