@@ -162,7 +162,7 @@ func invoke(ctx context.Context, s *Sender, batch []Job) (failed []Job) {
 		}
 		if err := s.Send(ctx, job); err != nil {
 			failed = append(failed, job)
-			if Halts(err) {
+			if Halts(err) || ctx.Err() != nil {
 				return append(failed, batch[i+1:]...)
 			}
 		}

@@ -105,10 +105,10 @@ func (e *PausedError) Is(target error) bool { return target == ErrPaused }
 func (e *PausedError) Unwrap() error        { return e.Cause }
 
 // Halts reports whether err, from Send or Continue, means the invocation
-// should start nothing more.
+// should start nothing more. (So does its context being done; a timeout
+// of one SES call is not that.)
 func Halts(err error) bool {
-	return errors.Is(err, ErrPaused) || errors.Is(err, ErrThrottled) || errors.Is(err, ErrDeadline) ||
-		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+	return errors.Is(err, ErrPaused) || errors.Is(err, ErrThrottled) || errors.Is(err, ErrDeadline)
 }
 
 // PauseStore keeps the sending pause (the admin table).

@@ -316,3 +316,53 @@ func TestEndReportsMetrics(t *testing.T) {
 		t.Errorf("metrics %v\nwant    %v\n%s", got, want, &out)
 	}
 }
+
+// cancellingMail cancels the invocation at its at-th call, and fails that
+// call as a cancelled request does.
+type cancellingMail struct {
+	*memMail
+	at     int
+	cancel context.CancelFunc
+}
+
+func (m cancellingMail) Send(ctx context.Context, msg email.Message) (string, error) {
+	if m.calls+1 == m.at {
+		m.calls++
+		m.cancel()
+		return "", fmt.Errorf("ses send: %w", ctx.Err())
+	}
+	return m.memMail.Send(ctx, msg)
+}
+
+// TestSendCancelledMidJob: an invocation cut short mid-send records the
+// mail in flight as failed (claimable again), even though its context is
+// done, and leaves the rest unclaimed: the redelivery mails each of the
+// others once.
+func TestSendCancelledMidJob(t *testing.T) {
+	subs, ids := fiveReaders()
+	f := newSender(subs...)
+	ledger := &syncLedger{l: f.ledger} // refuses writes with a done context, as DynamoDB's client does
+	f.s.Ledger = ledger
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	f.s.Mail = cancellingMail{memMail: f.mail, at: 3, cancel: cancel}
+	job := digestJob(ids...)
+
+	err := f.s.Send(cctx, job)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "2 of 5 recipients left") {
+		t.Fatalf("Send = %v, want it cancelled with 2 left", err)
+	}
+	want := []LedgerStatus{LedgerSent, LedgerSent, LedgerFailed, "", ""}
+	for i, id := range ids {
+		if e := f.ledger.entry(id, job); e.Status != want[i] {
+			t.Errorf("%s's ledger %+v, want %q", id, e, want[i])
+		}
+	}
+	f.s.Mail = f.mail
+	if err := f.s.Send(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(f.mail.sent, " ") != "ada@example.org bob@example.org cy@example.org dee@example.org eve@example.org" {
+		t.Errorf("mailed %v, want each once", f.mail.sent)
+	}
+}

@@ -142,9 +142,10 @@ func (s *Sender) Send(ctx context.Context, job Job) error {
 		}
 		if err := s.sendOne(ctx, inv, job, r, c.Subscriber, entry, tmpl); err != nil {
 			failures = append(failures, fmt.Errorf("subscriber %s: %w", r.SubscriberID, err))
-			if Halts(err) {
-				// SES keeps throttling, or the quota is gone: the rest of
-				// the job would fail the same way.
+			if Halts(err) || ctx.Err() != nil {
+				// SES keeps throttling, the quota is gone, or the
+				// invocation is cut short: the rest of the job would fail
+				// the same way.
 				if left := len(job.Recipients) - i - 1; left > 0 {
 					failures = append(failures, fmt.Errorf("%d of %d recipients left for the redelivery", left, len(job.Recipients)))
 				}

@@ -118,7 +118,7 @@ func SendJobs(jobs JobSender, requests RequestHandler, queue Postponer, log *slo
 			// Never dropped: a record that keeps failing ends in the dead-letter queue.
 			log.ErrorContext(ctx, "job failed", "message", rec.MessageId, "receive_count", rec.Attributes["ApproximateReceiveCount"], "err", err)
 			fail(rec)
-			if !delivery.Halts(err) {
+			if !delivery.Halts(err) && ctx.Err() == nil {
 				continue
 			}
 			rest := ev.Records[i+1:]
