@@ -237,6 +237,13 @@ func TestFunctionsRun(t *testing.T) {
 		if len(stored) != 2 || !slices.ContainsFunc(stored, func(it items.Item) bool { return slices.Contains(it.TopicIDs(), "ai") }) {
 			t.Errorf("items table holds %d items (%v), want the feed's 2, one tagged ai", len(stored), stored)
 		}
+		// A run with news hands the shards of its alerts to the planner.
+		for _, m := range receiveAll(t, out["PlanQueueUrl"], delivery.Shards) {
+			var req delivery.Request
+			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &req); err != nil || req.Target.Kind != delivery.TargetInstant || !req.Sharded {
+				t.Errorf("plan queue holds %s, want a shard of the alerts", aws.ToString(m.Body))
+			}
+		}
 	})
 
 	// A daily reader of AI news, due this hour, and an AI item ingested in
@@ -265,12 +272,31 @@ func TestFunctionsRun(t *testing.T) {
 	var job *sqstypes.Message
 	t.Run("planner", func(t *testing.T) {
 		fn := start(t, "PlannerFunction", false)
+		// The schedule starts this hour: its shards go to the plan queue.
 		var reports []delivery.Report
 		invoke(t, fn, sampleEvent(t, "planner-schedule.json"), &reports)
-		if len(reports) != 1 || reports[0].Planned != 1 || reports[0].Jobs != 1 {
-			t.Fatalf("reports %+v, want this hour's slot with 1 recipient in 1 job", reports)
+		if len(reports) != 1 || reports[0].RunID == "" {
+			t.Fatalf("reports %+v, want this hour's slot started", reports)
 		}
-		job = receiveOne(t, out["SendQueueUrl"])
+		shards := receiveAll(t, out["PlanQueueUrl"], delivery.Shards)
+		// The plan queue's event, as the sample names it, with every shard
+		// and a broken one: the broken one alone comes back.
+		var records []events.SQSMessage
+		for _, m := range shards {
+			records = append(records, sqsRecord(t, "planner-sqs.json", "PlanQueueUrl", m))
+		}
+		broken := records[0]
+		broken.MessageId, broken.Body = "broken-shard", `{"run_id": "x", "shard": 99, "sharded": true}`
+		event, err := json.Marshal(events.SQSEvent{Records: append(records, broken)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var resp events.SQSEventResponse
+		invoke(t, fn, event, &resp)
+		if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "broken-shard" {
+			t.Errorf("batchItemFailures %+v, want only the broken shard", resp.BatchItemFailures)
+		}
+		job = receiveAll(t, out["SendQueueUrl"], 1)[0]
 		if !strings.Contains(aws.ToString(job.Body), reader.ID) {
 			t.Errorf("queued job %s is not for the reader", aws.ToString(job.Body))
 		}
@@ -282,7 +308,7 @@ func TestFunctionsRun(t *testing.T) {
 	t.Run("sender", func(t *testing.T) {
 		fn := start(t, "SenderFunction", false)
 		// The sample event, carrying the queued job and a broken one.
-		good := sqsRecord(t, job)
+		good := sqsRecord(t, "sender-sqs.json", "SendQueueUrl", job)
 		broken := good
 		broken.MessageId, broken.Body = "broken-job", `{"run_id": "x", "recipients": [`
 		event, err := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{good, broken}})
@@ -331,8 +357,14 @@ func TestFunctionsRun(t *testing.T) {
 				}
 			},
 			"api-post-sends.json": func(t *testing.T, status int, body string) {
-				if status != http.StatusOK || !strings.Contains(body, `"dry_run":true`) {
-					t.Errorf("POST /admin/sends (dry run): %d %s, want 200 with the plan", status, body)
+				// A dry run to a topic is planned by the planner, in shards.
+				if status != http.StatusAccepted || !strings.Contains(body, `"dry_run":true`) || !strings.Contains(body, `"status":"planning"`) {
+					t.Errorf("POST /admin/sends (dry run): %d %s, want 202 planning", status, body)
+				}
+				for _, m := range receiveAll(t, out["PlanQueueUrl"], delivery.Shards) {
+					if !strings.Contains(aws.ToString(m.Body), `"dry_run":true`) {
+						t.Errorf("plan queue holds %s, want a shard of the dry run", aws.ToString(m.Body))
+					}
 				}
 			},
 			"api-post-subscribe.json": func(t *testing.T, status int, body string) {
@@ -344,11 +376,11 @@ func TestFunctionsRun(t *testing.T) {
 				if n := len(sentTo(t, "ada@hospital.example")); n != 0 {
 					t.Errorf("%d mails sent before the answer, want none", n)
 				}
-				req := receiveOne(t, out["SendQueueUrl"])
+				req := receiveAll(t, out["SendQueueUrl"], 1)[0]
 				if !strings.Contains(aws.ToString(req.Body), `"request":`) || !strings.Contains(aws.ToString(req.Body), `"kind":"signup"`) {
 					t.Fatalf("queued %s, want the sign-up request", aws.ToString(req.Body))
 				}
-				event, err := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{sqsRecord(t, req)}})
+				event, err := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{sqsRecord(t, "sender-sqs.json", "SendQueueUrl", req)}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -481,34 +513,46 @@ func TestInitFailsWithoutTheTemplatesEnvironment(t *testing.T) {
 	}
 }
 
-// sqsRecord is the record of events/sender-sqs.json carrying m, a message
-// received from the send queue, as Lambda's event source would hand it on.
-func sqsRecord(t *testing.T, m *sqstypes.Message) events.SQSMessage {
+// sqsRecord is the record of the sample event carrying m, a message
+// received from the stack's queue (named by its output), as Lambda's event
+// source would hand it on.
+func sqsRecord(t *testing.T, sample, queueOutput string, m *sqstypes.Message) events.SQSMessage {
 	t.Helper()
 	var ev events.SQSEvent
-	if err := json.Unmarshal(sampleEvent(t, "sender-sqs.json"), &ev); err != nil {
+	if err := json.Unmarshal(sampleEvent(t, sample), &ev); err != nil {
 		t.Fatal(err)
 	}
 	rec := ev.Records[0]
 	rec.MessageId, rec.ReceiptHandle, rec.Body = aws.ToString(m.MessageId), aws.ToString(m.ReceiptHandle), aws.ToString(m.Body)
-	rec.EventSourceARN = "arn:aws:sqs:" + deployed.env.Region + ":123456789012:" + filepath.Base(deployed.env.Outputs["SendQueueUrl"])
+	rec.EventSourceARN = "arn:aws:sqs:" + deployed.env.Region + ":123456789012:" + filepath.Base(deployed.env.Outputs[queueOutput])
 	rec.AWSRegion = deployed.env.Region
 	return rec
 }
 
-func receiveOne(t *testing.T, queueURL string) *sqstypes.Message {
+// receiveAll receives the n messages waiting on a queue, and fails if
+// there are more or fewer.
+func receiveAll(t *testing.T, queueURL string, n int) []*sqstypes.Message {
 	t.Helper()
-	out, err := awssqs.NewFromConfig(deployed.aws).ReceiveMessage(context.Background(), &awssqs.ReceiveMessageInput{
-		QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
-		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
-	})
-	if err != nil {
-		t.Fatal(err)
+	var got []*sqstypes.Message
+	for empty := 0; empty < 2; {
+		out, err := awssqs.NewFromConfig(deployed.aws).ReceiveMessage(context.Background(), &awssqs.ReceiveMessageInput{
+			QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) == 0 {
+			empty++
+		}
+		for i := range out.Messages {
+			got = append(got, &out.Messages[i])
+		}
 	}
-	if len(out.Messages) != 1 {
-		t.Fatalf("%d messages on the send queue, want 1", len(out.Messages))
+	if len(got) != n {
+		t.Fatalf("%d messages on %s, want %d", len(got), queueURL, n)
 	}
-	return &out.Messages[0]
+	return got
 }
 
 func sentTo(t *testing.T, addr string) []localenv.SentMessage {

@@ -67,9 +67,14 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	// The queue consumer runs in-process, as Lambda's SQS source would.
-	consumer := &lambdaevents.SQSSource{Queue: a.Queue, Handler: lambdaevents.SendJobs(sender, svc, a.Log), RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: a.Log}
-	go consumer.Run(ctx)
+	// The queue consumers run in-process, as Lambda's SQS sources would:
+	// the planner's shards and the sender's jobs.
+	for _, consumer := range []*lambdaevents.SQSSource{
+		{Queue: a.PlanQueue, Handler: a.PlanShards(), RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: a.Log},
+		{Queue: a.Queue, Handler: lambdaevents.SendJobs(sender, svc, a.Log), RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: a.Log},
+	} {
+		go consumer.Run(ctx)
+	}
 	srv := &http.Server{
 		Handler: handler,
 		// A client gets 10 s to send its headers, so slow-header
@@ -151,7 +156,7 @@ func runSchedules(ctx context.Context, a *app.App, interval time.Duration) {
 		}
 	}
 	runPlanner := func() {
-		if _, err := a.PlanSchedule(ctx, struct{}{}); err != nil && ctx.Err() == nil {
+		if _, err := a.PlanSchedule(ctx); err != nil && ctx.Err() == nil {
 			a.Log.Error("plan digests", "err", err)
 		}
 	}
