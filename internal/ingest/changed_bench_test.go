@@ -42,7 +42,7 @@ func (s *hashStore) ContentHashes(_ context.Context, keys []string) (map[string]
 }
 
 func (s *hashStore) Create(context.Context, items.Item) (bool, error) { s.writes++; return true, nil }
-func (s *hashStore) Update(context.Context, items.Item) error          { s.writes++; return nil }
+func (s *hashStore) Update(context.Context, items.Item) error         { s.writes++; return nil }
 
 // changedFeedBench builds a runner over one 200-entry feed that has changed
 // (no 304) and whose 20 newest entries are new, and the bare gofeed parse
@@ -64,7 +64,7 @@ func changedFeedBench(b *testing.B) (radiogram, bare func()) {
 	fs := &memFeeds{feeds: map[string]feeds.Feed{}}
 	r := &Runner{
 		Feeds: fs, Items: store, Parser: feedparse.NewParser(), Tagger: topics.NewTagger(taxonomy),
-		Fetcher: constFetcher{Response: httpfeed.Response{Body: body, ContentType: "application/rss+xml", FinalURL: url}},
+		Fetcher:  constFetcher{Response: httpfeed.Response{Body: body, ContentType: "application/rss+xml", FinalURL: url}},
 		Registry: feeds.Registry{Feeds: []feeds.Feed{feed}, Version: "bench"}, Policy: feeds.DefaultPolicy,
 		Concurrency: 1, Now: func() time.Time { return now }, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
