@@ -27,12 +27,12 @@ const changedFeedNew = 20
 // hashStore is an item store that already holds the hashes of some items:
 // each run finds the same entries new, so every iteration does the same work.
 type hashStore struct {
-	hashes map[string]string
+	hashes map[string]items.Hashes
 	writes int
 }
 
-func (s *hashStore) ContentHashes(_ context.Context, keys []string) (map[string]string, error) {
-	out := make(map[string]string, len(keys))
+func (s *hashStore) Hashes(_ context.Context, keys []string) (map[string]items.Hashes, error) {
+	out := make(map[string]items.Hashes, len(keys))
 	for _, k := range keys {
 		if h, ok := s.hashes[k]; ok {
 			out[k] = h
@@ -43,6 +43,7 @@ func (s *hashStore) ContentHashes(_ context.Context, keys []string) (map[string]
 
 func (s *hashStore) Create(context.Context, items.Item) (bool, error) { s.writes++; return true, nil }
 func (s *hashStore) Update(context.Context, items.Item) error         { s.writes++; return nil }
+func (s *hashStore) SetRawHash(context.Context, string, string) error { s.writes++; return nil }
 
 // changedFeedBench builds a runner over one 200-entry feed that has changed
 // (no 304) and whose 20 newest entries are new, and the bare gofeed parse
@@ -60,7 +61,7 @@ func changedFeedBench(b *testing.B) (radiogram, bare func()) {
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	feed := feeds.Feed{Society: "esr", URL: url, Enabled: true}
 	feed.ID = feeds.IDFor(feed.Society, feed.URL)
-	store := &hashStore{hashes: map[string]string{}}
+	store := &hashStore{hashes: map[string]items.Hashes{}}
 	fs := &memFeeds{feeds: map[string]feeds.Feed{}}
 	r := &Runner{
 		Feeds: fs, Items: store, Parser: feedparse.NewParser(), Tagger: topics.NewTagger(taxonomy),
@@ -74,7 +75,7 @@ func changedFeedBench(b *testing.B) (radiogram, bare func()) {
 		b.Fatalf("fixture: %d items, %v", len(doc.Items), err)
 	}
 	for _, it := range doc.Items[changedFeedNew:] {
-		store.hashes[items.KeyFor(feed.Society, it.GUID)] = it.ContentHash
+		store.hashes[items.KeyFor(feed.Society, it.GUID)] = items.Hashes{Raw: it.RawHash, Content: it.ContentHash}
 	}
 	ctx := context.Background()
 	radiogram = func() {
