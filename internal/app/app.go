@@ -155,6 +155,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, err
 		MaxItemsPerFeed: cfg.MaxItemsPerFeed,
 		Now:             time.Now,
 		Log:             log,
+		Metrics:         a.Metrics,
 		AfterRun: func(ctx context.Context, sum ingest.Summary) {
 			a.Planner().AlertAfterIngest(ctx, sum.ItemsNew, sum.FinishedAt)
 		},

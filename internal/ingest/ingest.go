@@ -20,6 +20,7 @@ import (
 	"github.com/radiogram/radiogram/internal/feeds"
 	"github.com/radiogram/radiogram/internal/httpfeed"
 	"github.com/radiogram/radiogram/internal/items"
+	"github.com/radiogram/radiogram/internal/metrics"
 )
 
 // FeedStore keeps the registry and each feed's fetch state.
@@ -59,6 +60,12 @@ type Parser interface {
 	Scan(body []byte, contentType, feedURL string, now time.Time) (*feedparse.Feed, error)
 }
 
+// Metrics records a run's metrics (*metrics.Emitter, in CloudWatch's
+// Embedded Metric Format).
+type Metrics interface {
+	Emit(ms ...metrics.Metric) error
+}
+
 // Tagger places an item in the topic taxonomy.
 type Tagger interface {
 	Tag(title, text string, defaults []string) []items.TopicScore
@@ -80,6 +87,8 @@ type Runner struct {
 	MaxItemsPerFeed int
 	Now             func() time.Time
 	Log             *slog.Logger
+	// Metrics, if set, records each finished run's Summary.Metrics.
+	Metrics Metrics
 	// AfterRun, if set, is called with each finished run's summary: instant
 	// alerts go out after a run that found news.
 	AfterRun func(ctx context.Context, sum Summary)
@@ -114,6 +123,49 @@ type Summary struct {
 	ItemsUnchanged int          `json:"items_unchanged"` // stored already, as the feed has them
 	ItemsSkipped   int          `json:"items_skipped"`   // refused by the store (items.ErrRejected)
 	Feeds          []FeedResult `json:"feeds"`
+}
+
+// ErrAllFeedsFailed is wrapped by Summary.Err when a run fetched feeds and
+// every one of them failed.
+var ErrAllFeedsFailed = errors.New("every feed fetched failed")
+
+// Fetched is how many feeds the run fetched: ok, unchanged or failed.
+func (s Summary) Fetched() int { return s.FeedsOK + s.FeedsUnchanged + s.FeedsFailed }
+
+// Err is nil unless the run fetched feeds and every one failed (a network
+// outage, a broken parser): a run that must not pass for a success. A run
+// with no feed due is not a failure.
+func (s Summary) Err() error {
+	if s.FeedsFailed == 0 || s.FeedsFailed < s.Fetched() {
+		return nil
+	}
+	first := ""
+	for _, f := range s.Feeds {
+		if f.Error != "" {
+			first = f.Error
+			break
+		}
+	}
+	return fmt.Errorf("%w: %d of %d (first error: %s)", ErrAllFeedsFailed, s.FeedsFailed, s.Fetched(), first)
+}
+
+// Metrics are the run's CloudWatch metrics. FeedsFailedPercent is the
+// share of the feeds fetched that failed, 0 when none was fetched; an
+// alarm watches it.
+func (s Summary) Metrics() []metrics.Metric {
+	failedPercent := 0.0
+	if n := s.Fetched(); n > 0 {
+		failedPercent = float64(s.FeedsFailed) / float64(n) * 100
+	}
+	return []metrics.Metric{
+		{Name: "FeedsOK", Unit: metrics.Count, Value: float64(s.FeedsOK)},
+		{Name: "FeedsFailed", Unit: metrics.Count, Value: float64(s.FeedsFailed)},
+		{Name: "FeedsUnchanged", Unit: metrics.Count, Value: float64(s.FeedsUnchanged)},
+		{Name: "ItemsNew", Unit: metrics.Count, Value: float64(s.ItemsNew)},
+		{Name: "ItemsUpdated", Unit: metrics.Count, Value: float64(s.ItemsUpdated)},
+		{Name: "ItemsUnchanged", Unit: metrics.Count, Value: float64(s.ItemsUnchanged)},
+		{Name: "FeedsFailedPercent", Unit: metrics.Percent, Value: failedPercent},
+	}
 }
 
 // FeedResult is what a run did with one feed.
@@ -188,6 +240,11 @@ func (r *Runner) Run(ctx context.Context, trigger Trigger) (Summary, error) {
 		"feeds_ok", sum.FeedsOK, "feeds_unchanged", sum.FeedsUnchanged, "feeds_failed", sum.FeedsFailed,
 		"feeds_skipped", sum.FeedsSkipped, "items_new", sum.ItemsNew, "items_updated", sum.ItemsUpdated,
 		"items_unchanged", sum.ItemsUnchanged, "items_skipped", sum.ItemsSkipped, "duration_ms", sum.FinishedAt.Sub(sum.StartedAt).Milliseconds())
+	if r.Metrics != nil {
+		if err := r.Metrics.Emit(sum.Metrics()...); err != nil {
+			r.Log.WarnContext(ctx, "record ingest metrics", "err", err)
+		}
+	}
 	if r.AfterRun != nil {
 		r.AfterRun(ctx, sum)
 	}
