@@ -20,6 +20,9 @@ func TestIngestTwoRuns(t *testing.T) {
 	fs := newFeedServer(t)
 	a := newTestApp(t, fs.writeRegistry(t, testFeeds))
 	ctx := context.Background()
+	if a.Ingest.Metrics != ingest.Metrics(a.Metrics) || a.Metrics == nil {
+		t.Error("the ingest runner does not record its metrics with the app's emitter")
+	}
 
 	first, err := a.Ingest.Run(ctx, ingest.TriggerSchedule)
 	if err != nil {
