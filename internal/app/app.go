@@ -161,6 +161,7 @@ func newApp(ctx context.Context, cfg config.Config, logs io.Writer) (*App, error
 		MaxItemsPerFeed: cfg.MaxItemsPerFeed,
 		Now:             time.Now,
 		Log:             log,
+		Metrics:         a.Metrics,
 		AfterRun: func(ctx context.Context, sum ingest.Summary) {
 			a.Planner().AlertAfterIngest(ctx, sum.ItemsNew, sum.FinishedAt)
 		},

@@ -134,14 +134,24 @@ type IngestRunner interface {
 
 // Ingest is the ingest function's handler: it runs the ingest the event
 // asks for, a scheduled one unless the source is "manual", and answers
-// with its summary.
+// with its summary. A run that fetched feeds and saw every one fail
+// returns an error (Summary.Err), so that Lambda counts it in the
+// function's Errors and keeps the event in the failed-invocations queue
+// once its retries are spent.
 func Ingest(r IngestRunner) func(ctx context.Context, ev IngestEvent) (ingest.Summary, error) {
 	return func(ctx context.Context, ev IngestEvent) (ingest.Summary, error) {
 		trigger := ingest.TriggerSchedule
 		if ev.Source == string(ingest.TriggerManual) {
 			trigger = ingest.TriggerManual
 		}
-		return r.Run(ctx, trigger)
+		sum, err := r.Run(ctx, trigger)
+		if err != nil {
+			return sum, err
+		}
+		if err := sum.Err(); err != nil {
+			return sum, fmt.Errorf("ingest %s: %w", trigger, err)
+		}
+		return sum, nil
 	}
 }
 

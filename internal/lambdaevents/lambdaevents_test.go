@@ -346,3 +346,32 @@ type runFunc func(context.Context, ingest.Trigger) (ingest.Summary, error)
 func (f runFunc) Run(ctx context.Context, trigger ingest.Trigger) (ingest.Summary, error) {
 	return f(ctx, trigger)
 }
+
+// An ingest where every feed fetched failed must not pass for a success:
+// the handler fails, so that Lambda counts an error and, once retries are
+// spent, the failed-invocations queue keeps the event. A run with no feed
+// due, or with some feeds working, succeeds.
+func TestIngestFailsWhenEveryFeedFailed(t *testing.T) {
+	tests := []struct {
+		name    string
+		sum     ingest.Summary
+		wantErr bool
+	}{
+		{"no feed due", ingest.Summary{FeedsSkipped: 5}, false},
+		{"some feeds failed", ingest.Summary{FeedsOK: 1, FeedsFailed: 3}, false},
+		{"every feed unchanged", ingest.Summary{FeedsUnchanged: 4}, false},
+		{"every feed failed", ingest.Summary{FeedsFailed: 4, FeedsSkipped: 1, Feeds: []ingest.FeedResult{{Error: "dial tcp: i/o timeout"}}}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run := runFunc(func(context.Context, ingest.Trigger) (ingest.Summary, error) { return tt.sum, nil })
+			sum, err := Ingest(run)(context.Background(), IngestEvent{Source: "schedule"})
+			if (err != nil) != tt.wantErr || (err != nil && !errors.Is(err, ingest.ErrAllFeedsFailed)) {
+				t.Fatalf("Ingest error = %v, want an error: %v", err, tt.wantErr)
+			}
+			if sum.FeedsFailed != tt.sum.FeedsFailed || sum.FeedsSkipped != tt.sum.FeedsSkipped {
+				t.Errorf("answered %+v, want the run's summary", sum)
+			}
+		})
+	}
+}
