@@ -1,7 +1,7 @@
 // Command radiogram-local runs the whole service on one machine for `make
 // run`: moto_server with the stack from template.yaml, the HTTP API on
 // loopback, the ingest and the digest planner on their schedules, and the
-// send queue's consumer in-process. Ctrl-C stops all of it.
+// send and feedback queues' consumers in-process. Ctrl-C stops all of it.
 package main
 
 import (
@@ -67,9 +67,17 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	// The queue consumer runs in-process, as Lambda's SQS source would.
+	// The queue consumers run in-process, as Lambda's SQS sources would:
+	// the send queue's, and the feedback queue's, which moto's SNS fills
+	// with what is published to the feedback topic, signed.
 	consumer := &lambdaevents.SQSSource{Queue: a.Queue, Handler: lambdaevents.SendJobs(sender, svc, a.Log), RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: a.Log}
 	go consumer.Run(ctx)
+	feedbackURL := env.Outputs["FeedbackQueueUrl"]
+	if feedbackURL == "" {
+		return fmt.Errorf("stack %s has no FeedbackQueueUrl output", env.StackName)
+	}
+	feedbackConsumer := &lambdaevents.SQSSource{Queue: a.QueueAt(feedbackURL), Handler: lambdaevents.Feedback(a.Feedback(), a.Log), RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: a.Log}
+	go feedbackConsumer.Run(ctx)
 	srv := &http.Server{
 		Handler: handler,
 		// A client gets 10 s to send its headers, so slow-header
