@@ -1,11 +1,17 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/radiogram/radiogram/internal/config"
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/ingest"
 	"github.com/radiogram/radiogram/internal/lambdaevents"
@@ -334,5 +341,100 @@ func TestBounceFeedbackSuppresses(t *testing.T) {
 		if n := len(mailbox(t, a, email)); n != want {
 			t.Errorf("%s got %d mails, want %d", email, n, want)
 		}
+	}
+}
+
+// sesRecorder is a proxy in front of moto that keeps the SES v2 SendEmail
+// requests passing through it: moto accepts a configuration set's name and
+// keeps no trace of it, so the request is what proves it was named.
+type sesRecorder struct {
+	mu    sync.Mutex
+	sends []map[string]any
+}
+
+func newSESRecorder(t *testing.T, endpoint string) (*sesRecorder, string) {
+	t.Helper()
+	target, err := url.Parse(endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &sesRecorder{}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/v2/email/outbound-emails" {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				t.Error(err)
+			}
+			var in map[string]any
+			if err := json.Unmarshal(body, &in); err != nil {
+				t.Errorf("SendEmail body %q: %v", body, err)
+			}
+			rec.mu.Lock()
+			rec.sends = append(rec.sends, in)
+			rec.mu.Unlock()
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return rec, srv.URL
+}
+
+func (r *sesRecorder) Sends() []map[string]any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.sends)
+}
+
+// TestAPIMailsUseTheConfigurationSet runs the API as its function runs,
+// with the environment the template gives the API function alone (not the
+// union `make run` uses, in which the sender's would hide a gap), and has
+// it mail an admin's test send: SES is asked to send it through the
+// stack's configuration set, so that its bounces reach the feedback topic.
+func TestAPIMailsUseTheConfigurationSet(t *testing.T) {
+	t.Parallel()
+	a, _ := newIngestedApp(t)
+	ctx := context.Background()
+	st := stackOf(a)
+	configurationSet := st.env.FunctionEnv("SenderFunction")["RADIOGRAM_SES_CONFIGURATION_SET"]
+	if configurationSet == "" {
+		t.Fatal("the sender function has no configuration set")
+	}
+
+	recorder, endpoint := newSESRecorder(t, motoEndpoint)
+	vars := st.env.FunctionEnv("ApiFunction")
+	maps.Copy(vars, map[string]string{
+		"RADIOGRAM_AWS_ENDPOINT": endpoint,
+		// What the test app adds to any function's environment.
+		"RADIOGRAM_ADMIN_TOKEN": testAdminToken,
+		"RADIOGRAM_FEEDS":       st.vars["RADIOGRAM_FEEDS"],
+	})
+	api, err := load(ctx, func(k string) string { return vars[k] }, io.Discard, config.API)
+	if err != nil {
+		t.Fatalf("the API does not start with its function's environment: %v", err)
+	}
+	if api.Config.ConfigurationSet != configurationSet {
+		t.Errorf("the API's configuration set is %q, want the stack's %q", api.Config.ConfigurationSet, configurationSet)
+	}
+	h, err := api.APIHandler(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+
+	if status, body := adminCall(t, "POST", srv.URL+"/admin/preview/send", `{"topic":"ai","to":"staff@radiogram.test"}`); status != http.StatusAccepted {
+		t.Fatalf("test send: %d %v", status, body)
+	}
+	sends := recorder.Sends()
+	if len(sends) != 1 {
+		t.Fatalf("%d SES sends, want the test send", len(sends))
+	}
+	if got := sends[0]["ConfigurationSetName"]; got != configurationSet {
+		t.Errorf("the test send's ConfigurationSetName is %v, want %q", got, configurationSet)
+	}
+	if n := len(mailbox(t, a, "staff@radiogram.test")); n != 1 {
+		t.Errorf("%d mails reached the admin, want the test send", n)
 	}
 }
