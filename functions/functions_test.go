@@ -417,33 +417,66 @@ func TestFunctionsRun(t *testing.T) {
 
 	t.Run("feedback", func(t *testing.T) {
 		fn := start(t, "FeedbackFunction", false)
-		var ev events.SNSEvent
-		if err := json.Unmarshal(sampleEvent(t, "feedback-sns.json"), &ev); err != nil {
+		history, err := ledger.History(ctx, reader.ID, 10)
+		if err != nil || len(history) != 1 || history[0].MessageID == "" {
+			t.Fatalf("ledger %+v, %v: want the reader's digest sent, to bounce", history, err)
+		}
+		// The sample's bounce, now of the reader's digest, published to the
+		// stack's feedback topic as SES would: moto's SNS delivers it,
+		// signed, to the feedback queue.
+		sample := feedbackRecord(t)
+		var sampleSNS struct{ Message string }
+		if err := json.Unmarshal([]byte(sample.Body), &sampleSNS); err != nil {
 			t.Fatal(err)
 		}
-		// A fresh bounce of the reader on the stack's own topic, signed
-		// with a certificate from a host that is not SNS: a forgery. It is
-		// refused before anything is fetched.
-		sns := &ev.Records[0].SNS
-		sns.TopicArn, sns.Timestamp = out["FeedbackTopicArn"], time.Now().UTC()
-		sns.SigningCertURL = "https://sns.us-east-1.amazonaws.com.forged.radiogram.test/cert.pem"
-		sns.Message = strings.ReplaceAll(sns.Message, "reader@hospital.example", "reader@hospital.test")
-		event, err := json.Marshal(ev)
+		bounce := strings.ReplaceAll(sampleSNS.Message, "reader@hospital.example", "reader@hospital.test")
+		bounce = strings.ReplaceAll(bounce, "0102018e0a2b1f00-3c1d9a4e-2b7f-4e0a-9d51-6f3a8c2b1e7d-000000", history[0].MessageID)
+		if _, err := deployed.env.Publish(ctx, out["FeedbackTopicArn"], bounce); err != nil {
+			t.Fatal(err)
+		}
+		genuine := receiveAll(t, out["FeedbackQueueUrl"], 1)[0]
+		// With it, the sample record as it is (signed for another topic,
+		// by a certificate that is not SNS's) and the genuine notification
+		// altered to bounce someone else: both forgeries, both dropped,
+		// neither reported back.
+		forged := sqsRecordOf(t, sample, genuine, out["FeedbackQueueUrl"])
+		forged.MessageId = "forged-bounce"
+		forged.Body = strings.ReplaceAll(forged.Body, "reader@hospital.test", "colleague@hospital.test")
+		event, err := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{sqsRecordOf(t, sample, genuine, out["FeedbackQueueUrl"]), sample, forged}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := fn.Invoke(ctx, event)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Error == nil || !strings.Contains(res.Error.Message, "certificate") {
-			t.Errorf("answer %s, error %v: want the forgery refused for its certificate", res.Payload, res.Error)
+		var resp events.SQSEventResponse
+		invoke(t, fn, event, &resp)
+		if len(resp.BatchItemFailures) != 0 {
+			t.Errorf("batchItemFailures %+v, want none: the bounce handled, the forgeries dropped", resp.BatchItemFailures)
 		}
 		suppressions := dynamo.NewSuppressionStore(db, out["SuppressionsTableName"])
-		if _, found, err := suppressions.Get(ctx, addressHasher(t).HashEmail("reader@hospital.test")); err != nil || found {
-			t.Errorf("reader suppressed by a forged bounce (found %v, err %v)", found, err)
+		hasher := addressHasher(t)
+		if s, found, err := suppressions.Get(ctx, hasher.HashEmail("reader@hospital.test")); err != nil || !found || s.Reason != subscribers.ReasonBounced {
+			t.Errorf("reader after their bounce: %+v (found %v, err %v), want suppressed as bounced", s, found, err)
+		}
+		if _, found, err := suppressions.Get(ctx, hasher.HashEmail("colleague@hospital.test")); err != nil || found {
+			t.Errorf("colleague suppressed by a forged bounce (found %v, err %v)", found, err)
+		}
+		if history, err := ledger.History(ctx, reader.ID, 10); err != nil || !strings.HasPrefix(history[0].Feedback, "bounce-permanent") {
+			t.Errorf("ledger %+v, %v: want the bounce noted on the send", history, err)
 		}
 	})
+}
+
+// feedbackRecord is the record of events/feedback-sqs.json: its body an SNS
+// notification as SNS writes it into the feedback queue.
+func feedbackRecord(t *testing.T) events.SQSMessage {
+	t.Helper()
+	var ev events.SQSEvent
+	if err := json.Unmarshal(sampleEvent(t, "feedback-sqs.json"), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Records) != 1 {
+		t.Fatalf("feedback-sqs.json holds %d records, want 1", len(ev.Records))
+	}
+	return ev.Records[0]
 }
 
 // BenchmarkColdStart measures each bootstrap's init, from process start to
@@ -522,9 +555,15 @@ func sqsRecord(t *testing.T, sample, queueOutput string, m *sqstypes.Message) ev
 	if err := json.Unmarshal(sampleEvent(t, sample), &ev); err != nil {
 		t.Fatal(err)
 	}
-	rec := ev.Records[0]
+	return sqsRecordOf(t, ev.Records[0], m, deployed.env.Outputs[queueOutput])
+}
+
+// sqsRecordOf is the sample record rec carrying m, a message received from
+// the queue at queueURL.
+func sqsRecordOf(t *testing.T, rec events.SQSMessage, m *sqstypes.Message, queueURL string) events.SQSMessage {
+	t.Helper()
 	rec.MessageId, rec.ReceiptHandle, rec.Body = aws.ToString(m.MessageId), aws.ToString(m.ReceiptHandle), aws.ToString(m.Body)
-	rec.EventSourceARN = "arn:aws:sqs:" + deployed.env.Region + ":123456789012:" + filepath.Base(deployed.env.Outputs[queueOutput])
+	rec.EventSourceARN = "arn:aws:sqs:" + deployed.env.Region + ":123456789012:" + filepath.Base(queueURL)
 	rec.AWSRegion = deployed.env.Region
 	return rec
 }
@@ -550,7 +589,7 @@ func receiveAll(t *testing.T, queueURL string, n int) []*sqstypes.Message {
 		}
 	}
 	if len(got) != n {
-		t.Fatalf("%d messages on %s, want %d", len(got), queueURL, n)
+		t.Fatalf("%d messages on %s, want %d", len(got), filepath.Base(queueURL), n)
 	}
 	return got
 }

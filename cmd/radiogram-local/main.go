@@ -1,7 +1,7 @@
 // Command radiogram-local runs the whole service on one machine for `make
 // run`: moto_server with the stack from template.yaml, the HTTP API on
 // loopback, the ingest and the digest planner on their schedules, and the
-// send queue's consumer in-process. Ctrl-C stops all of it.
+// send and feedback queues' consumers in-process. Ctrl-C stops all of it.
 package main
 
 import (
@@ -68,10 +68,17 @@ func run() error {
 		return err
 	}
 	// The queue consumers run in-process, as Lambda's SQS sources would:
-	// the planner's shards and the sender's jobs.
+	// the planner's shards, the sender's jobs, and the feedback queue's
+	// notifications, which moto's SNS fills with what is published to the
+	// feedback topic, signed.
+	feedbackURL := env.Outputs["FeedbackQueueUrl"]
+	if feedbackURL == "" {
+		return fmt.Errorf("stack %s has no FeedbackQueueUrl output", env.StackName)
+	}
 	for _, consumer := range []*lambdaevents.SQSSource{
 		{Queue: a.PlanQueue, Handler: a.PlanShards(), RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: a.Log},
 		{Queue: a.Queue, Handler: lambdaevents.SendJobs(sender, svc, a.Log), RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: a.Log},
+		{Queue: a.QueueAt(feedbackURL), Handler: lambdaevents.Feedback(a.Feedback(), a.Log), RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: a.Log},
 	} {
 		go consumer.Run(ctx)
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/radiogram/radiogram/internal/admin"
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/digestmail"
-	"github.com/radiogram/radiogram/internal/feedback"
 	"github.com/radiogram/radiogram/internal/lambdaevents"
 	"github.com/radiogram/radiogram/internal/metrics"
 	"github.com/radiogram/radiogram/internal/sesmail"
@@ -117,21 +116,4 @@ func (a *App) AdminService(svc *subscribers.Service) *admin.Service {
 // were missed.
 func (a *App) PlanSchedule(ctx context.Context) ([]delivery.Report, error) {
 	return a.Planner().RunSchedule(ctx, a.Ledger, time.Now())
-}
-
-// Feedback returns the processor of SES bounce and complaint notifications.
-func (a *App) Feedback() *feedback.Processor {
-	var topics []string
-	if a.Config.FeedbackTopicARN != "" {
-		topics = []string{a.Config.FeedbackTopicARN}
-	}
-	return &feedback.Processor{
-		Verifier:     &feedback.Verifier{},
-		Suppressions: a.Suppressions,
-		Transients:   a.Suppressions,
-		Hasher:       a.Hasher,
-		SendLog:      a.Ledger,
-		TopicARNs:    topics,
-		Log:          a.Log,
-	}
 }
