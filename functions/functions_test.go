@@ -237,6 +237,13 @@ func TestFunctionsRun(t *testing.T) {
 		if len(stored) != 2 || !slices.ContainsFunc(stored, func(it items.Item) bool { return slices.Contains(it.TopicIDs(), "ai") }) {
 			t.Errorf("items table holds %d items (%v), want the feed's 2, one tagged ai", len(stored), stored)
 		}
+		// A run with news hands the shards of its alerts to the planner.
+		for _, m := range receiveAll(t, out["PlanQueueUrl"], delivery.Shards) {
+			var req delivery.Request
+			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &req); err != nil || req.Target.Kind != delivery.TargetInstant || !req.Sharded {
+				t.Errorf("plan queue holds %s, want a shard of the alerts", aws.ToString(m.Body))
+			}
+		}
 	})
 
 	// A daily reader of AI news, due this hour, and an AI item ingested in
@@ -265,12 +272,31 @@ func TestFunctionsRun(t *testing.T) {
 	var job *sqstypes.Message
 	t.Run("planner", func(t *testing.T) {
 		fn := start(t, "PlannerFunction", false)
+		// The schedule starts this hour: its shards go to the plan queue.
 		var reports []delivery.Report
 		invoke(t, fn, sampleEvent(t, "planner-schedule.json"), &reports)
-		if len(reports) != 1 || reports[0].Planned != 1 || reports[0].Jobs != 1 {
-			t.Fatalf("reports %+v, want this hour's slot with 1 recipient in 1 job", reports)
+		if len(reports) != 1 || reports[0].RunID == "" {
+			t.Fatalf("reports %+v, want this hour's slot started", reports)
 		}
-		job = receiveOne(t, out["SendQueueUrl"])
+		shards := receiveAll(t, out["PlanQueueUrl"], delivery.Shards)
+		// The plan queue's event, as the sample names it, with every shard
+		// and a broken one: the broken one alone comes back.
+		var records []events.SQSMessage
+		for _, m := range shards {
+			records = append(records, sqsRecord(t, "planner-sqs.json", "PlanQueueUrl", m))
+		}
+		broken := records[0]
+		broken.MessageId, broken.Body = "broken-shard", `{"run_id": "x", "shard": 99, "sharded": true}`
+		event, err := json.Marshal(events.SQSEvent{Records: append(records, broken)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var resp events.SQSEventResponse
+		invoke(t, fn, event, &resp)
+		if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "broken-shard" {
+			t.Errorf("batchItemFailures %+v, want only the broken shard", resp.BatchItemFailures)
+		}
+		job = receiveAll(t, out["SendQueueUrl"], 1)[0]
 		if !strings.Contains(aws.ToString(job.Body), reader.ID) {
 			t.Errorf("queued job %s is not for the reader", aws.ToString(job.Body))
 		}
@@ -282,7 +308,7 @@ func TestFunctionsRun(t *testing.T) {
 	t.Run("sender", func(t *testing.T) {
 		fn := start(t, "SenderFunction", false)
 		// The sample event, carrying the queued job and a broken one.
-		good := sqsRecord(t, job)
+		good := sqsRecord(t, "sender-sqs.json", "SendQueueUrl", job)
 		broken := good
 		broken.MessageId, broken.Body = "broken-job", `{"run_id": "x", "recipients": [`
 		event, err := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{good, broken}})
@@ -331,8 +357,14 @@ func TestFunctionsRun(t *testing.T) {
 				}
 			},
 			"api-post-sends.json": func(t *testing.T, status int, body string) {
-				if status != http.StatusOK || !strings.Contains(body, `"dry_run":true`) {
-					t.Errorf("POST /admin/sends (dry run): %d %s, want 200 with the plan", status, body)
+				// A dry run to a topic is planned by the planner, in shards.
+				if status != http.StatusAccepted || !strings.Contains(body, `"dry_run":true`) || !strings.Contains(body, `"status":"planning"`) {
+					t.Errorf("POST /admin/sends (dry run): %d %s, want 202 planning", status, body)
+				}
+				for _, m := range receiveAll(t, out["PlanQueueUrl"], delivery.Shards) {
+					if !strings.Contains(aws.ToString(m.Body), `"dry_run":true`) {
+						t.Errorf("plan queue holds %s, want a shard of the dry run", aws.ToString(m.Body))
+					}
 				}
 			},
 			"api-post-subscribe.json": func(t *testing.T, status int, body string) {
@@ -344,11 +376,11 @@ func TestFunctionsRun(t *testing.T) {
 				if n := len(sentTo(t, "ada@hospital.example")); n != 0 {
 					t.Errorf("%d mails sent before the answer, want none", n)
 				}
-				req := receiveOne(t, out["SendQueueUrl"])
+				req := receiveAll(t, out["SendQueueUrl"], 1)[0]
 				if !strings.Contains(aws.ToString(req.Body), `"request":`) || !strings.Contains(aws.ToString(req.Body), `"kind":"signup"`) {
 					t.Fatalf("queued %s, want the sign-up request", aws.ToString(req.Body))
 				}
-				event, err := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{sqsRecord(t, req)}})
+				event, err := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{sqsRecord(t, "sender-sqs.json", "SendQueueUrl", req)}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -385,33 +417,66 @@ func TestFunctionsRun(t *testing.T) {
 
 	t.Run("feedback", func(t *testing.T) {
 		fn := start(t, "FeedbackFunction", false)
-		var ev events.SNSEvent
-		if err := json.Unmarshal(sampleEvent(t, "feedback-sns.json"), &ev); err != nil {
+		history, err := ledger.History(ctx, reader.ID, 10)
+		if err != nil || len(history) != 1 || history[0].MessageID == "" {
+			t.Fatalf("ledger %+v, %v: want the reader's digest sent, to bounce", history, err)
+		}
+		// The sample's bounce, now of the reader's digest, published to the
+		// stack's feedback topic as SES would: moto's SNS delivers it,
+		// signed, to the feedback queue.
+		sample := feedbackRecord(t)
+		var sampleSNS struct{ Message string }
+		if err := json.Unmarshal([]byte(sample.Body), &sampleSNS); err != nil {
 			t.Fatal(err)
 		}
-		// A fresh bounce of the reader on the stack's own topic, signed
-		// with a certificate from a host that is not SNS: a forgery. It is
-		// refused before anything is fetched.
-		sns := &ev.Records[0].SNS
-		sns.TopicArn, sns.Timestamp = out["FeedbackTopicArn"], time.Now().UTC()
-		sns.SigningCertURL = "https://sns.us-east-1.amazonaws.com.forged.radiogram.test/cert.pem"
-		sns.Message = strings.ReplaceAll(sns.Message, "reader@hospital.example", "reader@hospital.test")
-		event, err := json.Marshal(ev)
+		bounce := strings.ReplaceAll(sampleSNS.Message, "reader@hospital.example", "reader@hospital.test")
+		bounce = strings.ReplaceAll(bounce, "0102018e0a2b1f00-3c1d9a4e-2b7f-4e0a-9d51-6f3a8c2b1e7d-000000", history[0].MessageID)
+		if _, err := deployed.env.Publish(ctx, out["FeedbackTopicArn"], bounce); err != nil {
+			t.Fatal(err)
+		}
+		genuine := receiveAll(t, out["FeedbackQueueUrl"], 1)[0]
+		// With it, the sample record as it is (signed for another topic,
+		// by a certificate that is not SNS's) and the genuine notification
+		// altered to bounce someone else: both forgeries, both dropped,
+		// neither reported back.
+		forged := sqsRecordOf(t, sample, genuine, out["FeedbackQueueUrl"])
+		forged.MessageId = "forged-bounce"
+		forged.Body = strings.ReplaceAll(forged.Body, "reader@hospital.test", "colleague@hospital.test")
+		event, err := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{sqsRecordOf(t, sample, genuine, out["FeedbackQueueUrl"]), sample, forged}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := fn.Invoke(ctx, event)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Error == nil || !strings.Contains(res.Error.Message, "certificate") {
-			t.Errorf("answer %s, error %v: want the forgery refused for its certificate", res.Payload, res.Error)
+		var resp events.SQSEventResponse
+		invoke(t, fn, event, &resp)
+		if len(resp.BatchItemFailures) != 0 {
+			t.Errorf("batchItemFailures %+v, want none: the bounce handled, the forgeries dropped", resp.BatchItemFailures)
 		}
 		suppressions := dynamo.NewSuppressionStore(db, out["SuppressionsTableName"])
-		if _, found, err := suppressions.Get(ctx, addressHasher(t).HashEmail("reader@hospital.test")); err != nil || found {
-			t.Errorf("reader suppressed by a forged bounce (found %v, err %v)", found, err)
+		hasher := addressHasher(t)
+		if s, found, err := suppressions.Get(ctx, hasher.HashEmail("reader@hospital.test")); err != nil || !found || s.Reason != subscribers.ReasonBounced {
+			t.Errorf("reader after their bounce: %+v (found %v, err %v), want suppressed as bounced", s, found, err)
+		}
+		if _, found, err := suppressions.Get(ctx, hasher.HashEmail("colleague@hospital.test")); err != nil || found {
+			t.Errorf("colleague suppressed by a forged bounce (found %v, err %v)", found, err)
+		}
+		if history, err := ledger.History(ctx, reader.ID, 10); err != nil || !strings.HasPrefix(history[0].Feedback, "bounce-permanent") {
+			t.Errorf("ledger %+v, %v: want the bounce noted on the send", history, err)
 		}
 	})
+}
+
+// feedbackRecord is the record of events/feedback-sqs.json: its body an SNS
+// notification as SNS writes it into the feedback queue.
+func feedbackRecord(t *testing.T) events.SQSMessage {
+	t.Helper()
+	var ev events.SQSEvent
+	if err := json.Unmarshal(sampleEvent(t, "feedback-sqs.json"), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Records) != 1 {
+		t.Fatalf("feedback-sqs.json holds %d records, want 1", len(ev.Records))
+	}
+	return ev.Records[0]
 }
 
 // BenchmarkColdStart measures each bootstrap's init, from process start to
@@ -481,34 +546,52 @@ func TestInitFailsWithoutTheTemplatesEnvironment(t *testing.T) {
 	}
 }
 
-// sqsRecord is the record of events/sender-sqs.json carrying m, a message
-// received from the send queue, as Lambda's event source would hand it on.
-func sqsRecord(t *testing.T, m *sqstypes.Message) events.SQSMessage {
+// sqsRecord is the record of the sample event carrying m, a message
+// received from the stack's queue (named by its output), as Lambda's event
+// source would hand it on.
+func sqsRecord(t *testing.T, sample, queueOutput string, m *sqstypes.Message) events.SQSMessage {
 	t.Helper()
 	var ev events.SQSEvent
-	if err := json.Unmarshal(sampleEvent(t, "sender-sqs.json"), &ev); err != nil {
+	if err := json.Unmarshal(sampleEvent(t, sample), &ev); err != nil {
 		t.Fatal(err)
 	}
-	rec := ev.Records[0]
+	return sqsRecordOf(t, ev.Records[0], m, deployed.env.Outputs[queueOutput])
+}
+
+// sqsRecordOf is the sample record rec carrying m, a message received from
+// the queue at queueURL.
+func sqsRecordOf(t *testing.T, rec events.SQSMessage, m *sqstypes.Message, queueURL string) events.SQSMessage {
+	t.Helper()
 	rec.MessageId, rec.ReceiptHandle, rec.Body = aws.ToString(m.MessageId), aws.ToString(m.ReceiptHandle), aws.ToString(m.Body)
-	rec.EventSourceARN = "arn:aws:sqs:" + deployed.env.Region + ":123456789012:" + filepath.Base(deployed.env.Outputs["SendQueueUrl"])
+	rec.EventSourceARN = "arn:aws:sqs:" + deployed.env.Region + ":123456789012:" + filepath.Base(queueURL)
 	rec.AWSRegion = deployed.env.Region
 	return rec
 }
 
-func receiveOne(t *testing.T, queueURL string) *sqstypes.Message {
+// receiveAll receives the n messages waiting on a queue, and fails if
+// there are more or fewer.
+func receiveAll(t *testing.T, queueURL string, n int) []*sqstypes.Message {
 	t.Helper()
-	out, err := awssqs.NewFromConfig(deployed.aws).ReceiveMessage(context.Background(), &awssqs.ReceiveMessageInput{
-		QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
-		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
-	})
-	if err != nil {
-		t.Fatal(err)
+	var got []*sqstypes.Message
+	for empty := 0; empty < 2; {
+		out, err := awssqs.NewFromConfig(deployed.aws).ReceiveMessage(context.Background(), &awssqs.ReceiveMessageInput{
+			QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) == 0 {
+			empty++
+		}
+		for i := range out.Messages {
+			got = append(got, &out.Messages[i])
+		}
 	}
-	if len(out.Messages) != 1 {
-		t.Fatalf("%d messages on the send queue, want 1", len(out.Messages))
+	if len(got) != n {
+		t.Fatalf("%d messages on %s, want %d", len(got), filepath.Base(queueURL), n)
 	}
-	return &out.Messages[0]
+	return got
 }
 
 func sentTo(t *testing.T, addr string) []localenv.SentMessage {

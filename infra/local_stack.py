@@ -193,7 +193,6 @@ CLOUDFORMATION_TYPES = frozenset(
         "AWS::Logs::LogGroup",
         "AWS::SNS::Topic",
         "AWS::SQS::Queue",
-        "AWS::SQS::QueuePolicy",
     }
 )
 
@@ -214,8 +213,16 @@ AWS_API_CREATED = {
     ),
     "AWS::ApiGatewayV2::Stage": ("after", "the API's $default stage"),
     "AWS::SES::ConfigurationSetEventDestination": ("after", "bounces and complaints go to the feedback topic"),
-    "AWS::SNS::Subscription": ("after", "the feedback function's subscription to the feedback topic"),
+    "AWS::SNS::Subscription": (
+        "after",
+        "the feedback queue's subscription to the feedback topic: moto delivers what is published there to the "
+        "queue, signed",
+    ),
     "AWS::SNS::TopicPolicy": ("after", "lets SES publish to the feedback topic"),
+    "AWS::SQS::QueuePolicy": (
+        "after",
+        "lets only the feedback topic send to the feedback queues (moto's CloudFormation skips it with a warning)",
+    ),
     "AWS::Scheduler::Schedule": ("after", "the ingest and planner schedules (moto stores them; they never fire)"),
 }
 
@@ -223,11 +230,10 @@ AWS_API_CREATED = {
 # runs do it themselves (`make run` consumes the queue in-process; the
 # parity test invokes each real bootstrap).
 INERT_LOCALLY = {
-    "AWS::Lambda::EventSourceMapping": "disabled after the deploy: moto would invoke the sender in Docker "
-    "on every message and return the job to the queue when that fails",
+    "AWS::Lambda::EventSourceMapping": "disabled after the deploy: moto would invoke the sender and the feedback "
+    "function in Docker on every message and return it to the queue when that fails; `make run` and the tests "
+    "consume the send and feedback queues in-process",
     "AWS::Scheduler::Schedule": "stored, never fired by moto: `make run` runs ingest and planner on their schedules",
-    "AWS::SNS::Subscription": "nothing publishes to the feedback topic locally; the tests hand notifications "
-    "to the handler",
 }
 
 PSEUDO_PARAMETERS = {
@@ -418,6 +424,7 @@ class LocalDeployment:
             "AWS::SES::ConfigurationSetEventDestination": self._make_event_destination,
             "AWS::SNS::Subscription": self._make_subscription,
             "AWS::SNS::TopicPolicy": self._make_topic_policy,
+            "AWS::SQS::QueuePolicy": self._make_queue_policy,
             "AWS::Scheduler::Schedule": self._make_schedule,
         }[rtype]
         return maker(name, props)
@@ -503,8 +510,31 @@ class LocalDeployment:
             api.create_stage(ApiId=props["ApiId"], StageName=props["StageName"], AutoDeploy=props.get("AutoDeploy", False))
         return {}
 
+    # The subscription properties that are subscription attributes in SNS's
+    # API; a policy is JSON there, a flag "true" or "false".
+    _SUBSCRIPTION_ATTRIBUTES = ("DeliveryPolicy", "FilterPolicy", "FilterPolicyScope", "RawMessageDelivery", "RedrivePolicy")
+
     def _make_subscription(self, name, props):
-        self.client("sns").subscribe(TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"])
+        attributes = {}
+        for key in self._SUBSCRIPTION_ATTRIBUTES:
+            if key not in props:
+                continue
+            value = props[key]
+            if isinstance(value, (dict, list)):
+                attributes[key] = json.dumps(value)
+            elif isinstance(value, bool):
+                attributes[key] = "true" if value else "false"
+            else:
+                attributes[key] = str(value)
+        # Subscribing again with the same endpoint and attributes returns
+        # the existing subscription, so a redeploy adds none.
+        self.client("sns").subscribe(
+            TopicArn=props["TopicArn"],
+            Protocol=props["Protocol"],
+            Endpoint=props["Endpoint"],
+            Attributes=attributes,
+            ReturnSubscriptionArn=True,
+        )
         return {}
 
     def _make_topic_policy(self, name, props):
@@ -513,6 +543,12 @@ class LocalDeployment:
             sns.set_topic_attributes(
                 TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps(props["PolicyDocument"])
             )
+        return {}
+
+    def _make_queue_policy(self, name, props):
+        sqs = self.client("sqs")
+        for queue_url in props["Queues"]:
+            sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(props["PolicyDocument"])})
         return {}
 
     def _make_schedule(self, name, props):

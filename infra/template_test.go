@@ -57,9 +57,10 @@ func path(v any, keys ...string) any {
 
 func TestAsyncFunctionsKeepFailedEvents(t *testing.T) {
 	tmpl := loadTemplate(t)
-	// Invoked asynchronously (by EventBridge Scheduler or SNS): an event
-	// that fails every retry would otherwise be dropped.
-	for _, id := range []string{"IngestFunction", "PlannerFunction", "FeedbackFunction"} {
+	// Invoked asynchronously (by EventBridge Scheduler): an event that fails
+	// every retry would otherwise be dropped. The feedback function reads a
+	// queue instead (TestFeedbackCannotBeLost).
+	for _, id := range []string{"IngestFunction", "PlannerFunction"} {
 		t.Run(id, func(t *testing.T) {
 			fn := function(t, tmpl, id)
 			dlq := fn.Properties["DeadLetterQueue"]
@@ -312,4 +313,144 @@ func TestNoFunctionMayUseEveryQueue(t *testing.T) { checkSQSScoped(t, loadTempla
 
 func TestFeedbackTopicAcceptsOnlyOurConfigurationSet(t *testing.T) {
 	checkTopicPolicyPinsSource(t, loadTemplate(t))
+}
+
+// TestFeedbackCannotBeLost: SES → topic → queue → function, every hop
+// keeping what it could not hand on. Only the events the function acts on
+// are published; the SNS envelope, signature included, reaches the
+// function; only the topic may send to the queues.
+func TestFeedbackCannotBeLost(t *testing.T) {
+	tmpl := loadTemplate(t)
+	res := func(id string) map[string]any {
+		t.Helper()
+		r, ok := tmpl.Resources[id]
+		if !ok {
+			t.Fatalf("the template has no %s", id)
+		}
+		props, _ := resolved(t, tmpl, r.Properties).(map[string]any)
+		return props
+	}
+	const (
+		topic = "ref:FeedbackTopic"
+		queue = "getatt:FeedbackQueue.Arn"
+		dlq   = "getatt:FeedbackDeadLetterQueue.Arn"
+	)
+
+	dest := res("MailFeedbackDestination")
+	if got := strs(path(dest, "EventDestination", "MatchingEventTypes")); !slices.Equal(slices.Sorted(slices.Values(got)), []string{"bounce", "complaint", "reject"}) {
+		t.Errorf("the configuration set publishes %v, want bounce, complaint and reject only", got)
+	}
+	if got := path(dest, "EventDestination", "SnsDestination", "TopicARN"); got != topic {
+		t.Errorf("the configuration set publishes to %v, want the feedback topic", got)
+	}
+	if v := res("FeedbackTopic")["SignatureVersion"]; v != "2" {
+		t.Errorf("the feedback topic signs with version %v, want 2 (SHA256)", v)
+	}
+
+	sub := res("FeedbackSubscription")
+	if sub["TopicArn"] != topic || sub["Protocol"] != "sqs" || sub["Endpoint"] != queue {
+		t.Errorf("subscription %v, want the feedback queue on the feedback topic", sub)
+	}
+	if raw, _ := sub["RawMessageDelivery"].(bool); raw {
+		t.Error("raw message delivery is on: the function would get no signature to verify")
+	}
+	if got := path(sub, "RedrivePolicy", "deadLetterTargetArn"); got != dlq {
+		t.Errorf("what SNS cannot deliver goes to %v, want the feedback dead-letter queue", got)
+	}
+
+	q := res("FeedbackQueue")
+	if got := path(q, "RedrivePolicy", "deadLetterTargetArn"); got != dlq {
+		t.Errorf("the feedback queue redrives to %v, want its dead-letter queue", got)
+	}
+	if n, _ := path(q, "RedrivePolicy", "maxReceiveCount").(int); n < 3 {
+		t.Errorf("maxReceiveCount %v: a passing failure would put a bounce aside", path(q, "RedrivePolicy", "maxReceiveCount"))
+	}
+	for id, want := range map[string]any{"FeedbackQueue": nil, "FeedbackDeadLetterQueue": 1209600} {
+		props := res(id)
+		if props["SqsManagedSseEnabled"] != true {
+			t.Errorf("%s is not encrypted at rest", id)
+		}
+		if want != nil && props["MessageRetentionPeriod"] != want {
+			t.Errorf("%s keeps messages %v s, want %v (14 days)", id, props["MessageRetentionPeriod"], want)
+		}
+	}
+
+	policy := res("FeedbackQueuePolicy")
+	if got := strs(policy["Queues"]); !slices.Equal(got, []string{"ref:FeedbackQueue", "ref:FeedbackDeadLetterQueue"}) {
+		t.Errorf("the queue policy covers %v, want both feedback queues", got)
+	}
+	sts := statements([]any{policy})
+	if len(sts) == 0 {
+		t.Fatal("the feedback queue policy has no statement")
+	}
+	for _, st := range sts {
+		if st["Effect"] != "Allow" {
+			continue
+		}
+		if got := strs(path(st, "Principal", "Service")); !slices.Equal(got, []string{"sns.amazonaws.com"}) || !slices.Equal(strs(st["Action"]), []string{"sqs:SendMessage"}) {
+			t.Errorf("the queue policy allows %v to %v, want SNS to send only", path(st, "Principal"), st["Action"])
+		}
+		if got := path(st, "Condition", "ArnEquals", "aws:SourceArn"); got != topic {
+			t.Errorf("the queue policy lets %v send, want only the feedback topic", got)
+		}
+	}
+
+	fn := function(t, tmpl, "FeedbackFunction")
+	if fn.Properties["DeadLetterQueue"] != nil {
+		t.Error("FeedbackFunction has an async dead-letter queue: the feedback queue's redrive keeps failures")
+	}
+	events, _ := fn.Properties["Events"].(map[string]any)
+	if len(events) != 1 {
+		t.Fatalf("FeedbackFunction has events %v, want the feedback queue only", slices.Sorted(maps.Keys(events)))
+	}
+	for name, ev := range events {
+		props := resolved(t, tmpl, path(ev, "Properties"))
+		if path(ev, "Type") != "SQS" || path(props, "Queue") != queue {
+			t.Errorf("FeedbackFunction.%s: a %v event on %v, want SQS on the feedback queue", name, path(ev, "Type"), path(props, "Queue"))
+		}
+		if !slices.Contains(strs(path(props, "FunctionResponseTypes")), "ReportBatchItemFailures") {
+			t.Errorf("FeedbackFunction.%s: no partial batch failures: one failed record would retry the batch", name)
+		}
+	}
+}
+
+// TestEveryMailUsesTheConfigurationSet: a function that may send mail has
+// the configuration set in its environment, so that its mails' bounces and
+// complaints come back, and may send through it.
+func TestEveryMailUsesTheConfigurationSet(t *testing.T) {
+	tmpl := loadTemplate(t)
+	setARN := "arn:aws:ses:us-east-1:123456789012:configuration-set/ref:MailConfigurationSet"
+	senders := 0
+	for _, fn := range tmpl.Functions() {
+		sts := statements(resolved(t, tmpl, fn.Properties["Policies"]))
+		if role := fn.Properties["Role"]; role != nil {
+			_, r := target(t, tmpl, resolved(t, tmpl, role))
+			sts = append(sts, statements(path(resolved(t, tmpl, r.Properties), "Policies"))...)
+		}
+		sends, viaSet := false, false
+		for _, st := range sts {
+			if st["Effect"] != "Allow" || !slices.Contains(strs(st["Action"]), "ses:SendRawEmail") {
+				continue
+			}
+			sends = true
+			viaSet = viaSet || slices.Contains(strs(st["Resource"]), setARN)
+		}
+		if !sends {
+			continue
+		}
+		senders++
+		env, err := tmpl.FunctionEnv(fn.LogicalID, samtemplate.ResolveOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := env["RADIOGRAM_SES_CONFIGURATION_SET"]; got != "ref:MailConfigurationSet" {
+			t.Errorf("%s sends mail with RADIOGRAM_SES_CONFIGURATION_SET %q, want the stack's configuration set", fn.LogicalID, got)
+		}
+		if !viaSet {
+			t.Errorf("%s may not send through the configuration set (ses:SendRawEmail on %s)", fn.LogicalID, setARN)
+		}
+	}
+	if senders < 2 {
+		t.Errorf("%d functions send mail, want at least the API and the sender", senders)
+	}
 }

@@ -1,7 +1,7 @@
 // Command radiogram-local runs the whole service on one machine for `make
 // run`: moto_server with the stack from template.yaml, the HTTP API on
 // loopback, the ingest and the digest planner on their schedules, and the
-// send queue's consumer in-process. Ctrl-C stops all of it.
+// send and feedback queues' consumers in-process. Ctrl-C stops all of it.
 package main
 
 import (
@@ -63,9 +63,21 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	// The queue consumer runs in-process, as Lambda's SQS source would.
-	consumer := &lambdaevents.SQSSource{Queue: a.Queue, Handler: sendHandler, RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: a.Log}
-	go consumer.Run(ctx)
+	// The queue consumers run in-process, as Lambda's SQS sources would:
+	// the planner's shards, the sender's jobs, and the feedback queue's
+	// notifications, which moto's SNS fills with what is published to the
+	// feedback topic, signed.
+	feedbackURL := env.Outputs["FeedbackQueueUrl"]
+	if feedbackURL == "" {
+		return fmt.Errorf("stack %s has no FeedbackQueueUrl output", env.StackName)
+	}
+	for _, consumer := range []*lambdaevents.SQSSource{
+		{Queue: a.PlanQueue, Handler: a.PlanShards(), RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: a.Log},
+		{Queue: a.Queue, Handler: sendHandler, RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: a.Log},
+		{Queue: a.QueueAt(feedbackURL), Handler: lambdaevents.Feedback(a.Feedback(), a.Log), RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: a.Log},
+	} {
+		go consumer.Run(ctx)
+	}
 	srv := &http.Server{
 		Handler: handler,
 		// A client gets 10 s to send its headers, so slow-header
@@ -147,7 +159,7 @@ func runSchedules(ctx context.Context, a *app.App, interval time.Duration) {
 		}
 	}
 	runPlanner := func() {
-		if _, err := a.PlanSchedule(ctx, struct{}{}); err != nil && ctx.Err() == nil {
+		if _, err := a.PlanSchedule(ctx); err != nil && ctx.Err() == nil {
 			a.Log.Error("plan digests", "err", err)
 		}
 	}

@@ -1,6 +1,7 @@
-// Command feedback is the Lambda function subscribed to the SES feedback
-// topic: it verifies each notification's signature and suppresses the
-// addresses that bounced or complained.
+// Command feedback is the Lambda function that consumes the SES feedback
+// queue (fed by the feedback topic): it verifies each notification's
+// signature, suppresses the addresses that bounced or complained, and
+// reports only the records that failed back to the queue.
 package main
 
 import (

@@ -1,5 +1,6 @@
-// Command planner is the hourly Lambda function that finds the subscribers
-// whose digest is due and queues their jobs.
+// Command planner is the Lambda function that plans sends: hourly, it
+// queues the shards of the due hour on the plan queue; from that queue it
+// plans each shard (due digests, alerts, admin sends) and queues the jobs.
 package main
 
 import (
@@ -14,5 +15,5 @@ import (
 
 func main() {
 	a := app.Must(app.Load(context.Background(), os.Getenv, config.Planner))
-	lambda.Start(a.PlanSchedule)
+	lambda.Start(a.PlannerHandler())
 }

@@ -15,18 +15,31 @@ import (
 // Run is one planned send, scheduled or started by an admin, with what
 // became of it so far.
 type Run struct {
-	ID        string          `json:"id"`
-	StartedBy string          `json:"started_by"` // "schedule", "ingest" or the admin's name
-	Target    string          `json:"target"`     // "all", "topic:ai", "subscriber:ada@example.org", "due:2026-11-22T07", "instant"
-	DryRun    bool            `json:"dry_run"`
-	CreatedAt time.Time       `json:"created_at"`
-	Plan      delivery.Report `json:"plan"`
+	ID        string    `json:"id"`
+	StartedBy string    `json:"started_by"` // "schedule", "ingest" or the admin's name
+	Target    string    `json:"target"`     // "all", "topic:ai", "subscriber:ada@example.org", "due:2026-11-22T07", "instant"
+	DryRun    bool      `json:"dry_run"`
+	CreatedAt time.Time `json:"created_at"`
+	// Status is RunPlanning until every shard of the run is planned; the
+	// plan's counts grow meanwhile.
+	Status        RunStatus       `json:"status"`
+	Shards        int             `json:"shards"`
+	ShardsPlanned int             `json:"shards_planned"`
+	Plan          delivery.Report `json:"plan"`
 	// What the senders did: counted as each recipient's send is recorded.
 	Sent     int            `json:"sent"`
 	Failed   int            `json:"failed"` // failed attempts; a retry may still succeed
 	Skipped  map[string]int `json:"skipped"`
 	Feedback map[string]int `json:"feedback"` // bounces and complaints SES reported for this run's mails
 }
+
+// RunStatus says whether a run's plan is complete.
+type RunStatus string
+
+const (
+	RunPlanning RunStatus = "planning"
+	RunPlanned  RunStatus = "planned"
+)
 
 // Failure is one failed send of a run.
 type Failure struct {

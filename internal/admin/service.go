@@ -28,6 +28,7 @@ type (
 	}
 	SubscriberReader interface {
 		ByEmail(ctx context.Context, email string) (delivery.Candidate, error)
+		GetMany(ctx context.Context, ids []string) (map[string]delivery.Candidate, error)
 		// Count tallies every subscriber; it reads the whole table, so the
 		// service caches its answer.
 		Count(ctx context.Context) (Summary, error)
@@ -48,7 +49,9 @@ type (
 		Audit(ctx context.Context, limit int) ([]AuditEntry, error)
 	}
 	Planner interface {
-		Plan(ctx context.Context, req delivery.Request) (delivery.Report, error)
+		// Start plans a run for one subscriber at once, and queues any
+		// other's shards for the planner function.
+		Start(ctx context.Context, req delivery.Request) (delivery.Report, error)
 	}
 	// QueueDepth counts the messages waiting in a queue.
 	QueueDepth interface {
@@ -193,14 +196,37 @@ func (s *Service) Runs(ctx context.Context, limit int) ([]Run, error) {
 	return runs, nil
 }
 
-// Run returns one run with its failures.
+// Run returns one run with its failures. A dry run's sample of recipients
+// is stored by subscriber id: their addresses are read back for the admin.
 func (s *Service) Run(ctx context.Context, id string) (RunDetail, error) {
 	run, err := s.RunStore.Run(ctx, id)
 	if err != nil {
 		return RunDetail{}, err
 	}
+	if err := s.addresses(ctx, run.Plan.Recipients); err != nil {
+		return RunDetail{}, err
+	}
 	failures, err := s.outcomes(ctx, &run)
 	return RunDetail{Run: run, Failures: failures}, err
+}
+
+// addresses fills in the recipients' addresses, of those not erased since.
+func (s *Service) addresses(ctx context.Context, recipients []delivery.PlannedRecipient) error {
+	if len(recipients) == 0 {
+		return nil
+	}
+	ids := make([]string, len(recipients))
+	for i, r := range recipients {
+		ids[i] = r.SubscriberID
+	}
+	found, err := s.SubscriberStore.GetMany(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("read the sample's addresses: %w", err)
+	}
+	for i, r := range recipients {
+		recipients[i].Email = found[r.SubscriberID].Subscriber.Email
+	}
+	return nil
 }
 
 // outcomes fills a run's sender counts from its ledger entries and returns
@@ -263,7 +289,7 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (Run, error) 
 			return s.RunStore.Run(ctx, existing)
 		}
 	}
-	rep, err := s.Planner.Plan(ctx, delivery.Request{RunID: runID, Target: target, Until: s.Now().UTC(), DryRun: req.DryRun, StartedBy: req.Actor})
+	rep, err := s.Planner.Start(ctx, delivery.Request{RunID: runID, Target: target, Until: s.Now().UTC(), DryRun: req.DryRun, StartedBy: req.Actor})
 	if err != nil {
 		if req.IdempotencyKey != "" && !req.DryRun {
 			// Released even when the plan failed because the client left
@@ -281,8 +307,18 @@ func (s *Service) Trigger(ctx context.Context, req TriggerRequest) (Run, error) 
 	if req.DryRun {
 		action = "send.dry_run"
 	}
-	s.audit(ctx, req.Actor, action, fmt.Sprintf("run %s, target %s, %d planned", runID, target.Name(), rep.Planned))
-	return Run{ID: runID, StartedBy: req.Actor, Target: req.Target, DryRun: req.DryRun, CreatedAt: s.Now().UTC(), Plan: rep, Skipped: map[string]int{}, Feedback: map[string]int{}}, nil
+	run := Run{
+		ID: runID, StartedBy: req.Actor, Target: req.Target, DryRun: req.DryRun, CreatedAt: s.Now().UTC(),
+		Status: RunPlanned, Shards: 1, ShardsPlanned: 1, Plan: rep, Skipped: map[string]int{}, Feedback: map[string]int{},
+	}
+	if target.Kind == delivery.TargetSubscriber {
+		s.audit(ctx, req.Actor, action, fmt.Sprintf("run %s, target %s, %d planned", runID, target.Name(), rep.Planned))
+		return run, nil
+	}
+	// Its shards wait on the plan queue: what they find is in the history.
+	run.Status, run.Shards, run.ShardsPlanned = RunPlanning, delivery.Shards, 0
+	s.audit(ctx, req.Actor, action, fmt.Sprintf("run %s, target %s, %d shards queued", runID, target.Name(), delivery.Shards))
+	return run, nil
 }
 
 // parseTarget reads a target as admins write it, resolving a subscriber's

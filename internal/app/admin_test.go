@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
@@ -83,14 +84,35 @@ func TestAdminSends(t *testing.T) {
 		}
 	}
 
-	// A dry run reports who would get what and changes nothing.
+	// A dry run to everyone answers at once; the planner plans its
+	// shards; its run then reports who would get what, and nothing changed.
 	status, dry := adminCall(t, "POST", srv.URL+"/admin/sends", `{"target":"all","dry_run":true}`)
-	plan, _ := dry["plan"].(map[string]any)
-	if status != 200 || plan["planned"] != float64(3) || plan["skipped"].(map[string]any)["nothing new"] != float64(1) {
-		t.Fatalf("dry run: %d %v", status, dry)
+	dryID, _ := dry["run_id"].(string)
+	if status != 202 || dry["status"] != "planning" || dry["dry_run"] != true || dryID == "" {
+		t.Fatalf("dry run: %d %v, want 202 planning", status, dry)
 	}
-	if recipients := plan["recipients"].([]any); len(recipients) != 4 {
-		t.Errorf("dry run lists %d recipients, want 4", len(recipients))
+	if status, run := adminCall(t, "GET", srv.URL+"/admin/sends/"+dryID, ""); status != 200 || run["status"] != "planning" || run["shards"] != float64(delivery.Shards) {
+		t.Errorf("the dry run before planning: %d %v", status, run)
+	}
+	drain(t, a, sender)
+	status, dryRun := adminCall(t, "GET", srv.URL+"/admin/sends/"+dryID, "")
+	plan, _ := dryRun["plan"].(map[string]any)
+	if status != 200 || dryRun["status"] != "planned" || dryRun["shards_planned"] != float64(delivery.Shards) ||
+		plan["planned"] != float64(3) || plan["candidates"] != float64(4) || plan["skipped"].(map[string]any)["nothing new"] != float64(1) {
+		t.Fatalf("the planned dry run: %d %v", status, dryRun)
+	}
+	recipients, _ := plan["recipients"].([]any)
+	emails := map[string]bool{}
+	for _, r := range recipients {
+		emails[r.(map[string]any)["email"].(string)] = true
+	}
+	if len(recipients) != 4 || !emails["ada@hospital.test"] || !emails["dee@hospital.test"] {
+		t.Errorf("the dry run's sample: %v, want the 4 subscribers with their addresses", recipients)
+	}
+	// A dry run for one subscriber is planned at once, and answered.
+	status, one := adminCall(t, "POST", srv.URL+"/admin/sends", `{"target":"subscriber:ada@hospital.test","dry_run":true}`)
+	if plan, _ := one["plan"].(map[string]any); status != 200 || one["status"] != "planned" || plan["planned"] != float64(1) {
+		t.Errorf("dry run for one subscriber: %d %v", status, one)
 	}
 	drain(t, a, sender)
 	for _, who := range []string{"ada", "bob", "cyd", "dee"} {

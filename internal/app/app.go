@@ -48,8 +48,8 @@ import (
 type App struct {
 	Config config.Config
 	Log    *slog.Logger
-	// Metrics writes CloudWatch metrics (EMF) to stdout, which Lambda
-	// hands to CloudWatch Logs.
+	// Metrics writes CloudWatch metrics (EMF) beside the logs, which
+	// Lambda hands to CloudWatch Logs, where they become metrics.
 	Metrics      *metrics.Emitter
 	AWS          aws.Config
 	Taxonomy     *topics.Taxonomy
@@ -62,6 +62,7 @@ type App struct {
 	Ledger      *dynamo.Ledger
 	AdminStore  *dynamo.AdminStore
 	Queue       *sqsqueue.Queue
+	PlanQueue   *sqsqueue.Queue // nil when not configured: runs are planned in-process
 	DeadLetters *sqsqueue.Queue // nil when not configured
 	MailSender  email.Sender
 	Ingest      *ingest.Runner
@@ -89,10 +90,12 @@ func load(ctx context.Context, getenv func(string) string, logs io.Writer, roles
 	if err := cfg.Check(roles...); err != nil {
 		return nil, err
 	}
-	return newApp(ctx, cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel})))
+	return newApp(ctx, cfg, logs)
 }
 
-func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+// newApp builds the app logging, and writing metrics, to logs.
+func newApp(ctx context.Context, cfg config.Config, logs io.Writer) (*App, error) {
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	taxonomyData, err := readFileOr(cfg.TopicsFile, infra.Topics)
 	if err != nil {
 		return nil, err
@@ -118,7 +121,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, err
 	a := &App{
 		Config:       cfg,
 		Log:          log,
-		Metrics:      metrics.New(os.Stdout, cfg.MetricsNamespace),
+		Metrics:      metrics.New(logs, cfg.MetricsNamespace),
 		AWS:          awsCfg,
 		Taxonomy:     taxonomy,
 		Feeds:        dynamo.NewFeedStore(db, cfg.FeedsTable),
@@ -136,6 +139,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, err
 	}
 	if cfg.SendDLQURL != "" {
 		a.DeadLetters = sqsqueue.New(sqsClient, cfg.SendDLQURL)
+	}
+	if cfg.PlanQueueURL != "" {
+		a.PlanQueue = sqsqueue.New(sqsClient, cfg.PlanQueueURL)
 	}
 	if a.Hasher, err = a.addressHasher(ctx); err != nil {
 		return nil, err
@@ -155,6 +161,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, err
 		MaxItemsPerFeed: cfg.MaxItemsPerFeed,
 		Now:             time.Now,
 		Log:             log,
+		Metrics:         a.Metrics,
 		AfterRun: func(ctx context.Context, sum ingest.Summary) {
 			a.Planner().AlertAfterIngest(ctx, sum.ItemsNew, sum.FinishedAt)
 		},

@@ -97,19 +97,17 @@ func TestImportSeedsIndexes(t *testing.T) {
 	if err != nil || got.ID != "imp-07" || got.Status != subscribers.StatusConfirmed || !slices.Equal(got.Preferences.Topics, []string{"ai"}) {
 		t.Errorf("GetByEmail after Import: %+v, %v", got, err)
 	}
-	due, err := a.Subscribers.Due(ctx, slot)
-	if err != nil {
-		t.Fatal(err)
-	}
+	due := everyShard(t, func(shard int) ([]delivery.Candidate, error) { return a.Subscribers.Due(ctx, slot, shard) })
 	if len(due) != 38 {
 		t.Errorf("%d subscribers due in %s, want the 38 confirmed daily ones", len(due), slot)
 	}
-	active, err := a.Subscribers.Active(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	active := everyShard(t, func(shard int) ([]delivery.Candidate, error) { return a.Subscribers.Active(ctx, shard) })
 	if len(active) != 39 {
 		t.Errorf("%d active subscribers, want 39 (all but the unsubscribed)", len(active))
+	}
+	instant := everyShard(t, func(shard int) ([]delivery.Candidate, error) { return a.Subscribers.Instant(ctx, shard) })
+	if len(instant) != 1 || instant[0].Subscriber.ID != subs[0].ID {
+		t.Errorf("instant subscribers %+v, want only the one who asked for alerts", instant)
 	}
 	taken := subscribers.Subscriber{ID: "someone-else", Email: "imp07@hospital.test", Status: subscribers.StatusPending}
 	if err := a.Subscribers.Create(ctx, taken); !errors.Is(err, subscribers.ErrExists) {

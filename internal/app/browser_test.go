@@ -106,7 +106,7 @@ func TestPreferencesInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	due, err := a.Subscribers.Due(ctx, digest.DueSlot(next))
+	due, err := a.Subscribers.Due(ctx, digest.DueSlot(next), delivery.ShardOf(sub.ID))
 	if err != nil {
 		t.Fatal(err)
 	}

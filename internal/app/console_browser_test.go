@@ -43,6 +43,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("the fixtures no longer suit this test: %v", wantItems)
 	}
 
+	runPlanner(t, a)
 	browser := browsertest.New(t)
 	do := func(steps ...chromedp.Action[chromedp.Void]) { t.Helper(); browsertest.Run(t, browser, steps...) }
 	read := func(css string) string { t.Helper(); return strings.TrimSpace(browsertest.Text(t, browser, css)) }
@@ -174,7 +175,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	browsertest.Screenshot(t, browser, "app-console-dryrun")
 
 	// Sending for real lands on the run's page; nothing has gone out yet.
-	do(chromedp.Click(chromedp.ID("send-for-real")), chromedp.WaitVisible(chromedp.ID("sender-counts")))
+	// The run is planned in parts by the planner: the page refreshes
+	// itself until it is.
+	do(chromedp.Click(chromedp.ID("send-for-real")), chromedp.WaitVisible(chromedp.ID("sender-counts")), chromedp.WaitVisible(chromedp.ID("planned")))
 	runPath := browsertest.Eval[string](t, browser, `location.pathname`)
 	runID, ok := strings.CutPrefix(runPath, "/admin/console/runs/")
 	if !ok || runID == "" {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -10,22 +11,56 @@ import (
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/digestmail"
 	"github.com/radiogram/radiogram/internal/email"
-	"github.com/radiogram/radiogram/internal/feedback"
 	"github.com/radiogram/radiogram/internal/lambdaevents"
+	"github.com/radiogram/radiogram/internal/metrics"
 	"github.com/radiogram/radiogram/internal/sesmail"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
-// Planner returns the delivery planner.
+// planConcurrency bounds the shards one process plans at once when it
+// plans a whole run itself (a plan queue's absence, the tests).
+const planConcurrency = 4
+
+// Planner returns the delivery planner. Runs it starts are split into
+// shards on the plan queue, for planner invocations of their own.
 func (a *App) Planner() *delivery.Planner {
-	return &delivery.Planner{
+	p := &delivery.Planner{
 		Subscribers:  a.Subscribers,
 		Items:        a.Items,
 		Suppressions: a.Suppressions,
 		Hasher:       a.Hasher,
 		Queue:        a.Queue,
 		Runs:         a.AdminStore,
+		Concurrency:  planConcurrency,
 		Log:          a.Log,
+	}
+	if a.PlanQueue != nil {
+		p.Plans = a.PlanQueue
+	}
+	return p
+}
+
+// PlannerHandler is the planner function's handler: the schedule's event
+// starts every due hour; a batch from the plan queue plans its shards.
+func (a *App) PlannerHandler() func(context.Context, json.RawMessage) (any, error) {
+	return lambdaevents.ScheduleOrQueue(a.PlanSchedule, a.PlanShards())
+}
+
+// PlanShards handles the plan queue's messages, one shard of a run each.
+func (a *App) PlanShards() lambdaevents.SQSHandler {
+	return lambdaevents.PlanShards(a.Planner(), a.recordPlanMetrics, a.Log)
+}
+
+// recordPlanMetrics writes a planned shard's figures as metrics.
+func (a *App) recordPlanMetrics(ctx context.Context, rep delivery.Report) {
+	err := a.Metrics.Emit(
+		metrics.Metric{Name: "PlanningDuration", Unit: metrics.Milliseconds, Value: float64(rep.PlanningMS)},
+		metrics.Metric{Name: "Candidates", Unit: metrics.Count, Value: float64(rep.Candidates)},
+		metrics.Metric{Name: "Planned", Unit: metrics.Count, Value: float64(rep.Planned)},
+		metrics.Metric{Name: "Jobs", Unit: metrics.Count, Value: float64(rep.Jobs)},
+	)
+	if err != nil {
+		a.Log.WarnContext(ctx, "metrics", "err", err)
 	}
 }
 
@@ -179,25 +214,8 @@ func (a *App) AdminService(svc *subscribers.Service) *admin.Service {
 	}
 }
 
-// PlanSchedule is the planner function's handler: it plans every due slot
-// up to now, catching up hours that were missed.
-func (a *App) PlanSchedule(ctx context.Context, _ struct{}) ([]delivery.Report, error) {
+// PlanSchedule starts every due slot up to now, catching up hours that
+// were missed.
+func (a *App) PlanSchedule(ctx context.Context) ([]delivery.Report, error) {
 	return a.Planner().RunSchedule(ctx, a.Ledger, time.Now())
-}
-
-// Feedback returns the processor of SES bounce and complaint notifications.
-func (a *App) Feedback() *feedback.Processor {
-	var topics []string
-	if a.Config.FeedbackTopicARN != "" {
-		topics = []string{a.Config.FeedbackTopicARN}
-	}
-	return &feedback.Processor{
-		Verifier:     &feedback.Verifier{},
-		Suppressions: a.Suppressions,
-		Transients:   a.Suppressions,
-		Hasher:       a.Hasher,
-		SendLog:      a.Ledger,
-		TopicARNs:    topics,
-		Log:          a.Log,
-	}
 }

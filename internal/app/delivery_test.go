@@ -47,7 +47,28 @@ func addConfirmed(t *testing.T, a *App, email string, p subscribers.Preferences)
 // Fatal.
 func drain(t *testing.T, a *App, sender *delivery.Sender) {
 	t.Helper()
+	drainPlans(t, a)
 	consume(t, &lambdaevents.SQSSource{Queue: a.Queue, Handler: sendHandler(t, a, sender), Log: a.Log}, 60*time.Second)
+}
+
+// runPlanner plans the plan queue's shards as they come, as the planner
+// function does, until the test ends: for tests that wait on a run's plan
+// as a user would (a page that refreshes).
+func runPlanner(t testing.TB, a *App) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = (&lambdaevents.SQSSource{Queue: a.PlanQueue, Handler: a.PlanShards(), Wait: time.Second, Log: a.Log}).Run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// drainPlans plans the shards waiting on the plan queue, as the planner
+// function would.
+func drainPlans(t testing.TB, a *App) {
+	t.Helper()
+	consume(t, &lambdaevents.SQSSource{Queue: a.PlanQueue, Handler: a.PlanShards(), Log: a.Log}, 60*time.Second)
 }
 
 // sendHandler is the sender function's handler with sender for the jobs.

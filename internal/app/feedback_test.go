@@ -1,112 +1,125 @@
 package app
 
 import (
+	"bytes"
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"math/big"
+	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/radiogram/radiogram/internal/config"
 	"github.com/radiogram/radiogram/internal/delivery"
-	"github.com/radiogram/radiogram/internal/feedback"
 	"github.com/radiogram/radiogram/internal/ingest"
 	"github.com/radiogram/radiogram/internal/lambdaevents"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
-// The SNS certificate host of the feedback tests: the verifier trusts it
-// and fetches from it through an injected function, never the network.
-const (
-	testCertHost = "sns-certs.radiogram.test"
-	testCertURL  = "https://" + testCertHost + "/SimpleNotificationService-test.pem"
-)
-
-// snsSigner signs SNS messages with a self-signed certificate, as SNS does
-// with its own.
-type snsSigner struct {
-	topic string // the ARN messages come from
-	key   *rsa.PrivateKey
-	cert  []byte // PEM
-	seq   atomic.Int64
+// feedbackPipe is the feedback path of a test stack as the cloud runs it:
+// SES's events are published to the stack's feedback topic on moto, moto's
+// SNS delivers each, signed, to the feedback queue, and the feedback
+// function's handler consumes the queue in-process, verifying each
+// signature against the certificate moto serves.
+type feedbackPipe struct {
+	t        *testing.T
+	a        *App
+	sqs      *sqs.Client
+	topic    string
+	queueURL string
+	dlqURL   string
+	mu       sync.Mutex
+	received map[string]int    // SQS bodies handed to the handler, by SNS message id
+	bodies   map[string]string // the last body of each SNS message id
 }
 
-func newSNSSigner(t *testing.T, topic string) *snsSigner {
+func newFeedbackPipe(t *testing.T, a *App) *feedbackPipe {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
+	out := stackOf(a).env.Outputs
+	p := &feedbackPipe{
+		t: t, a: a, sqs: sqs.NewFromConfig(a.AWS),
+		topic: out["FeedbackTopicArn"], queueURL: out["FeedbackQueueUrl"], dlqURL: out["FeedbackDeadLetterQueueUrl"],
+		received: map[string]int{}, bodies: map[string]string{},
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "sns.amazonaws.com"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
+	if p.topic == "" || p.queueURL == "" || p.dlqURL == "" {
+		t.Fatalf("the stack lacks a feedback output: %v", out)
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &snsSigner{topic: topic, key: key, cert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+	return p
 }
 
-// verifier checks signatures against the signer's certificate.
-func (s *snsSigner) verifier() *feedback.Verifier {
-	return &feedback.Verifier{
-		CertHost: func(host string) bool { return host == testCertHost },
-		Fetch: func(_ context.Context, url string) ([]byte, error) {
-			if url != testCertURL {
-				return nil, fmt.Errorf("%s: 404 Not Found", url)
-			}
-			return s.cert, nil
-		},
-	}
-}
-
-// record wraps an SES event in a signed SNS notification, as the Lambda
-// event delivers it.
-func (s *snsSigner) record(t *testing.T, sesEvent any) events.SNSEventRecord {
-	t.Helper()
+// publish publishes an SES event to the feedback topic, as the
+// configuration set's event destination does, and returns SNS's message id.
+func (p *feedbackPipe) publish(sesEvent any) string {
+	p.t.Helper()
 	body, err := json.Marshal(sesEvent)
 	if err != nil {
-		t.Fatal(err)
+		p.t.Fatal(err)
 	}
-	// SNS timestamps carry milliseconds, and the signature covers that text.
-	sent := time.Now().UTC().Truncate(time.Millisecond)
-	e := events.SNSEntity{
-		Type:             feedback.TypeNotification,
-		MessageID:        fmt.Sprintf("0b6e3c2a-6f1d-5a4b-9c8e-%012d", s.seq.Add(1)),
-		TopicArn:         s.topic,
-		Message:          string(body),
-		Timestamp:        sent,
-		SignatureVersion: "2",
-		SigningCertURL:   testCertURL,
-	}
-	canonical := "Message\n" + e.Message + "\nMessageId\n" + e.MessageID + "\nTimestamp\n" + sent.Format("2006-01-02T15:04:05.000Z") +
-		"\nTopicArn\n" + e.TopicArn + "\nType\n" + e.Type + "\n"
-	sum := sha256.Sum256([]byte(canonical))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, s.key, crypto.SHA256, sum[:])
+	id, err := stackOf(p.a).env.Publish(context.Background(), p.topic, string(body))
 	if err != nil {
-		t.Fatal(err)
+		p.t.Fatal(err)
 	}
-	e.Signature = base64.StdEncoding.EncodeToString(sig)
-	return events.SNSEventRecord{EventVersion: "1.0", EventSource: "aws:sns", SNS: e}
+	return id
+}
+
+// drain consumes the feedback queue with the feedback function's handler
+// until it stays empty, failed records visible again at once.
+func (p *feedbackPipe) drain() {
+	p.t.Helper()
+	handle := lambdaevents.Feedback(p.a.Feedback(), p.a.Log)
+	consume(p.t, &lambdaevents.SQSSource{Queue: p.a.QueueAt(p.queueURL), Log: p.a.Log, RetryDelay: 0,
+		Handler: func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+			p.mu.Lock()
+			for _, r := range ev.Records {
+				var m struct{ MessageId string }
+				_ = json.Unmarshal([]byte(r.Body), &m)
+				p.received[m.MessageId]++
+				p.bodies[m.MessageId] = r.Body
+			}
+			p.mu.Unlock()
+			return handle(ctx, ev)
+		},
+	}, time.Minute)
+}
+
+// maxReceiveCount is the feedback queue's, as deployed.
+func (p *feedbackPipe) maxReceiveCount() int {
+	p.t.Helper()
+	attrs, err := p.sqs.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
+		QueueUrl: &p.queueURL, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameRedrivePolicy},
+	})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	var redrive struct {
+		DeadLetterTargetArn string      `json:"deadLetterTargetArn"`
+		MaxReceiveCount     json.Number `json:"maxReceiveCount"`
+	}
+	if err := json.Unmarshal([]byte(attrs.Attributes["RedrivePolicy"]), &redrive); err != nil {
+		p.t.Fatalf("redrive policy %q: %v", attrs.Attributes["RedrivePolicy"], err)
+	}
+	if !strings.HasSuffix(redrive.DeadLetterTargetArn, ":"+p.dlqURL[strings.LastIndex(p.dlqURL, "/")+1:]) {
+		p.t.Fatalf("the feedback queue redrives to %s, not its dead-letter queue %s", redrive.DeadLetterTargetArn, p.dlqURL)
+	}
+	n, err := strconv.Atoi(redrive.MaxReceiveCount.String())
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return n
 }
 
 // sesBounce is an SES bounce event as the configuration set publishes it.
@@ -163,11 +176,15 @@ func newsServer(t *testing.T) (*feedServer, func()) {
 	return &feedServer{Server: srv}, func() { published.Add(1) }
 }
 
-// TestBounceFeedbackSuppresses sends real digests, then feeds SES bounce
-// and complaint events for them through signed SNS notifications to the
-// feedback processor: permanent bounces, complaints and repeated transient
-// bounces suppress, the ledger notes the feedback, a forged notification
-// changes nothing, and the next send skips the suppressed.
+// TestBounceFeedbackSuppresses sends real digests, then publishes SES
+// bounce and complaint events for them to the stack's feedback topic on
+// moto, which delivers them, signed, to the feedback queue that the
+// feedback function's handler consumes: permanent bounces, complaints and
+// repeated transient bounces suppress, the ledger notes the feedback, a
+// forged notification slipped into the queue is dropped and changes
+// nothing, a genuine notification that cannot be handled ends in the
+// dead-letter queue after maxReceiveCount receives, and the next send skips
+// the suppressed.
 func TestBounceFeedbackSuppresses(t *testing.T) {
 	t.Parallel()
 	fs, publish := newsServer(t)
@@ -224,40 +241,63 @@ func TestBounceFeedbackSuppresses(t *testing.T) {
 		messageIDs[email] = history[0].MessageID
 	}
 
-	signer := newSNSSigner(t, stackOf(a).env.Outputs["FeedbackTopicArn"])
-	processor := a.Feedback()
-	processor.Verifier = signer.verifier()
-	handleSNS := lambdaevents.Feedback(processor, a.Log)
+	pipe := newFeedbackPipe(t, a)
 	now := time.Now().UTC()
 	transient := func(email string, ago time.Duration) map[string]any {
 		return sesBounce(messageIDs[email], email, "Transient", "MailboxFull", now.Add(-ago))
 	}
-	twice := signer.record(t, transient(transient2, 2*time.Hour))
-	notifications := []events.SNSEventRecord{
-		signer.record(t, sesBounce(messageIDs[bounced], bounced, "Permanent", "General", now)),
-		signer.record(t, sesComplaint(messageIDs[complained], complained, now)),
-		signer.record(t, transient(transient3, 3*time.Hour)),
-		signer.record(t, transient(transient3, 2*time.Hour)),
-		signer.record(t, transient(transient3, time.Hour)),
-		twice,
-		twice, // SNS and Lambda deliver at least once
-		signer.record(t, transient(stale, 40*24*time.Hour)),
-		signer.record(t, transient(stale, 2*time.Hour)),
-		signer.record(t, transient(stale, time.Hour)),
+	genuine := []string{
+		pipe.publish(sesBounce(messageIDs[bounced], bounced, "Permanent", "General", now)),
+		pipe.publish(sesComplaint(messageIDs[complained], complained, now)),
+		pipe.publish(transient(transient3, 3*time.Hour)),
+		pipe.publish(transient(transient3, 2*time.Hour)),
+		pipe.publish(transient(transient3, time.Hour)),
+		pipe.publish(transient(transient2, 2*time.Hour)),
+		pipe.publish(transient(transient2, 2*time.Hour)), // SES and SNS deliver at least once
+		pipe.publish(transient(stale, 40*24*time.Hour)),
+		pipe.publish(transient(stale, 2*time.Hour)),
+		pipe.publish(transient(stale, time.Hour)),
 	}
-	for i, rec := range notifications {
-		if err := handleSNS(ctx, events.SNSEvent{Records: []events.SNSEventRecord{rec}}); err != nil {
-			t.Fatalf("notification %d: %v", i, err)
+	// A poison notification: genuine, signed, but no SES event Radiogram
+	// can read (a bounce without its bounce object).
+	poison := pipe.publish(map[string]any{"eventType": "Bounce", "mail": sesMail(messageIDs[reader], reader, now)})
+	maxReceives := pipe.maxReceiveCount()
+	pipe.drain()
+
+	for i, id := range genuine {
+		if n := pipe.received[id]; n != 1 {
+			t.Errorf("notification %d was received %d times, want once (handled the first time)", i, n)
 		}
 	}
+	if n := pipe.received[poison]; n != maxReceives {
+		t.Errorf("the poison notification was received %d times, want maxReceiveCount %d", n, maxReceives)
+	}
+	dead := receiveAll(t, pipe.sqs, pipe.dlqURL)
+	if len(dead) != 1 || dead[pipe.bodies[poison]] != 1 {
+		t.Errorf("the feedback dead-letter queue holds %d bodies, want only the poison notification once", len(dead))
+	}
 
-	// A forged bounce: signed for one message, then altered to suppress
-	// another reader.
-	forged := signer.record(t, sesBounce(messageIDs[bounced], bounced, "Permanent", "General", now))
-	forged.SNS.Message = strings.ReplaceAll(forged.SNS.Message, bounced, reader)
-	forged.SNS.Message = strings.ReplaceAll(forged.SNS.Message, messageIDs[bounced], messageIDs[reader])
-	if err := handleSNS(ctx, events.SNSEvent{Records: []events.SNSEventRecord{forged}}); !errors.Is(err, feedback.ErrUntrusted) {
-		t.Errorf("a forged notification: %v, want ErrUntrusted", err)
+	// A forged bounce: a genuine notification's body, altered to suppress
+	// another reader, sent straight to the queue (which only the topic
+	// could in the cloud). It is dropped: received once, never retried,
+	// never kept.
+	forged := strings.ReplaceAll(pipe.bodies[genuine[0]], bounced, reader)
+	forged = strings.ReplaceAll(forged, messageIDs[bounced], messageIDs[reader])
+	if forged == pipe.bodies[genuine[0]] {
+		t.Fatal("the forgery changed nothing")
+	}
+	if _, err := pipe.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &pipe.queueURL, MessageBody: &forged}); err != nil {
+		t.Fatal(err)
+	}
+	pipe.drain()
+	if n := pipe.received[genuine[0]]; n != 2 {
+		t.Errorf("the forged notification was received %d times, want once (dropped, not retried)", n-1)
+	}
+	if left := receiveAll(t, pipe.sqs, pipe.queueURL); len(left) != 0 {
+		t.Errorf("the feedback queue still holds %d notifications", len(left))
+	}
+	if dead := receiveAll(t, pipe.sqs, pipe.dlqURL); len(dead) != 0 {
+		t.Errorf("the forgery went to the dead-letter queue: %d bodies there", len(dead))
 	}
 
 	wantSuppressed := map[string]subscribers.Reason{
@@ -301,5 +341,100 @@ func TestBounceFeedbackSuppresses(t *testing.T) {
 		if n := len(mailbox(t, a, email)); n != want {
 			t.Errorf("%s got %d mails, want %d", email, n, want)
 		}
+	}
+}
+
+// sesRecorder is a proxy in front of moto that keeps the SES v2 SendEmail
+// requests passing through it: moto accepts a configuration set's name and
+// keeps no trace of it, so the request is what proves it was named.
+type sesRecorder struct {
+	mu    sync.Mutex
+	sends []map[string]any
+}
+
+func newSESRecorder(t *testing.T, endpoint string) (*sesRecorder, string) {
+	t.Helper()
+	target, err := url.Parse(endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &sesRecorder{}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/v2/email/outbound-emails" {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				t.Error(err)
+			}
+			var in map[string]any
+			if err := json.Unmarshal(body, &in); err != nil {
+				t.Errorf("SendEmail body %q: %v", body, err)
+			}
+			rec.mu.Lock()
+			rec.sends = append(rec.sends, in)
+			rec.mu.Unlock()
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return rec, srv.URL
+}
+
+func (r *sesRecorder) Sends() []map[string]any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.sends)
+}
+
+// TestAPIMailsUseTheConfigurationSet runs the API as its function runs,
+// with the environment the template gives the API function alone (not the
+// union `make run` uses, in which the sender's would hide a gap), and has
+// it mail an admin's test send: SES is asked to send it through the
+// stack's configuration set, so that its bounces reach the feedback topic.
+func TestAPIMailsUseTheConfigurationSet(t *testing.T) {
+	t.Parallel()
+	a, _ := newIngestedApp(t)
+	ctx := context.Background()
+	st := stackOf(a)
+	configurationSet := st.env.FunctionEnv("SenderFunction")["RADIOGRAM_SES_CONFIGURATION_SET"]
+	if configurationSet == "" {
+		t.Fatal("the sender function has no configuration set")
+	}
+
+	recorder, endpoint := newSESRecorder(t, motoEndpoint)
+	vars := st.env.FunctionEnv("ApiFunction")
+	maps.Copy(vars, map[string]string{
+		"RADIOGRAM_AWS_ENDPOINT": endpoint,
+		// What the test app adds to any function's environment.
+		"RADIOGRAM_ADMIN_TOKEN": testAdminToken,
+		"RADIOGRAM_FEEDS":       st.vars["RADIOGRAM_FEEDS"],
+	})
+	api, err := load(ctx, func(k string) string { return vars[k] }, io.Discard, config.API)
+	if err != nil {
+		t.Fatalf("the API does not start with its function's environment: %v", err)
+	}
+	if api.Config.ConfigurationSet != configurationSet {
+		t.Errorf("the API's configuration set is %q, want the stack's %q", api.Config.ConfigurationSet, configurationSet)
+	}
+	h, err := api.APIHandler(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+
+	if status, body := adminCall(t, "POST", srv.URL+"/admin/preview/send", `{"topic":"ai","to":"staff@radiogram.test"}`); status != http.StatusAccepted {
+		t.Fatalf("test send: %d %v", status, body)
+	}
+	sends := recorder.Sends()
+	if len(sends) != 1 {
+		t.Fatalf("%d SES sends, want the test send", len(sends))
+	}
+	if got := sends[0]["ConfigurationSetName"]; got != configurationSet {
+		t.Errorf("the test send's ConfigurationSetName is %v, want %q", got, configurationSet)
+	}
+	if n := len(mailbox(t, a, "staff@radiogram.test")); n != 1 {
+		t.Errorf("%d mails reached the admin, want the test send", n)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/radiogram/radiogram/internal/feedparse"
 	"github.com/radiogram/radiogram/internal/feeds"
 	"github.com/radiogram/radiogram/internal/ingest"
 	"github.com/radiogram/radiogram/internal/items"
@@ -19,6 +20,9 @@ func TestIngestTwoRuns(t *testing.T) {
 	fs := newFeedServer(t)
 	a := newTestApp(t, fs.writeRegistry(t, testFeeds))
 	ctx := context.Background()
+	if a.Ingest.Metrics != ingest.Metrics(a.Metrics) || a.Metrics == nil {
+		t.Error("the ingest runner does not record its metrics with the app's emitter")
+	}
 
 	first, err := a.Ingest.Run(ctx, ingest.TriggerSchedule)
 	if err != nil {
@@ -121,6 +125,23 @@ func TestIngestTwoRuns(t *testing.T) {
 		t.Errorf("scheduled rerun fetched %d feeds (%d unchanged), want the %d good ones, all unchanged", fetched, idle.FeedsUnchanged, wantOK)
 	}
 
+	// Each ESR item carries the hash of its raw entry. One is made to look
+	// stored before raw hashes were: the next run records its hash without
+	// counting it updated.
+	esrKeys := []string{items.KeyFor("esr", "esr-2026-101"), items.KeyFor("esr", "esr-2026-102"), items.KeyFor("esr", "esr-2026-103")}
+	hashes, err := a.Items.Hashes(ctx, esrKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range esrKeys {
+		if h := hashes[k]; !strings.HasPrefix(h.Raw, feedparse.RawHashVersion) || h.Content == "" {
+			t.Errorf("stored hashes of %s: %+v", k, h)
+		}
+	}
+	if err := a.Items.SetRawHash(ctx, esrKeys[0], ""); err != nil {
+		t.Fatal(err)
+	}
+
 	fs.esrTitle.Store("Joint ESR–ERS statement on lung cancer screening updated")
 	fs.notModified.Store(0)
 	second, err := a.Ingest.Run(ctx, ingest.TriggerManual)
@@ -130,6 +151,13 @@ func TestIngestTwoRuns(t *testing.T) {
 	t.Logf("second run: %+v", withoutFeeds(second))
 	if second.ItemsNew != 0 || second.ItemsUpdated != 1 || second.FeedsUnchanged != 3+btoi(bombOK) {
 		t.Errorf("second run: new %d updated %d unchanged %d; want 0, 1, %d", second.ItemsNew, second.ItemsUpdated, second.FeedsUnchanged, 3+btoi(bombOK))
+	}
+	// The changed ESR feed's other two items were found unchanged by hash.
+	if second.ItemsUnchanged != 2 || resultFor(second, "/esr/feed").Unchanged != 2 {
+		t.Errorf("second run: %d items unchanged (esr: %+v), want 2", second.ItemsUnchanged, resultFor(second, "/esr/feed"))
+	}
+	if h, err := a.Items.Hashes(ctx, esrKeys[:1]); err != nil || h[esrKeys[0]].Raw != hashes[esrKeys[0]].Raw {
+		t.Errorf("raw hash of an item stored without one: %+v, %v; want it recorded again", h, err)
 	}
 	if got := fs.notModified.Load(); got != int32(3+btoi(bombOK)) {
 		t.Errorf("%d feeds answered 304, want %d", got, 3+btoi(bombOK))

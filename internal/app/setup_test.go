@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/radiogram/radiogram/internal/config"
+	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/ingest"
 	"github.com/radiogram/radiogram/internal/localenv"
 )
@@ -119,7 +120,7 @@ func newTestApp(t testing.TB, feedsFile string) *App {
 
 // newIngestedApp is the common start of the delivery and admin tests: an
 // app over the first four test feeds, its API serving, and one ingest run
-// done.
+// done, with its alerts planned (nobody wants one yet).
 func newIngestedApp(t *testing.T) (*App, *httptest.Server) {
 	t.Helper()
 	fs := newFeedServer(t)
@@ -128,6 +129,7 @@ func newIngestedApp(t *testing.T) (*App, *httptest.Server) {
 	if _, err := a.Ingest.Run(context.Background(), ingest.TriggerSchedule); err != nil {
 		t.Fatal(err)
 	}
+	drainPlans(t, a)
 	return a, srv
 }
 
@@ -180,4 +182,18 @@ func stackOf(a *App) *testStack {
 	testStacksMu.Lock()
 	defer testStacksMu.Unlock()
 	return testStacks[a]
+}
+
+// everyShard lists what list returns for every shard of an index.
+func everyShard(t *testing.T, list func(shard int) ([]delivery.Candidate, error)) []delivery.Candidate {
+	t.Helper()
+	var all []delivery.Candidate
+	for shard := range delivery.Shards {
+		found, err := list(shard)
+		if err != nil {
+			t.Fatalf("shard %d: %v", shard, err)
+		}
+		all = append(all, found...)
+	}
+	return all
 }

@@ -26,7 +26,9 @@ type Config struct {
 	SendsTable        string
 	SendQueueURL      string
 	SendDLQURL        string
-	AdminTable        string
+	// PlanQueueURL carries the shards of a run to the planner function.
+	PlanQueueURL string
+	AdminTable   string
 
 	// FeedsFile and TopicsFile replace the embedded defaults when set.
 	FeedsFile  string
@@ -110,6 +112,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		AdminTable:             p.str("RADIOGRAM_ADMIN_TABLE", ""),
 		SendQueueURL:           p.str("RADIOGRAM_SEND_QUEUE_URL", ""),
 		SendDLQURL:             p.str("RADIOGRAM_SEND_DLQ_URL", ""),
+		PlanQueueURL:           p.str("RADIOGRAM_PLAN_QUEUE_URL", ""),
 		FeedsFile:              p.str("RADIOGRAM_FEEDS", ""),
 		TopicsFile:             p.str("RADIOGRAM_TOPICS", ""),
 		FetchTimeout:           p.duration("RADIOGRAM_FETCH_TIMEOUT", 10*time.Second),

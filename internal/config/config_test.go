@@ -114,7 +114,7 @@ func TestCheck(t *testing.T) {
 				"RADIOGRAM_SUPPRESSIONS_TABLE", "x", "RADIOGRAM_SENDS_TABLE", "l", "RADIOGRAM_ADMIN_TABLE", "a", "RADIOGRAM_BASE_URL", "https://n.example"),
 			wantErr: "RADIOGRAM_SIGNING_KEYS or RADIOGRAM_SIGNING_KEYS_SECRET_ARN: must be set"},
 		{name: "every missing name, once, for several roles", roles: []Role{Planner, Feedback}, env: env(),
-			wantErr: "RADIOGRAM_ADMIN_TABLE, RADIOGRAM_FEEDBACK_TOPIC_ARN, RADIOGRAM_ITEMS_TABLE, RADIOGRAM_SENDS_TABLE, " +
+			wantErr: "RADIOGRAM_ADMIN_TABLE, RADIOGRAM_FEEDBACK_TOPIC_ARN, RADIOGRAM_ITEMS_TABLE, RADIOGRAM_PLAN_QUEUE_URL, RADIOGRAM_SENDS_TABLE, " +
 				"RADIOGRAM_SEND_QUEUE_URL, RADIOGRAM_SUBSCRIBERS_TABLE, RADIOGRAM_SUPPRESSIONS_TABLE: must be set"},
 		{name: "unknown role", roles: []Role{"mailer"}, env: env(), wantErr: `unknown role "mailer"`},
 	}

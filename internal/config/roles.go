@@ -67,12 +67,12 @@ var (
 const addressPepper = "RADIOGRAM_ADDRESS_PEPPER|RADIOGRAM_ADDRESS_PEPPER_SECRET_ARN"
 
 var roleNeeds = map[Role]Needs{
-	// Ingest stores items, then plans instant alerts for a run with news.
+	// Ingest stores items, then queues the shards of instant alerts for a
+	// run with news: the planner function plans them.
 	Ingest: {
 		Required: []string{
 			"RADIOGRAM_FEEDS_TABLE", "RADIOGRAM_ITEMS_TABLE",
-			"RADIOGRAM_SUBSCRIBERS_TABLE", "RADIOGRAM_SUPPRESSIONS_TABLE",
-			"RADIOGRAM_SEND_QUEUE_URL", "RADIOGRAM_ADMIN_TABLE", addressPepper,
+			"RADIOGRAM_PLAN_QUEUE_URL", "RADIOGRAM_ADMIN_TABLE", addressPepper,
 		},
 		Optional: fetching,
 	},
@@ -81,7 +81,7 @@ var roleNeeds = map[Role]Needs{
 		Required: []string{
 			"RADIOGRAM_FEEDS_TABLE", "RADIOGRAM_ITEMS_TABLE", "RADIOGRAM_SUBSCRIBERS_TABLE",
 			"RADIOGRAM_SUPPRESSIONS_TABLE", "RADIOGRAM_RATELIMITS_TABLE", "RADIOGRAM_SENDS_TABLE",
-			"RADIOGRAM_ADMIN_TABLE", "RADIOGRAM_SEND_QUEUE_URL",
+			"RADIOGRAM_ADMIN_TABLE", "RADIOGRAM_SEND_QUEUE_URL", "RADIOGRAM_PLAN_QUEUE_URL",
 			"RADIOGRAM_ADMIN_TOKEN|RADIOGRAM_ADMIN_TOKEN_SECRET_ARN",
 			"RADIOGRAM_SIGNING_KEYS|RADIOGRAM_SIGNING_KEYS_SECRET_ARN", addressPepper,
 		},
@@ -90,10 +90,13 @@ var roleNeeds = map[Role]Needs{
 			"RADIOGRAM_BASE_URL", "RADIOGRAM_ADMIN_EMAILS", "RADIOGRAM_SEND_DLQ_URL",
 		}),
 	},
+	// The planner queues the shards of each due hour on the plan queue,
+	// and plans the shards it receives from it.
 	Planner: {
 		Required: []string{
 			"RADIOGRAM_SUBSCRIBERS_TABLE", "RADIOGRAM_ITEMS_TABLE", "RADIOGRAM_SUPPRESSIONS_TABLE",
-			"RADIOGRAM_SENDS_TABLE", "RADIOGRAM_ADMIN_TABLE", "RADIOGRAM_SEND_QUEUE_URL", addressPepper,
+			"RADIOGRAM_SENDS_TABLE", "RADIOGRAM_ADMIN_TABLE", "RADIOGRAM_SEND_QUEUE_URL",
+			"RADIOGRAM_PLAN_QUEUE_URL", addressPepper,
 		},
 	},
 	// The sender renders with society names (feeds table) and signed links,

@@ -147,6 +147,7 @@ func (c *console) register(mux *http.ServeMux) {
 		{"GET " + prefix + "/runs/{id}", c.page(c.runPage)},
 		{"GET " + prefix + "/send", c.page(c.sendPage)},
 		{"POST " + prefix + "/send", c.action(c.send)},
+		{"GET " + prefix + "/dry-runs/{id}", c.page(c.dryRunPage)},
 		{"GET " + prefix + "/preview", c.page(c.previewPage)},
 		{"GET " + prefix + "/preview/raw", c.page(c.previewRaw)},
 		{"POST " + prefix + "/preview/send", c.action(c.testSend)},

@@ -185,6 +185,9 @@ func (c *console) runPage(w http.ResponseWriter, r *http.Request, s session) {
 		return
 	}
 	v := runView{frame: c.frame(s, "Run "+run.ID, "runs"), Run: run}
+	if run.Status == admin.RunPlanning {
+		v.Refresh = planningRefresh // its counts grow as its parts are planned
+	}
 	if form, ok := parseTarget(run.Target); ok && run.DryRun {
 		v.SendURL = prefix + "/send?" + form.values().Encode()
 	}

@@ -47,6 +47,9 @@ type frame struct {
 	Section string // the navigation entry to mark as current
 	Assets  *pagekit.Assets
 	CSRF    string // empty when signed out, which hides the navigation
+	// Refresh reloads the page after so many seconds (0: never): a page
+	// that waits on work done elsewhere, without JavaScript.
+	Refresh int
 }
 
 func (c *console) frame(s session, title, section string) frame {

@@ -138,12 +138,12 @@ func (c *console) send(w http.ResponseWriter, r *http.Request, s session) {
 			c.sendFailed(w, r, s, form, err)
 			return
 		}
-		c.render(w, r, http.StatusOK, "dryrun.html", dryRunView{
-			frame: c.frame(s, "Dry run · Send", "send"),
-			Run:   run,
-			Form:  form,
-			Key:   rand.Text(),
-		})
+		if run.Status == admin.RunPlanning {
+			// Planned shard by shard elsewhere: its page waits for it.
+			http.Redirect(w, r, prefix+"/dry-runs/"+url.PathEscape(run.ID)+"?"+form.values().Encode(), http.StatusSeeOther)
+			return
+		}
+		c.renderDryRun(w, r, s, run, form)
 		return
 	}
 
@@ -158,6 +158,34 @@ func (c *console) send(w http.ResponseWriter, r *http.Request, s session) {
 		return
 	}
 	http.Redirect(w, r, runURL(run.ID), http.StatusSeeOther)
+}
+
+// planningRefresh is how often a page of a run still being planned looks again.
+const planningRefresh = 2
+
+// dryRunPage shows a dry run planned elsewhere: its progress while its
+// shards are planned, then whom the send would reach.
+func (c *console) dryRunPage(w http.ResponseWriter, r *http.Request, s session) {
+	id := r.PathValue("id")
+	run, err := c.admin.Run(r.Context(), id)
+	if err != nil {
+		c.fail(w, r, s, "read dry run "+id, err)
+		return
+	}
+	form, ok := parseTarget(run.Target)
+	if !run.DryRun || !ok {
+		http.Redirect(w, r, runURL(run.ID), http.StatusSeeOther)
+		return
+	}
+	c.renderDryRun(w, r, s, run.Run, form)
+}
+
+func (c *console) renderDryRun(w http.ResponseWriter, r *http.Request, s session, run admin.Run, form targetForm) {
+	v := dryRunView{frame: c.frame(s, "Dry run · Send", "send"), Run: run, Form: form, Key: rand.Text()}
+	if run.Status == admin.RunPlanning {
+		v.Refresh = planningRefresh
+	}
+	c.render(w, r, http.StatusOK, "dryrun.html", v)
 }
 
 // sendFailed shows the form again for the user's mistakes.

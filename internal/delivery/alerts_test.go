@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,11 +14,27 @@ import (
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
-// memRuns records the runs a planner reports.
-type memRuns struct{ runs []Request }
+// memRuns records the runs a planner reports: the shards' reports, and
+// the runs started before any shard was planned.
+type memRuns struct {
+	mu      sync.Mutex
+	started []Request
+	runs    []Request
+	reports []Report
+}
 
-func (m *memRuns) RecordRun(_ context.Context, req Request, _ Report) error {
+func (m *memRuns) StartRun(_ context.Context, req Request) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.started = append(m.started, req)
+	return nil
+}
+
+func (m *memRuns) RecordRun(_ context.Context, req Request, rep Report) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.runs = append(m.runs, req)
+	m.reports = append(m.reports, rep)
 	return nil
 }
 
@@ -56,7 +73,7 @@ func TestAlertAfterIngest(t *testing.T) {
 			len(job.Recipients) != 1 || job.Recipients[0].SubscriberID != "dee" {
 			t.Errorf("job %+v", job)
 		}
-		want := Request{RunID: "alerts-20261122T070000", Target: Target{Kind: TargetInstant}, Until: finished, StartedBy: "ingest"}
+		want := Request{RunID: "alerts-20261122T070000", Target: Target{Kind: TargetInstant}, Until: finished, StartedBy: "ingest", Shard: ShardOf("dee"), Sharded: true}
 		if len(runs.runs) != 1 || runs.runs[0] != want {
 			t.Errorf("runs recorded: %+v, want %+v", runs.runs, want)
 		}

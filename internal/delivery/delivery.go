@@ -6,6 +6,7 @@ package delivery
 
 import (
 	"context"
+	"hash/fnv"
 	"time"
 
 	"github.com/radiogram/radiogram/internal/digest"
@@ -43,12 +44,29 @@ type Candidate struct {
 	Watermark time.Time
 }
 
-// SubscriberIndex finds subscribers to send to without scanning.
+// Shards is how many parts every index of subscribers is split into: a run
+// for many subscribers is planned shard by shard, each by its own planner
+// invocation, so that no invocation holds more than a sixteenth of the list.
+const Shards = 16
+
+// ShardOf is the shard a subscriber belongs to, in every index.
+func ShardOf(subscriberID string) int {
+	h := fnv.New32a()
+	h.Write([]byte(subscriberID))
+	return int(h.Sum32() % Shards)
+}
+
+// SubscriberIndex finds subscribers to send to without scanning, one shard
+// (0 ≤ shard < Shards) at a time.
 type SubscriberIndex interface {
-	// Due lists confirmed digest subscribers whose next digest falls in slot.
-	Due(ctx context.Context, slot string) ([]Candidate, error)
-	// Active lists every confirmed subscriber.
-	Active(ctx context.Context) ([]Candidate, error)
+	// Due lists the shard's confirmed digest subscribers whose next digest
+	// falls in slot.
+	Due(ctx context.Context, slot string, shard int) ([]Candidate, error)
+	// Active lists the shard's confirmed subscribers.
+	Active(ctx context.Context, shard int) ([]Candidate, error)
+	// Instant lists the shard's confirmed subscribers who want alerts, from
+	// an index that holds only them.
+	Instant(ctx context.Context, shard int) ([]Candidate, error)
 	// GetMany returns the subscribers with these ids that still exist.
 	GetMany(ctx context.Context, ids []string) (map[string]Candidate, error)
 	// RecordSent advances a subscriber's watermark to until and moves their
@@ -74,6 +92,11 @@ type SuppressionChecker interface {
 // Queue carries jobs from the planner to the sender.
 type Queue interface {
 	Enqueue(ctx context.Context, jobs []Job) error
+}
+
+// PlanQueue carries the shards of a run to the planner function.
+type PlanQueue interface {
+	EnqueuePlans(ctx context.Context, reqs []Request) error
 }
 
 // LedgerStatus is the state of one (subscriber, period) send.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,16 +51,36 @@ func (t Target) Name() string {
 	return string(t.Kind)
 }
 
-// Request asks the planner for one run.
+// Request asks the planner for one run, or for one shard of it.
 type Request struct {
-	RunID  string
-	Target Target
+	RunID  string `json:"run_id"`
+	Target Target `json:"target"`
 	// Until ends every recipient's period. A scheduled run uses its slot's
 	// hour, so that planning the same slot twice keys the same sends.
-	Until  time.Time
-	DryRun bool // report who would get what; queue and change nothing
+	Until  time.Time `json:"until"`
+	DryRun bool      `json:"dry_run,omitempty"` // report who would get what; queue and change nothing
 	// StartedBy says who asked: "schedule", "ingest", or an admin.
-	StartedBy string
+	StartedBy string `json:"started_by"`
+	// Shard is the part of the subscribers this request plans, when Sharded.
+	Shard   int  `json:"shard"`
+	Sharded bool `json:"sharded,omitempty"`
+}
+
+// Automatic reports whether nobody asked for the run: a schedule's hour or
+// an ingest's alerts. Those are kept in the history only when they found
+// somebody to mail.
+func (r Request) Automatic() bool {
+	return r.Target.Kind == TargetDue || r.Target.Kind == TargetInstant
+}
+
+// shards returns the requests for every shard of r.
+func (r Request) shards() []Request {
+	reqs := make([]Request, Shards)
+	for i := range reqs {
+		reqs[i] = r
+		reqs[i].Shard, reqs[i].Sharded = i, true
+	}
+	return reqs
 }
 
 // Skip reasons, as reports and the ledger name them.
@@ -81,9 +102,31 @@ type Report struct {
 	Skipped    map[string]int `json:"skipped"`
 	// Topics counts, per topic, the planned recipients with an item of it.
 	Topics map[string]int `json:"topics"`
-	// Recipients details each candidate in a dry run (at most
-	// maxReportedRecipients of them).
+	// Recipients details each candidate in a dry run: a sample of at most
+	// maxReportedRecipients of them, the same share from every shard.
 	Recipients []PlannedRecipient `json:"recipients,omitempty"`
+	// PlanningMS is how long planning took, summed over the shards.
+	PlanningMS int64 `json:"planning_ms"`
+}
+
+func newReport(req Request) Report {
+	return Report{RunID: req.RunID, Target: req.Target, Until: req.Until.UTC(), DryRun: req.DryRun, Skipped: map[string]int{}, Topics: map[string]int{}}
+}
+
+// Merge adds another shard's report to rep.
+func (rep *Report) Merge(o Report) {
+	rep.Candidates += o.Candidates
+	rep.Planned += o.Planned
+	rep.Jobs += o.Jobs
+	rep.PlanningMS += o.PlanningMS
+	for k, v := range o.Skipped {
+		rep.Skipped[k] += v
+	}
+	for k, v := range o.Topics {
+		rep.Topics[k] += v
+	}
+	room := maxReportedRecipients - len(rep.Recipients)
+	rep.Recipients = append(rep.Recipients, o.Recipients[:min(room, len(o.Recipients))]...)
 }
 
 // PlannedRecipient is one candidate's place in a plan.
@@ -99,12 +142,25 @@ type PlannedRecipient struct {
 
 const maxReportedRecipients = 1000
 
+// sampleOf is how many recipients one shard of a dry run details.
+func sampleOf(req Request) int {
+	if req.Sharded {
+		return maxReportedRecipients / Shards
+	}
+	return maxReportedRecipients
+}
+
 // ErrUnknownSubscriber is returned for a subscriber target nobody holds.
 var ErrUnknownSubscriber = errors.New("no confirmed subscriber with that address")
 
 // RunRecorder keeps the history of runs. It names subscribers by id only:
 // a recorded report leaves out the recipients' addresses (Redacted).
 type RunRecorder interface {
+	// StartRun lists a run in the history before any of its shards is
+	// planned; a second call for the run changes nothing.
+	StartRun(ctx context.Context, req Request) error
+	// RecordRun keeps the report of one shard of a run (or of a whole
+	// unsharded run), and lists the run if it is not yet.
 	RecordRun(ctx context.Context, req Request, rep Report) error
 }
 
@@ -115,17 +171,79 @@ type Planner struct {
 	Suppressions SuppressionChecker
 	Hasher       subscribers.AddressHasher // keys addresses in Suppressions
 	Queue        Queue
-	Runs         RunRecorder // optional
-	Log          *slog.Logger
+	// Plans carries the shards of a run to planner invocations of their
+	// own (Start); nil plans every shard in this process.
+	Plans PlanQueue
+	Runs  RunRecorder // optional
+	// Concurrency bounds the shards one process plans at once (Plan).
+	Concurrency int
+	Log         *slog.Logger
+	Now         func() time.Time // for the planning time; time.Now if nil
 }
 
-// Plan runs one plan. DynamoDB reads grow with subscribers plus items:
-// candidates come from an index, items are read once for everyone and
-// matched in memory.
+// Start begins a run. A run for one subscriber is planned at once. Any
+// other is split into Shards requests on the plan queue, each planned by a
+// planner invocation of its own, so that nothing an admin or a schedule
+// asks for waits on the size of the list. An admin's run is listed in the
+// history at once, and its counts grow as its shards are planned.
+func (p *Planner) Start(ctx context.Context, req Request) (Report, error) {
+	if req.Target.Kind == TargetSubscriber || p.Plans == nil {
+		return p.Plan(ctx, req)
+	}
+	if p.Runs != nil && !req.Automatic() {
+		if err := p.Runs.StartRun(ctx, req); err != nil {
+			return Report{}, fmt.Errorf("record run: %w", err)
+		}
+	}
+	if err := p.Plans.EnqueuePlans(ctx, req.shards()); err != nil {
+		return Report{}, fmt.Errorf("queue the shards of run %s: %w", req.RunID, err)
+	}
+	return newReport(req), nil
+}
+
+// Plan plans a request: one shard when it names one, else every shard in
+// this process, at most Concurrency at a time. Each shard's report is
+// recorded as it is done, so a retried run redoes only what failed, and
+// queues nothing twice that the ledger would not then skip.
 func (p *Planner) Plan(ctx context.Context, req Request) (Report, error) {
+	if req.Sharded || req.Target.Kind == TargetSubscriber {
+		return p.planShard(ctx, req)
+	}
+	total := newReport(req)
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	sem := make(chan struct{}, max(1, p.Concurrency))
+	for _, shard := range req.shards() {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			rep, err := p.planShard(ctx, shard)
+			mu.Lock()
+			defer mu.Unlock()
+			total.Merge(rep)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("shard %d: %w", shard.Shard, err))
+			}
+		})
+	}
+	wg.Wait()
+	slices.SortFunc(total.Recipients, func(a, b PlannedRecipient) int { return strings.Compare(a.SubscriberID, b.SubscriberID) })
+	return total, errors.Join(errs...)
+}
+
+// planShard plans one shard (or a one-subscriber run) and records it.
+func (p *Planner) planShard(ctx context.Context, req Request) (Report, error) {
+	now := time.Now
+	if p.Now != nil {
+		now = p.Now
+	}
+	began := now()
 	rep, err := p.plan(ctx, req)
-	automatic := req.Target.Kind == TargetDue || req.Target.Kind == TargetInstant
-	if err != nil || p.Runs == nil || (automatic && rep.Candidates == 0) {
+	rep.PlanningMS = now().Sub(began).Milliseconds()
+	if err != nil || p.Runs == nil || (req.Automatic() && rep.Candidates == 0) {
 		return rep, err // an hour or an ingest with nobody to mail is not worth a line in the history
 	}
 	if err := p.Runs.RecordRun(ctx, req, rep); err != nil {
@@ -135,8 +253,8 @@ func (p *Planner) Plan(ctx context.Context, req Request) (Report, error) {
 }
 
 func (p *Planner) plan(ctx context.Context, req Request) (Report, error) {
-	rep := Report{RunID: req.RunID, Target: req.Target, Until: req.Until.UTC(), DryRun: req.DryRun, Skipped: map[string]int{}, Topics: map[string]int{}}
-	candidates, err := p.candidates(ctx, req.Target)
+	rep := newReport(req)
+	candidates, err := p.candidates(ctx, req)
 	if err != nil {
 		return rep, err
 	}
@@ -149,10 +267,11 @@ func (p *Planner) plan(ctx context.Context, req Request) (Report, error) {
 		kind = digest.KindAlert
 	}
 
-	hashes := make([]string, len(candidates))
+	emails := make([]string, len(candidates))
 	for i, c := range candidates {
-		hashes[i] = p.Hasher.HashEmail(c.Subscriber.Email)
+		emails[i] = c.Subscriber.Email
 	}
+	hashes := p.Hasher.HashEmails(emails)
 	suppressed, err := p.Suppressions.Suppressed(ctx, hashes)
 	if err != nil {
 		return rep, fmt.Errorf("check suppressions: %w", err)
@@ -163,26 +282,30 @@ func (p *Planner) plan(ctx context.Context, req Request) (Report, error) {
 	}
 
 	jobs := jobGrouper{template: Job{RunID: req.RunID, Kind: kind, Until: rep.Until}, open: map[string]*Job{}}
+	selections := selector{all: all, until: rep.Until, kind: kind, cache: map[string]*selection{}}
 	var closed []subscribers.Subscriber // nothing to send: their period just ends
 	for i, c := range candidates {
 		sub := c.Subscriber
 		detail := PlannedRecipient{SubscriberID: sub.ID, Email: sub.Email}
-		selected := digest.Select(sub.Preferences, all, sinces[i], rep.Until)
+		sel := selections.of(sub.Preferences, sinces[i])
 		switch {
 		case suppressed[hashes[i]] != "":
 			detail.Skip = SkipSuppressed + " (" + string(suppressed[hashes[i]]) + ")"
 			rep.Skipped[SkipSuppressed]++
 			closed = append(closed, sub)
-		case len(selected) == 0:
+		case len(sel.keys) == 0:
 			detail.Skip = SkipNothingNew
 			rep.Skipped[SkipNothingNew]++
 			closed = append(closed, sub)
 		default:
 			rep.Planned++
-			rep.count(sub, selected, &detail)
-			jobs.add(sub, sinces[i], selected)
+			for _, t := range sel.topics {
+				rep.Topics[t]++
+			}
+			detail.Items, detail.Titles = len(sel.keys), sel.titles
+			jobs.add(sub, sinces[i], sel)
 		}
-		if req.DryRun && len(rep.Recipients) < maxReportedRecipients {
+		if req.DryRun && len(rep.Recipients) < sampleOf(req) {
 			rep.Recipients = append(rep.Recipients, detail)
 		}
 	}
@@ -199,7 +322,7 @@ func (p *Planner) plan(ctx context.Context, req Request) (Report, error) {
 	if err := p.Queue.Enqueue(ctx, jobs.queued()); err != nil {
 		return rep, fmt.Errorf("queue %d jobs: %w", len(jobs.all), err)
 	}
-	p.Log.InfoContext(ctx, "send planned", "run", req.RunID, "target", req.Target.Kind, "candidates", rep.Candidates,
+	p.Log.InfoContext(ctx, "send planned", "run", req.RunID, "target", req.Target.Kind, "shard", req.Shard, "candidates", rep.Candidates,
 		"planned", rep.Planned, "jobs", rep.Jobs, "skipped", rep.Skipped)
 	return rep, nil
 }
@@ -233,22 +356,49 @@ func (rep Report) Redacted() Report {
 	return rep
 }
 
-// count adds a planned recipient's items to the report: the topics they
-// get news of, and the first titles for a dry run's detail.
-func (rep *Report) count(sub subscribers.Subscriber, selected []items.Item, detail *PlannedRecipient) {
-	detail.Items = len(selected)
+// selection is what subscribers of the same matching preferences and
+// period get.
+type selection struct {
+	keys    []string // the items, newest first
+	titles  []string // the first few, for a dry run's detail
+	topics  []string // the subscribers' topics with an item among them
+	content string   // the job content key (digest.ContentKey)
+}
+
+// selector selects items once per distinct preferences and period: a list
+// of a million subscribers has a few thousand distinct choices, and
+// selecting per subscriber would cost a million passes over the items.
+type selector struct {
+	all   []items.Item
+	until time.Time
+	kind  digest.Kind
+	cache map[string]*selection
+}
+
+func (s *selector) of(p subscribers.Preferences, since time.Time) *selection {
+	key := since.Format(time.RFC3339Nano) + "|" + string(p.Format) + "|" + digest.MatchKey(p)
+	if sel, ok := s.cache[key]; ok {
+		return sel
+	}
+	picked := digest.Pick(p, s.all, since, s.until)
+	sel := &selection{keys: make([]string, len(picked))}
 	seenTopics := map[string]bool{}
-	for _, it := range selected {
-		if len(detail.Titles) < 5 {
-			detail.Titles = append(detail.Titles, it.Title)
+	for i, n := range picked {
+		it := &s.all[n]
+		sel.keys[i] = it.Key
+		if i < 5 {
+			sel.titles = append(sel.titles, it.Title)
 		}
 		for _, t := range it.TopicIDs() {
-			if slices.Contains(sub.Preferences.Topics, t) && !seenTopics[t] {
+			if slices.Contains(p.Topics, t) && !seenTopics[t] {
 				seenTopics[t] = true
-				rep.Topics[t]++
+				sel.topics = append(sel.topics, t)
 			}
 		}
 	}
+	sel.content = digest.ContentKey(string(s.kind), p.Format, p.Topics, sel.keys)
+	s.cache[key] = sel
+	return sel
 }
 
 // jobGrouper puts recipients of identical content into the same jobs, of
@@ -259,18 +409,13 @@ type jobGrouper struct {
 	all      []*Job
 }
 
-func (g *jobGrouper) add(sub subscribers.Subscriber, since time.Time, selected []items.Item) {
-	keys := make([]string, len(selected))
-	for i, it := range selected {
-		keys[i] = it.Key
-	}
-	content := digest.ContentKey(string(g.template.Kind), sub.Preferences.Format, sub.Preferences.Topics, keys)
-	job := g.open[content]
+func (g *jobGrouper) add(sub subscribers.Subscriber, since time.Time, sel *selection) {
+	job := g.open[sel.content]
 	if job == nil || len(job.Recipients) == MaxRecipients {
 		j := g.template
-		j.Format, j.Topics, j.ItemKeys = sub.Preferences.Format, sub.Preferences.Topics, keys
+		j.Format, j.Topics, j.ItemKeys = sub.Preferences.Format, sub.Preferences.Topics, sel.keys
 		job = &j
-		g.open[content] = job
+		g.open[sel.content] = job
 		g.all = append(g.all, job)
 	}
 	job.Recipients = append(job.Recipients, Recipient{SubscriberID: sub.ID, Since: since})
@@ -312,10 +457,9 @@ func (p *Planner) closePeriods(ctx context.Context, subs []subscribers.Subscribe
 	return errors.Join(errs...)
 }
 
-func (p *Planner) candidates(ctx context.Context, t Target) ([]Candidate, error) {
+func (p *Planner) candidates(ctx context.Context, req Request) ([]Candidate, error) {
+	t := req.Target
 	switch t.Kind {
-	case TargetDue:
-		return p.Subscribers.Due(ctx, t.Slot)
 	case TargetSubscriber:
 		if t.SubscriberID == "" {
 			return nil, ErrUnknownSubscriber
@@ -329,17 +473,17 @@ func (p *Planner) candidates(ctx context.Context, t Target) ([]Candidate, error)
 			return nil, ErrUnknownSubscriber
 		}
 		return []Candidate{c}, nil
-	}
-	active, err := p.Subscribers.Active(ctx)
-	if err != nil {
-		return nil, err
-	}
-	switch t.Kind {
-	case TargetAll:
-		return active, nil
+	case TargetDue:
+		return p.Subscribers.Due(ctx, t.Slot, req.Shard)
 	case TargetInstant:
-		return slices.DeleteFunc(active, func(c Candidate) bool { return c.Subscriber.Preferences.Frequency != subscribers.Instant }), nil
+		return p.Subscribers.Instant(ctx, req.Shard)
+	case TargetAll:
+		return p.Subscribers.Active(ctx, req.Shard)
 	case TargetTopic:
+		active, err := p.Subscribers.Active(ctx, req.Shard)
+		if err != nil {
+			return nil, err
+		}
 		return slices.DeleteFunc(active, func(c Candidate) bool { return !slices.Contains(c.Subscriber.Preferences.Topics, t.Topic) }), nil
 	}
 	return nil, fmt.Errorf("unknown target %q", t.Kind)
@@ -367,7 +511,7 @@ type PlanState interface {
 // maxCatchUp bounds how many missed hours one scheduled run plans.
 const maxCatchUp = 48
 
-// RunSchedule plans every due slot since the last planned one, up to now:
+// RunSchedule starts every due slot since the last planned one, up to now:
 // an hour the schedule missed (an outage, a deploy) is planned late rather
 // than never. Each slot's period ends on its hour, so planning a slot twice
 // keys the same ledger entries and mails nobody twice.
@@ -388,7 +532,7 @@ func (p *Planner) RunSchedule(ctx context.Context, state PlanState, now time.Tim
 		if err != nil {
 			return reports, fmt.Errorf("slot %q: %w", slot, err)
 		}
-		rep, err := p.Plan(ctx, Request{RunID: "schedule-" + slot, Target: Target{Kind: TargetDue, Slot: slot}, Until: until, StartedBy: "schedule"})
+		rep, err := p.Start(ctx, Request{RunID: "schedule-" + slot, Target: Target{Kind: TargetDue, Slot: slot}, Until: until, StartedBy: "schedule"})
 		if err != nil {
 			return reports, fmt.Errorf("plan slot %s: %w", slot, err)
 		}
@@ -400,7 +544,7 @@ func (p *Planner) RunSchedule(ctx context.Context, state PlanState, now time.Tim
 	return reports, nil
 }
 
-// AlertAfterIngest plans instant alerts after an ingest run that finished
+// AlertAfterIngest starts instant alerts after an ingest run that finished
 // at until having stored newItems new items: nothing when it found no news.
 // Its run id names the run's end to the second. A failure is logged, not
 // returned: the ingest has done its part regardless.
@@ -408,7 +552,7 @@ func (p *Planner) AlertAfterIngest(ctx context.Context, newItems int, until time
 	if newItems <= 0 {
 		return
 	}
-	rep, err := p.Plan(ctx, Request{
+	rep, err := p.Start(ctx, Request{
 		RunID: "alerts-" + until.UTC().Format("20060102T150405"), Target: Target{Kind: TargetInstant}, Until: until,
 		StartedBy: "ingest",
 	})
@@ -416,5 +560,5 @@ func (p *Planner) AlertAfterIngest(ctx context.Context, newItems int, until time
 		p.Log.ErrorContext(ctx, "plan alerts", "err", err)
 		return
 	}
-	p.Log.InfoContext(ctx, "alerts planned", "planned", rep.Planned, "jobs", rep.Jobs)
+	p.Log.InfoContext(ctx, "alerts started", "run", rep.RunID, "planned", rep.Planned, "jobs", rep.Jobs)
 }

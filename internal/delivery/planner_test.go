@@ -26,24 +26,33 @@ type memIndex struct {
 	slotsSeen []string
 }
 
-func (m *memIndex) Due(_ context.Context, slot string) ([]Candidate, error) {
-	m.slotsSeen = append(m.slotsSeen, slot)
+func (m *memIndex) Due(_ context.Context, slot string, shard int) ([]Candidate, error) {
+	m.mu.Lock()
+	if shard == 0 {
+		m.slotsSeen = append(m.slotsSeen, slot)
+	}
+	m.mu.Unlock()
+	return m.shard(shard, func(c Candidate) bool { return c.Subscriber.Preferences.Frequency != subscribers.Instant }), nil
+}
+
+func (m *memIndex) Active(_ context.Context, shard int) ([]Candidate, error) {
+	return m.shard(shard, func(Candidate) bool { return true }), nil
+}
+
+func (m *memIndex) Instant(_ context.Context, shard int) ([]Candidate, error) {
+	return m.shard(shard, func(c Candidate) bool { return c.Subscriber.Preferences.Frequency == subscribers.Instant }), nil
+}
+
+// shard lists the shard's subscribers that keep says to, by id.
+func (m *memIndex) shard(shard int, keep func(Candidate) bool) []Candidate {
 	var out []Candidate
 	for _, c := range m.subs {
-		if c.Subscriber.Preferences.Frequency != subscribers.Instant {
+		if ShardOf(c.Subscriber.ID) == shard && keep(c) {
 			out = append(out, c)
 		}
 	}
-	return out, nil
-}
-
-func (m *memIndex) Active(context.Context) ([]Candidate, error) {
-	var out []Candidate
-	for _, c := range m.subs {
-		out = append(out, c)
-	}
 	slices.SortFunc(out, func(a, b Candidate) int { return cmp.Compare(a.Subscriber.ID, b.Subscriber.ID) })
-	return out, nil
+	return out
 }
 
 func (m *memIndex) GetMany(_ context.Context, ids []string) (map[string]Candidate, error) {
@@ -97,9 +106,14 @@ func (m memSuppressions) Suppressed(_ context.Context, hashes []string) (map[str
 	return out, nil
 }
 
-type memQueue struct{ jobs []Job }
+type memQueue struct {
+	mu   sync.Mutex // shards are planned concurrently
+	jobs []Job
+}
 
 func (q *memQueue) Enqueue(_ context.Context, jobs []Job) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	q.jobs = append(q.jobs, jobs...)
 	return nil
 }
@@ -181,8 +195,14 @@ func TestPlanTargets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rep.Planned != tt.wantPlanned || rep.Jobs != tt.wantJobs || len(q.jobs) != tt.wantJobs {
-				t.Errorf("planned %d in %d jobs (%d queued); want %d in %d", rep.Planned, rep.Jobs, len(q.jobs), tt.wantPlanned, tt.wantJobs)
+			// Each shard groups its own recipients: identical content in
+			// two shards is two jobs.
+			queued := 0
+			for _, j := range q.jobs {
+				queued += len(j.Recipients)
+			}
+			if rep.Planned != tt.wantPlanned || queued != tt.wantPlanned || rep.Jobs != len(q.jobs) || rep.Jobs < tt.wantJobs {
+				t.Errorf("planned %d in %d jobs (%d queued for %d); want %d in at least %d", rep.Planned, rep.Jobs, len(q.jobs), queued, tt.wantPlanned, tt.wantJobs)
 			}
 			for reason, n := range tt.wantSkipped {
 				if rep.Skipped[reason] != n {
@@ -209,14 +229,26 @@ func TestPlanTargets(t *testing.T) {
 	}
 }
 
+// idsInShard returns n subscriber ids of one shard.
+func idsInShard(shard, n int, prefix string) []string {
+	var ids []string
+	for i := 0; len(ids) < n; i++ {
+		if id := fmt.Sprintf("%s%04d", prefix, i); ShardOf(id) == shard {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 func TestPlanGroupsIdenticalContent(t *testing.T) {
 	var subs []Candidate
-	for i := range MaxRecipients + 7 {
-		subs = append(subs, candidate(fmt.Sprintf("r%03d", i), subscribers.Daily, "ai"))
+	for _, id := range idsInShard(3, MaxRecipients+7, "r") {
+		subs = append(subs, candidate(id, subscribers.Daily, "ai"))
 	}
-	subs = append(subs, candidate("safety-reader", subscribers.Daily, "safety"))
+	subs = append(subs, candidate(idsInShard(3, 1, "safety")[0], subscribers.Daily, "safety"))
+	subs = append(subs, candidate(idsInShard(4, 1, "other")[0], subscribers.Daily, "ai"))
 	p, _, q := newPlanner(subs...)
-	rep, err := p.Plan(ctx, Request{RunID: "r", Target: Target{Kind: TargetAll}, Until: until})
+	rep, err := p.Plan(ctx, Request{RunID: "r", Target: Target{Kind: TargetAll}, Until: until, Shard: 3, Sharded: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,5 +346,103 @@ func TestPeriodKey(t *testing.T) {
 	}
 	if got := PeriodKey(digest.KindDigest, a.In(time.FixedZone("X", 3600))); got != PeriodKey(digest.KindDigest, a) {
 		t.Errorf("the key depends on the time's zone: %s", got)
+	}
+}
+
+type memPlans struct {
+	mu   sync.Mutex
+	reqs []Request
+}
+
+func (m *memPlans) EnqueuePlans(_ context.Context, reqs []Request) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.reqs = append(m.reqs, reqs...)
+	return nil
+}
+
+func TestStartSplitsARunIntoShards(t *testing.T) {
+	subs := []Candidate{candidate("ada", subscribers.Daily, "ai"), candidate("bob", subscribers.Daily, "ai"), candidate("dee", subscribers.Instant, "ai")}
+	tests := []struct {
+		name        string
+		target      Target
+		wantShards  int  // requests on the plan queue
+		wantStarted bool // listed in the history before any shard is planned
+		wantPlanned int  // planned at once
+	}{
+		{"an admin's send to all", Target{Kind: TargetAll}, Shards, true, 0},
+		{"an admin's send to a topic", Target{Kind: TargetTopic, Topic: "ai"}, Shards, true, 0},
+		{"a scheduled hour", Target{Kind: TargetDue, Slot: "2026-11-22T07"}, Shards, false, 0},
+		{"alerts", Target{Kind: TargetInstant}, Shards, false, 0},
+		{"one subscriber", Target{Kind: TargetSubscriber, SubscriberID: "ada"}, 0, false, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, _, q := newPlanner(subs...)
+			plans, runs := &memPlans{}, &memRuns{}
+			p.Plans, p.Runs = plans, runs
+			req := Request{RunID: "r", Target: tt.target, Until: until, StartedBy: "someone"}
+			rep, err := p.Start(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(plans.reqs) != tt.wantShards || rep.Planned != tt.wantPlanned {
+				t.Fatalf("%d shards queued, %d planned at once; want %d and %d", len(plans.reqs), rep.Planned, tt.wantShards, tt.wantPlanned)
+			}
+			if got := len(runs.started) == 1; got != tt.wantStarted {
+				t.Errorf("listed before planning: %v, want %v", got, tt.wantStarted)
+			}
+			for i, shard := range plans.reqs {
+				want := req
+				want.Shard, want.Sharded = i, true
+				if shard != want {
+					t.Errorf("shard %d: %+v, want %+v", i, shard, want)
+				}
+			}
+			if tt.wantShards == 0 {
+				return
+			}
+			// Planning every queued shard plans the run once.
+			total := newReport(req)
+			for _, shard := range plans.reqs {
+				rep, err := p.Plan(ctx, shard)
+				if err != nil {
+					t.Fatal(err)
+				}
+				total.Merge(rep)
+			}
+			queued := map[string]int{}
+			for _, j := range q.jobs {
+				for _, r := range j.Recipients {
+					queued[r.SubscriberID]++
+				}
+			}
+			for id, n := range queued {
+				if n != 1 {
+					t.Errorf("%s queued %d times", id, n)
+				}
+			}
+			if total.Planned != len(queued) || total.Planned == 0 {
+				t.Errorf("planned %d, queued %v", total.Planned, queued)
+			}
+		})
+	}
+}
+
+func TestMergeKeepsTheSampleBounded(t *testing.T) {
+	total := newReport(Request{RunID: "r"})
+	for shard := range Shards {
+		rep := newReport(Request{RunID: "r"})
+		rep.Candidates, rep.Planned, rep.Jobs, rep.Skipped[SkipNothingNew], rep.Topics["ai"] = 100, 90, 2, 10, 90
+		for i := range sampleOf(Request{Sharded: true}) + 5 {
+			rep.Recipients = append(rep.Recipients, PlannedRecipient{SubscriberID: fmt.Sprintf("s%02d-%03d", shard, i)})
+		}
+		total.Merge(rep)
+	}
+	if total.Candidates != 100*Shards || total.Planned != 90*Shards || total.Jobs != 2*Shards || total.Skipped[SkipNothingNew] != 10*Shards || total.Topics["ai"] != 90*Shards {
+		t.Errorf("merged counts %+v", total)
+	}
+	if len(total.Recipients) != maxReportedRecipients {
+		t.Errorf("merged sample of %d recipients, want at most %d", len(total.Recipients), maxReportedRecipients)
 	}
 }

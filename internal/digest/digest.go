@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/radiogram/radiogram/internal/items"
@@ -179,18 +180,36 @@ func Matches(p subscribers.Preferences, it items.Item) bool {
 	return false
 }
 
+// MatchKey names what Matches reads of the preferences: two subscribers
+// with the same key are matched to the same items. The planner selects
+// once per key and period, not once per subscriber.
+func MatchKey(p subscribers.Preferences) string {
+	return strings.Join(p.Topics, ",") + "|" + strings.Join(p.Societies, ",")
+}
+
 // Select returns the items first seen in (since, until] that match, newest
 // published first, ties by key. Only FirstSeen places an item in a period:
 // an item updated later is not sent again as new.
 func Select(p subscribers.Preferences, all []items.Item, since, until time.Time) []items.Item {
-	var selected []items.Item
-	for _, it := range all {
+	picked := Pick(p, all, since, until)
+	selected := make([]items.Item, len(picked))
+	for i, n := range picked {
+		selected[i] = all[n]
+	}
+	return selected
+}
+
+// Pick is Select returning the selected items' positions in all: a planner
+// selecting for thousands of distinct choices copies no item.
+func Pick(p subscribers.Preferences, all []items.Item, since, until time.Time) []int {
+	var picked []int
+	for i, it := range all {
 		if it.FirstSeen.After(since) && !it.FirstSeen.After(until) && Matches(p, it) {
-			selected = append(selected, it)
+			picked = append(picked, i)
 		}
 	}
-	slices.SortFunc(selected, newestFirst)
-	return selected
+	slices.SortFunc(picked, func(a, b int) int { return newestFirst(all[a], all[b]) })
+	return picked
 }
 
 // newestFirst orders items by publication, newest first, then by key so

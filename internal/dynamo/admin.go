@@ -1,10 +1,12 @@
 package dynamo
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,6 +36,10 @@ func NewAdminStore(db API, table string, now func() time.Time) *AdminStore {
 
 var _ delivery.RunRecorder = (*AdminStore)(nil)
 
+// A run is a head record ("run#<id>"), which lists it, and one record per
+// planned shard ("run#<id>#<shard>") with that shard's report: shards are
+// planned by separate invocations, each writing only its own record, so
+// that none waits on another and a retried shard overwrites only itself.
 type runRecord struct {
 	PK        string `dynamodbav:"pk"`
 	Kind      string `dynamodbav:"kind"`
@@ -42,43 +48,67 @@ type runRecord struct {
 	StartedBy string `dynamodbav:"started_by"`
 	Target    string `dynamodbav:"target"`
 	DryRun    bool   `dynamodbav:"dry_run"`
-	Plan      string `dynamodbav:"plan"` // the planner's report, as JSON
+	Automatic bool   `dynamodbav:"automatic"`
+	Until     string `dynamodbav:"until"`
+	Shards    int    `dynamodbav:"shards"`
 }
 
-// RecordRun stores a planned run, its recipients by subscriber id only.
-func (s *AdminStore) RecordRun(ctx context.Context, req delivery.Request, rep delivery.Report) error {
-	plan, err := json.Marshal(rep.Redacted())
-	if err != nil {
-		return fmt.Errorf("encode plan: %w", err)
+type runShardRecord struct {
+	PK   string `dynamodbav:"pk"`
+	Plan string `dynamodbav:"plan"` // the shard's report, as JSON
+}
+
+func runKey(id string) string { return "run#" + id }
+
+func runShardKey(id string, shard int) string { return fmt.Sprintf("run#%s#%02d", id, shard) }
+
+// StartRun lists a run; a run listed already keeps its first record.
+func (s *AdminStore) StartRun(ctx context.Context, req delivery.Request) error {
+	shards := 1
+	if req.Sharded || req.Target.Kind != delivery.TargetSubscriber {
+		shards = delivery.Shards
 	}
 	now := s.now().UTC()
-	rec := runRecord{
-		PK: "run#" + req.RunID, Kind: "run", At: sortableTime(now) + "#" + req.RunID, ID: req.RunID,
-		StartedBy: req.StartedBy, Target: req.Target.Name(), DryRun: req.DryRun, Plan: string(plan),
-	}
-	item, err := attributevalue.MarshalMap(rec)
+	item, err := attributevalue.MarshalMap(runRecord{
+		PK: runKey(req.RunID), Kind: "run", At: sortableTime(now) + "#" + req.RunID, ID: req.RunID,
+		StartedBy: req.StartedBy, Target: req.Target.Name(), DryRun: req.DryRun, Automatic: req.Automatic(),
+		Until: timeAttr(req.Until), Shards: shards,
+	})
 	if err != nil {
 		return fmt.Errorf("encode run: %w", err)
 	}
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	if err != nil && !isConditionFailed(err) {
 		return fmt.Errorf("record run %s: %w", req.RunID, err)
 	}
 	return nil
 }
 
-func (r runRecord) run() (admin.Run, error) {
-	run := admin.Run{ID: r.ID, StartedBy: r.StartedBy, Target: r.Target, DryRun: r.DryRun, Skipped: map[string]int{}, Feedback: map[string]int{}}
-	at, _, _ := strings.Cut(r.At, "#")
-	run.CreatedAt = parseTime(at)
-	if err := json.Unmarshal([]byte(r.Plan), &run.Plan); err != nil {
-		return run, fmt.Errorf("decode plan of run %s: %w", r.ID, err)
+// RecordRun stores one shard's plan, its recipients by subscriber id only,
+// and lists the run if no shard or admin has yet.
+func (s *AdminStore) RecordRun(ctx context.Context, req delivery.Request, rep delivery.Report) error {
+	if err := s.StartRun(ctx, req); err != nil {
+		return err
 	}
-	return run, nil
+	plan, err := json.Marshal(rep.Redacted())
+	if err != nil {
+		return fmt.Errorf("encode plan: %w", err)
+	}
+	item, err := attributevalue.MarshalMap(runShardRecord{PK: runShardKey(req.RunID, req.Shard), Plan: string(plan)})
+	if err != nil {
+		return fmt.Errorf("encode run: %w", err)
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
+		return fmt.Errorf("record shard %d of run %s: %w", req.Shard, req.RunID, err)
+	}
+	return nil
 }
 
-// Run reads one run.
+// Run reads one run, with the plans of the shards planned so far.
 func (s *AdminStore) Run(ctx context.Context, id string) (admin.Run, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: stringKey("pk", "run#"+id)})
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: stringKey("pk", runKey(id))})
 	if err != nil {
 		return admin.Run{}, fmt.Errorf("read run %s: %w", id, err)
 	}
@@ -89,7 +119,11 @@ func (s *AdminStore) Run(ctx context.Context, id string) (admin.Run, error) {
 	if err := attributevalue.UnmarshalMap(out.Item, &rec); err != nil {
 		return admin.Run{}, fmt.Errorf("decode run %s: %w", id, err)
 	}
-	return rec.run()
+	runs, err := s.withShards(ctx, []runRecord{rec})
+	if err != nil {
+		return admin.Run{}, err
+	}
+	return runs[0], nil
 }
 
 // Runs lists the latest runs, newest first.
@@ -102,15 +136,68 @@ func (s *AdminStore) Runs(ctx context.Context, limit int) ([]admin.Run, error) {
 	if err := attributevalue.UnmarshalListOfMaps(raw, &recs); err != nil {
 		return nil, fmt.Errorf("decode runs: %w", err)
 	}
-	runs := make([]admin.Run, 0, len(recs))
+	return s.withShards(ctx, recs)
+}
+
+// withShards reads the shard plans of runs in one batch and merges each
+// run's into its plan.
+func (s *AdminStore) withShards(ctx context.Context, recs []runRecord) ([]admin.Run, error) {
+	var keys []map[string]types.AttributeValue
 	for _, r := range recs {
-		run, err := r.run()
-		if err != nil {
-			return nil, err
+		for shard := range r.Shards {
+			keys = append(keys, stringKey("pk", runShardKey(r.ID, shard)))
 		}
-		runs = append(runs, run)
+	}
+	raw, err := batchGet(ctx, s.db, s.table, keys, "")
+	if err != nil {
+		return nil, fmt.Errorf("read run plans: %w", err)
+	}
+	var parts []runShardRecord
+	if err := attributevalue.UnmarshalListOfMaps(raw, &parts); err != nil {
+		return nil, fmt.Errorf("decode run plans: %w", err)
+	}
+	plans := map[string][]delivery.Report{}
+	for _, p := range parts {
+		var rep delivery.Report
+		if err := json.Unmarshal([]byte(p.Plan), &rep); err != nil {
+			return nil, fmt.Errorf("decode plan %s: %w", p.PK, err)
+		}
+		plans[rep.RunID] = append(plans[rep.RunID], rep)
+	}
+	runs := make([]admin.Run, len(recs))
+	for i, r := range recs {
+		runs[i] = r.run(plans[r.ID])
 	}
 	return runs, nil
+}
+
+func (r runRecord) run(plans []delivery.Report) admin.Run {
+	at, _, _ := strings.Cut(r.At, "#")
+	run := admin.Run{
+		ID: r.ID, StartedBy: r.StartedBy, Target: r.Target, DryRun: r.DryRun, CreatedAt: parseTime(at),
+		Shards: r.Shards, ShardsPlanned: len(plans), Skipped: map[string]int{}, Feedback: map[string]int{},
+	}
+	run.Plan = delivery.Report{RunID: r.ID, Until: parseTime(r.Until), DryRun: r.DryRun, Skipped: map[string]int{}, Topics: map[string]int{}}
+	// In a fixed order, so that a dry run's sample reads the same each time.
+	slices.SortFunc(plans, func(a, b delivery.Report) int { return cmp.Compare(firstID(a), firstID(b)) })
+	for _, p := range plans {
+		run.Plan.Target = p.Target
+		run.Plan.Merge(p)
+	}
+	// An automatic run is listed by its first shard with somebody to mail:
+	// its other shards found nobody and left no plan.
+	run.Status = admin.RunPlanned
+	if !r.Automatic && len(plans) < r.Shards {
+		run.Status = admin.RunPlanning
+	}
+	return run
+}
+
+func firstID(rep delivery.Report) string {
+	if len(rep.Recipients) == 0 {
+		return ""
+	}
+	return rep.Recipients[0].SubscriberID
 }
 
 func (s *AdminStore) latest(ctx context.Context, kind string, limit int) ([]map[string]types.AttributeValue, error) {

@@ -26,7 +26,8 @@ func (st *SubscriberStore) Import(ctx context.Context, subs []subscribers.Subscr
 	writes := make([]types.WriteRequest, 0, 2*len(subs))
 	for _, s := range subs {
 		r := toSubscriberRecord(s)
-		r.DueSlot, r.ActiveShard = indexKeys(s)
+		keys := indexKeys(s)
+		r.DueSlot, r.ActiveShard, r.InstantShard = keys.due, keys.active, keys.instant
 		rec, err := attributevalue.MarshalMap(r)
 		if err != nil {
 			return fmt.Errorf("encode subscriber %s: %w", s.ID, err)

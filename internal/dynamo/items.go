@@ -56,6 +56,7 @@ type itemRecord struct {
 	Content     string             `dynamodbav:"content"`
 	Summary     string             `dynamodbav:"summary"`
 	ContentHash string             `dynamodbav:"content_hash"`
+	RawHash     string             `dynamodbav:"raw_hash,omitempty"`
 	Topics      []items.TopicScore `dynamodbav:"topics"`
 	TopicIDs    []string           `dynamodbav:"topic_ids,stringset"`
 	PubKey      string             `dynamodbav:"pub_key"`
@@ -71,7 +72,8 @@ func toItemRecord(it items.Item) itemRecord {
 	return itemRecord{
 		ID: it.Key, Society: it.Society, FeedID: it.FeedID, GUID: it.GUID, Title: it.Title, Link: it.Link,
 		Published: timeAttr(it.Published), FirstSeen: timeAttr(it.FirstSeen), UpdatedAt: timeAttr(it.UpdatedAt),
-		Content: content, Summary: it.Summary, ContentHash: it.ContentHash, Topics: it.Topics, TopicIDs: it.TopicIDs(),
+		Content: content, Summary: it.Summary, ContentHash: it.ContentHash, RawHash: it.RawHash,
+		Topics: it.Topics, TopicIDs: it.TopicIDs(),
 		PubKey:    sortableTime(it.Published) + "#" + it.Key,
 		IngestDay: it.FirstSeen.UTC().Format(time.DateOnly), IngestKey: sortableTime(it.FirstSeen) + "#" + it.Key,
 	}
@@ -81,21 +83,38 @@ func (r itemRecord) item() items.Item {
 	return items.Item{
 		Key: r.ID, Society: r.Society, FeedID: r.FeedID, GUID: r.GUID, Title: r.Title, Link: r.Link,
 		Published: parseTime(r.Published), FirstSeen: parseTime(r.FirstSeen), UpdatedAt: parseTime(r.UpdatedAt),
-		Content: r.Content, Summary: r.Summary, ContentHash: r.ContentHash, Topics: r.Topics,
+		Content: r.Content, Summary: r.Summary, ContentHash: r.ContentHash, RawHash: r.RawHash, Topics: r.Topics,
 	}
 }
 
-// ContentHashes reads the stored content hash of each key that exists.
-func (s *ItemStore) ContentHashes(ctx context.Context, keys []string) (map[string]string, error) {
-	recs, err := s.getMany(ctx, keys, "id, content_hash")
+// Hashes reads the stored hashes of each key that exists: one BatchGetItem
+// per 100 keys, projecting only the key and the hashes.
+func (s *ItemStore) Hashes(ctx context.Context, keys []string) (map[string]items.Hashes, error) {
+	recs, err := s.getMany(ctx, keys, "id, content_hash, raw_hash")
 	if err != nil {
 		return nil, fmt.Errorf("read item hashes: %w", err)
 	}
-	hashes := make(map[string]string, len(recs))
+	hashes := make(map[string]items.Hashes, len(recs))
 	for _, r := range recs {
-		hashes[r.ID] = r.ContentHash
+		hashes[r.ID] = items.Hashes{Raw: r.RawHash, Content: r.ContentHash}
 	}
 	return hashes, nil
+}
+
+// SetRawHash records a stored item's raw hash and nothing else: the item
+// is not marked updated.
+func (s *ItemStore) SetRawHash(ctx context.Context, key, rawHash string) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       stringKey("id", key),
+		UpdateExpression:          aws.String("SET raw_hash = :raw"),
+		ConditionExpression:       aws.String("attribute_exists(id)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":raw": &types.AttributeValueMemberS{Value: rawHash}},
+	})
+	if err != nil {
+		return fmt.Errorf("record raw hash of item %s: %w", key, err)
+	}
+	return nil
 }
 
 // GetMany reads the items with these keys; missing ones are left out.
@@ -184,7 +203,7 @@ func (s *ItemStore) Update(ctx context.Context, it items.Item) error {
 	r := toItemRecord(it)
 	expr, names, values, err := setExpression(map[string]any{
 		"title": r.Title, "link": r.Link, "published": r.Published, "pub_key": r.PubKey, "content": r.Content,
-		"summary": r.Summary, "content_hash": r.ContentHash, "topics": r.Topics,
+		"summary": r.Summary, "content_hash": r.ContentHash, "raw_hash": r.RawHash, "topics": r.Topics,
 		"topic_ids": &types.AttributeValueMemberSS{Value: r.TopicIDs}, "updated_at": r.UpdatedAt,
 	})
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"strings"
 	"sync"
 	"time"
@@ -68,9 +67,10 @@ type subscriberRecord struct {
 	// Delivery bookkeeping, written by RecordSent and by Update's index
 	// upkeep. The two index keys are omitted, never "", so the indexes
 	// stay sparse.
-	Watermark   string `dynamodbav:"watermark,omitempty"`
-	DueSlot     string `dynamodbav:"due_slot,omitempty"`
-	ActiveShard string `dynamodbav:"active_shard,omitempty"`
+	Watermark    string `dynamodbav:"watermark,omitempty"`
+	DueSlot      string `dynamodbav:"due_slot,omitempty"`
+	ActiveShard  string `dynamodbav:"active_shard,omitempty"`
+	InstantShard string `dynamodbav:"instant_shard,omitempty"`
 }
 
 func subscriberKey(id string) map[string]types.AttributeValue {
@@ -181,10 +181,10 @@ func (st *SubscriberStore) Update(ctx context.Context, s subscribers.Subscriber)
 		return fmt.Errorf("encode subscriber: %w", err)
 	}
 	// Keep the subscriber in the indexes the planner reads: active while
-	// confirmed, due at the next digest hour.
-	due, shard := indexKeys(s)
+	// confirmed, due at the next digest hour, or instant.
+	keys := indexKeys(s)
 	var remove []string
-	for i, kv := range [][2]string{{"due_slot", due}, {"active_shard", shard}} {
+	for i, kv := range [][2]string{{"due_slot", keys.due}, {"active_shard", keys.active}, {"instant_shard", keys.instant}} {
 		if kv[1] == "" {
 			remove = append(remove, kv[0])
 			continue
@@ -244,50 +244,54 @@ func (st *SubscriberStore) Delete(ctx context.Context, s subscribers.Subscriber)
 	return nil
 }
 
-// activeShards spreads confirmed subscribers over index partitions, so that
-// listing everyone is a handful of parallel queries, not a Scan, and no
-// partition grows hot.
-const activeShards = 16
+// indexes are a subscriber's keys in the planner's indexes; "" keeps
+// them out of one. Each is split into delivery.Shards partitions, so that
+// a run is planned shard by shard, in parallel, and no partition grows hot.
+type indexes struct {
+	due     string // "<slot>#sNN": confirmed digest subscribers, by the hour of their next digest
+	active  string // "sNN": every confirmed subscriber
+	instant string // "sNN": confirmed subscribers who want alerts, and nobody else
+}
 
-// indexKeys returns a subscriber's due slot (confirmed digest subscribers)
-// and active shard (every confirmed subscriber); "" for none.
-func indexKeys(s subscribers.Subscriber) (dueSlot, shard string) {
+func shardKey(shard int) string { return fmt.Sprintf("s%02d", shard) }
+
+// dueKey is the key of a slot's shard in the by-due index.
+func dueKey(slot string, shard int) string { return slot + "#" + shardKey(shard) }
+
+func indexKeys(s subscribers.Subscriber) indexes {
 	if s.Status != subscribers.StatusConfirmed {
-		return "", ""
+		return indexes{}
 	}
-	h := fnv.New32a()
-	h.Write([]byte(s.ID))
-	shard = fmt.Sprintf("s%02d", h.Sum32()%activeShards)
+	shard := delivery.ShardOf(s.ID)
+	keys := indexes{active: shardKey(shard)}
 	if s.Preferences.Frequency == subscribers.Instant {
-		return "", shard
+		keys.instant = keys.active
+		return keys
 	}
-	next, err := digest.NextDue(s.Preferences, s.UpdatedAt)
-	if err != nil {
-		return "", shard
+	if next, err := digest.NextDue(s.Preferences, s.UpdatedAt); err == nil {
+		keys.due = dueKey(digest.DueSlot(next), shard)
 	}
-	return digest.DueSlot(next), shard
+	return keys
 }
 
 func (r subscriberRecord) candidate() delivery.Candidate {
 	return delivery.Candidate{Subscriber: r.subscriber(), Watermark: parseTime(r.Watermark)}
 }
 
-// Due lists the confirmed digest subscribers due in slot.
-func (st *SubscriberStore) Due(ctx context.Context, slot string) ([]delivery.Candidate, error) {
-	return st.queryIndex(ctx, "by-due", "due_slot", slot)
+// Due lists the shard's confirmed digest subscribers due in slot.
+func (st *SubscriberStore) Due(ctx context.Context, slot string, shard int) ([]delivery.Candidate, error) {
+	return st.queryIndex(ctx, "by-due", "due_slot", dueKey(slot, shard))
 }
 
-// Active lists every confirmed subscriber, one query per shard.
-func (st *SubscriberStore) Active(ctx context.Context) ([]delivery.Candidate, error) {
-	var all []delivery.Candidate
-	for i := range activeShards {
-		found, err := st.queryIndex(ctx, "by-active", "active_shard", fmt.Sprintf("s%02d", i))
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, found...)
-	}
-	return all, nil
+// Active lists the shard's confirmed subscribers.
+func (st *SubscriberStore) Active(ctx context.Context, shard int) ([]delivery.Candidate, error) {
+	return st.queryIndex(ctx, "by-active", "active_shard", shardKey(shard))
+}
+
+// Instant lists the shard's confirmed subscribers who want alerts, from an
+// index only they are in.
+func (st *SubscriberStore) Instant(ctx context.Context, shard int) ([]delivery.Candidate, error) {
+	return st.queryIndex(ctx, "by-instant", "instant_shard", shardKey(shard))
 }
 
 func (st *SubscriberStore) queryIndex(ctx context.Context, index, attr, value string) ([]delivery.Candidate, error) {
@@ -364,7 +368,7 @@ func (st *SubscriberStore) RecordSent(ctx context.Context, id string, until time
 	}
 	if nextSlot != "" {
 		expr += ", due_slot = :slot"
-		values[":slot"] = &types.AttributeValueMemberS{Value: nextSlot}
+		values[":slot"] = &types.AttributeValueMemberS{Value: dueKey(nextSlot, delivery.ShardOf(id))}
 	}
 	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &st.table,

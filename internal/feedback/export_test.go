@@ -7,15 +7,15 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 )
 
-// SNSEventHandler is the feedback function's Lambda handler,
+// SQSEventHandler is the feedback function's Lambda handler,
 // lambdaevents.Feedback, set by lambdaevents_test.go: package lambdaevents
 // imports this one, so only the external test package can import it. The
-// tests here drive a Processor through it, the path a real SNS event takes
-// (Lambda's decoding of the event, the Timestamp written back for the
-// signature, the records' errors joined and logged).
-var SNSEventHandler func(p *Processor, log *slog.Logger) func(context.Context, events.SNSEvent) error
+// tests here drive a Processor through it, the path a real notification
+// takes (SNS's JSON in an SQS body, decoded; failed records reported back,
+// untrusted ones dropped and logged).
+var SQSEventHandler func(p *Processor, log *slog.Logger) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error)
 
-// handleSNSEvent hands ev to p through the Lambda handler, logging to p's log.
-func handleSNSEvent(ctx context.Context, p *Processor, ev events.SNSEvent) error {
-	return SNSEventHandler(p, p.Log)(ctx, ev)
+// handleSQSEvent hands ev to p through the Lambda handler, logging to p's log.
+func handleSQSEvent(ctx context.Context, p *Processor, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	return SQSEventHandler(p, p.Log)(ctx, ev)
 }

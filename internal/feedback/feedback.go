@@ -3,8 +3,9 @@
 // address that bounced or complained is never mailed again.
 //
 // SES publishes its events from the configuration set's event destination
-// to an SNS topic, and SNS invokes a Lambda function with them; a Processor
-// checks each message's signature before it believes a word of it.
+// to an SNS topic, SNS delivers each, signed, to an SQS queue, and the
+// feedback function consumes the queue; a Processor checks each message's
+// signature before it believes a word of it.
 package feedback
 
 import (
@@ -27,9 +28,9 @@ type Suppressor interface {
 }
 
 // TransientCounter counts transient bounces of an address (by hash) within
-// a window and returns the new count. Lambda retries a whole event when any
-// of its records fails, so the same bounce can arrive twice: an
-// implementation should count a repeated (emailHash, at) once.
+// a window and returns the new count. SNS and SQS deliver at least once, and
+// a record that failed is received again, so the same bounce can arrive
+// twice: an implementation should count a repeated (emailHash, at) once.
 type TransientCounter interface {
 	AddTransient(ctx context.Context, emailHash string, at time.Time, window time.Duration) (int, error)
 }
@@ -67,15 +68,16 @@ type Processor struct {
 	// TransientWindow suppress an address; zero means the defaults.
 	TransientThreshold int
 	TransientWindow    time.Duration
-	// TopicARNs, if not empty, are the only topics accepted. A Lambda
-	// subscription needs none, as only its own topics may invoke it; an
-	// HTTP endpoint does, since any AWS account can subscribe it to theirs.
+	// TopicARNs, if not empty, are the only topics accepted. The feedback
+	// queue's policy lets only the feedback topic send to it, and this
+	// holds even were that policy loosened; an HTTP endpoint needs it,
+	// since any AWS account can subscribe it to theirs.
 	TopicARNs []string
 	Log       *slog.Logger
 	// ConfirmSubscription is called with a verified SubscriptionConfirmation's
 	// SubscribeURL, only when that URL is Amazon SNS over https; nil means
-	// log only. SNS never sends one to a Lambda subscription, but an HTTP
-	// endpoint must be safe against one.
+	// log only. SNS confirms a subscription of a queue in the topic's own
+	// account itself, but a consumer must be safe against one.
 	ConfirmSubscription func(ctx context.Context, subscribeURL string) error
 }
 
@@ -186,8 +188,7 @@ func (p *Processor) countTransient(ctx context.Context, addr string, at time.Tim
 
 // SNSTimestampLayout is how SNS writes a Message's Timestamp, always with
 // milliseconds. The signature covers that text, so a Timestamp rebuilt from
-// a parsed time (Lambda's SNS event hands it over parsed) must be written
-// back exactly so.
+// a parsed time must be written back exactly so.
 const SNSTimestampLayout = "2006-01-02T15:04:05.000Z"
 
 func domainOf(addr string) string {

@@ -452,8 +452,8 @@ func TestHandleLogsNoAddresses(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
-	// A failing record is logged with its error.
-	handleSNSEvent(context.Background(), f.p, events.SNSEvent{Records: []events.SNSEventRecord{{SNS: events.SNSEntity{Message: readFixture(t, "event-complaint.json")}}}})
+	// A record dropped unsigned is logged with its error, not its body.
+	handleSQSEvent(context.Background(), f.p, sqsEvent(t, Message{Type: TypeNotification, Message: readFixture(t, "event-complaint.json")}))
 
 	logs := strings.ToLower(f.logs.String())
 	for _, addr := range []string{"jane.roe@", "j.doe@", "angry.reader@", "busy.reader@", "former.member@", "reader@hospital"} {
@@ -461,100 +461,103 @@ func TestHandleLogsNoAddresses(t *testing.T) {
 			t.Errorf("logs contain the address %s...:\n%s", addr, f.logs)
 		}
 	}
-	for _, want := range []string{testHasher.HashEmail("jane.roe@hospital.example"), "hospital.example", "complained", "sns record failed"} {
+	for _, want := range []string{testHasher.HashEmail("jane.roe@hospital.example"), "hospital.example", "complained", "feedback dropped"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %q:\n%s", want, f.logs)
 		}
 	}
 }
 
-// lambdaEvent is the JSON Lambda receives from SNS, built from messages as
-// SNS would write them, so that decoding it goes through the same parsing
-// of Timestamp as in production.
-func lambdaEvent(t *testing.T, msgs ...Message) events.SNSEvent {
+// sqsEvent is the event Lambda's SQS source hands the feedback function:
+// each record's body is a message as SNS delivers it to the queue.
+func sqsEvent(t *testing.T, msgs ...Message) events.SQSEvent {
 	t.Helper()
-	type record struct {
-		EventSource          string
-		EventVersion         string
-		EventSubscriptionArn string
-		Sns                  map[string]any
-	}
-	var records []record
-	for _, m := range msgs {
-		records = append(records, record{
-			EventSource:          "aws:sns",
-			EventVersion:         "1.0",
-			EventSubscriptionArn: m.TopicArn + ":2bcfbf39-05c3-41de-beaa-fcfcc21c8f55",
-			Sns: map[string]any{
-				"Type":              m.Type,
-				"MessageId":         m.MessageId,
-				"TopicArn":          m.TopicArn,
-				"Subject":           nil,
-				"Message":           m.Message,
-				"Timestamp":         m.Timestamp,
-				"SignatureVersion":  m.SignatureVersion,
-				"Signature":         m.Signature,
-				"SigningCertUrl":    m.SigningCertURL,
-				"UnsubscribeUrl":    m.UnsubscribeURL,
-				"MessageAttributes": map[string]any{},
-			},
+	var ev events.SQSEvent
+	for i, m := range msgs {
+		body, err := json.MarshalIndent(m, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.Records = append(ev.Records, events.SQSMessage{
+			MessageId: fmt.Sprintf("sqs-%d", i), Body: string(body), EventSource: "aws:sqs",
+			Attributes: map[string]string{"ApproximateReceiveCount": "1"},
 		})
-	}
-	raw, err := json.Marshal(map[string]any{"Records": records})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ev events.SNSEvent
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		t.Fatal(err)
 	}
 	return ev
 }
 
-func TestHandleSNSEvent(t *testing.T) {
-	// Milliseconds ending in zero: written back any other way than SNS
-	// writes them, the signature would not match.
+func failedIDs(resp events.SQSEventResponse) []string {
+	var ids []string
+	for _, f := range resp.BatchItemFailures {
+		ids = append(ids, f.ItemIdentifier)
+	}
+	return ids
+}
+
+func TestHandleSQSEvent(t *testing.T) {
+	// Milliseconds ending in zero: handed on any other way than SNS wrote
+	// them, the signature would not match.
 	bounce := notification(readFixture(t, "event-bounce-permanent.json"))
 	bounce.Timestamp = "2026-03-02T07:28:30.100Z"
-	bounce.SignatureVersion = "2"
 	complaint := notification(readFixture(t, "event-complaint.json"))
 	complaint.MessageId = "0a7c8d3e-1111-5222-9333-444455556666"
 	complaint.Timestamp = "2026-03-02T07:29:00.000Z"
 	forged := signedFixture(t, "event-delivery.json")
 	forged.Message = `{"eventType":"Complaint","complaint":{"complainedRecipients":[{"emailAddress":"victim@hospital.example"}]},"mail":{"messageId":"x"}}`
+	bounced := map[string]subscribers.Reason{
+		testHasher.HashEmail("jane.roe@hospital.example"): subscribers.ReasonBounced,
+		testHasher.HashEmail("j.doe@clinic.example"):      subscribers.ReasonBounced,
+	}
+	complained := map[string]subscribers.Reason{testHasher.HashEmail("angry.reader@mail.example"): subscribers.ReasonComplained}
 
-	t.Run("all genuine", func(t *testing.T) {
-		f := newFixture(t)
-		if err := handleSNSEvent(context.Background(), f.p, lambdaEvent(t, sign(t, bounce), sign(t, complaint))); err != nil {
-			t.Fatalf("HandleSNSEvent: %v", err)
-		}
-		if len(f.suppressions.got) != 3 {
-			t.Errorf("%d suppressions, want 3", len(f.suppressions.got))
-		}
-	})
-	t.Run("one forged among genuine", func(t *testing.T) {
-		f := newFixture(t)
-		err := handleSNSEvent(context.Background(), f.p, lambdaEvent(t, sign(t, bounce), forged, sign(t, complaint)))
-		if !errors.Is(err, ErrUntrusted) {
-			t.Fatalf("HandleSNSEvent = %v, want an error wrapping ErrUntrusted", err)
-		}
-		want := map[string]subscribers.Reason{
-			testHasher.HashEmail("jane.roe@hospital.example"): subscribers.ReasonBounced,
-			testHasher.HashEmail("j.doe@clinic.example"):      subscribers.ReasonBounced,
-			testHasher.HashEmail("angry.reader@mail.example"): subscribers.ReasonComplained,
-		}
-		got := map[string]subscribers.Reason{}
-		for h, s := range f.suppressions.got {
-			got[h] = s.Reason
-		}
-		if !maps.Equal(got, want) {
-			t.Errorf("suppressions = %v, want %v (the forged complaint must not count)", got, want)
-		}
-	})
-	t.Run("no records", func(t *testing.T) {
-		f := newFixture(t)
-		if err := handleSNSEvent(context.Background(), f.p, events.SNSEvent{}); err != nil {
-			t.Errorf("HandleSNSEvent of no records = %v", err)
-		}
-	})
+	tests := []struct {
+		name       string
+		msgs       []Message
+		failStore  string // an address hash whose suppression fails
+		wantFailed []string
+		want       map[string]subscribers.Reason
+	}{
+		{name: "no records", want: map[string]subscribers.Reason{}},
+		{name: "all genuine", msgs: []Message{sign(t, bounce), sign(t, complaint)}, want: merged(bounced, complained)},
+		{
+			// Dropped, not reported: a retry would not make it genuine.
+			name: "one forged among genuine", msgs: []Message{sign(t, bounce), forged, sign(t, complaint)},
+			want: merged(bounced, complained),
+		},
+		{
+			// Reported back alone, to be received again.
+			name: "a suppression that fails", msgs: []Message{sign(t, bounce), sign(t, complaint)},
+			failStore: testHasher.HashEmail("angry.reader@mail.example"), wantFailed: []string{"sqs-1"}, want: bounced,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			if tt.failStore != "" {
+				f.suppressions.fail = map[string]bool{tt.failStore: true}
+			}
+			resp, err := handleSQSEvent(context.Background(), f.p, sqsEvent(t, tt.msgs...))
+			if err != nil {
+				t.Fatalf("handler error %v: records fail alone", err)
+			}
+			if got := failedIDs(resp); !slices.Equal(got, tt.wantFailed) {
+				t.Errorf("batchItemFailures %v, want %v", got, tt.wantFailed)
+			}
+			got := map[string]subscribers.Reason{}
+			for h, s := range f.suppressions.got {
+				got[h] = s.Reason
+			}
+			if !maps.Equal(got, tt.want) {
+				t.Errorf("suppressions = %v, want %v (a forged complaint must not count)", got, tt.want)
+			}
+		})
+	}
+}
+
+func merged(ms ...map[string]subscribers.Reason) map[string]subscribers.Reason {
+	out := map[string]subscribers.Reason{}
+	for _, m := range ms {
+		maps.Copy(out, m)
+	}
+	return out
 }

@@ -35,23 +35,28 @@ func seedBodies(f *testing.F) []string {
 	return bodies
 }
 
-// sampleLambdaMessages reads the SNS records of the sample Lambda event.
+// sampleLambdaMessages reads the SNS messages in the bodies of the sample
+// Lambda event (events/feedback-sqs.json).
 func sampleLambdaMessages(f *testing.F) []Message {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "feedback-sns.json"))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "feedback-sqs.json"))
 	if err != nil {
 		f.Fatal(err)
 	}
 	var ev struct {
 		Records []struct {
-			Sns Message `json:"Sns"`
+			Body string `json:"body"`
 		} `json:"Records"`
 	}
 	if err := json.Unmarshal(raw, &ev); err != nil || len(ev.Records) == 0 {
-		f.Fatalf("sample SNS event: %v", err)
+		f.Fatalf("sample SQS event: %v", err)
 	}
 	var out []Message
 	for _, r := range ev.Records {
-		out = append(out, r.Sns)
+		var m Message
+		if err := json.Unmarshal([]byte(r.Body), &m); err != nil {
+			f.Fatalf("sample SQS event: body is not an SNS message: %v", err)
+		}
+		out = append(out, m)
 	}
 	return out
 }
@@ -111,7 +116,7 @@ func FuzzParseSESEventStrict(f *testing.F) {
 }
 
 // FuzzVerifySNSMessage decodes arbitrary bytes as the SNS message JSON the
-// Lambda event or an HTTP endpoint carries and verifies it, with the test
+// feedback queue or an HTTP endpoint carries and verifies it, with the test
 // certificate host (no network). Only a message as the seeds signed it may
 // verify: no change to a signed field gets through.
 func FuzzVerifySNSMessage(f *testing.F) {

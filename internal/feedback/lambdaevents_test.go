@@ -13,7 +13,7 @@ import (
 // The tests of package feedback reach the Lambda handler through this hook
 // (see export_test.go).
 func init() {
-	feedback.SNSEventHandler = func(p *feedback.Processor, log *slog.Logger) func(context.Context, events.SNSEvent) error {
+	feedback.SQSEventHandler = func(p *feedback.Processor, log *slog.Logger) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
 		return lambdaevents.Feedback(p, log)
 	}
 }

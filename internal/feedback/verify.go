@@ -1,6 +1,7 @@
 package feedback
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/rsa"
@@ -19,8 +20,8 @@ import (
 	"time"
 )
 
-// Message is an Amazon SNS message as SNS posts it to an HTTP endpoint; the
-// Lambda event carries the same fields.
+// Message is an Amazon SNS message as SNS posts it to an HTTP endpoint, and
+// as it writes it into an SQS body when raw message delivery is off.
 type Message struct {
 	Type             string `json:"Type"`
 	MessageId        string `json:"MessageId"`
@@ -63,9 +64,10 @@ var (
 )
 
 // Replay bounds: SNS signs its timestamp, so an old message replayed later
-// is refused, and a little clock skew is forgiven.
+// is refused (after Verifier.MaxAge, by default an hour), and a little
+// clock skew is forgiven.
 const (
-	maxMessageAge  = time.Hour
+	DefaultMaxAge  = time.Hour
 	maxClockSkew   = 5 * time.Minute
 	maxCertBytes   = 64 << 10
 	certTimeout    = 10 * time.Second
@@ -88,6 +90,11 @@ type Verifier struct {
 	// 10 s timeout and a 64 KiB limit. Tests inject their own.
 	Fetch func(ctx context.Context, url string) ([]byte, error)
 	Now   func() time.Time
+	// MaxAge is how old a message may be; zero means DefaultMaxAge, right
+	// for an HTTP endpoint anyone can post to. A consumer of an SQS queue
+	// only SNS may send to can wait longer for a message that was retried
+	// or put aside in a dead-letter queue.
+	MaxAge time.Duration
 
 	mu    sync.Mutex
 	certs map[string]*x509.Certificate // parsed certificates by URL
@@ -110,7 +117,7 @@ func (v *Verifier) Verify(ctx context.Context, m Message) error {
 	if err != nil {
 		return fmt.Errorf("message %s: %w: timestamp %q", m.MessageId, ErrMalformed, m.Timestamp)
 	}
-	if age := now.Sub(sent); age > maxMessageAge || age < -maxClockSkew {
+	if age := now.Sub(sent); age > cmp.Or(v.MaxAge, DefaultMaxAge) || age < -maxClockSkew {
 		return fmt.Errorf("message %s sent %s: %w", m.MessageId, m.Timestamp, ErrTimestamp)
 	}
 	if err := v.checkCertURL(m.SigningCertURL); err != nil {

@@ -342,3 +342,34 @@ func TestFetchPEM(t *testing.T) {
 		}
 	}
 }
+
+// MaxAge widens the replay window for a consumer of a queue only SNS may
+// send to: a notification that waited days for a retry still verifies, and
+// one older than the window is still refused.
+func TestVerifyMaxAge(t *testing.T) {
+	const fortnight = 14 * 24 * time.Hour
+	tests := []struct {
+		name   string
+		maxAge time.Duration
+		age    time.Duration
+		want   error
+	}{
+		{"default: an hour", 0, 59 * time.Minute, nil},
+		{"default: older than an hour", 0, 61 * time.Minute, ErrTimestamp},
+		{"a fortnight: 13 days", fortnight, 13 * 24 * time.Hour, nil},
+		{"a fortnight: 15 days", fortnight, 15 * 24 * time.Hour, ErrTimestamp},
+		{"a fortnight: still no more than 5 minutes ahead", fortnight, -6 * time.Minute, ErrTimestamp},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, _ := newTestVerifier(t)
+			v.MaxAge = tt.maxAge
+			m := notification(`{"eventType":"Send"}`)
+			m.Timestamp = snsTime(testNow.Add(-tt.age))
+			err := v.Verify(context.Background(), sign(t, m))
+			if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
+				t.Errorf("Verify = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}

@@ -48,12 +48,13 @@ func (s *Server) triggerSend(w http.ResponseWriter, r *http.Request) {
 		s.adminError(w, r, err)
 		return
 	}
-	if req.DryRun {
-		writeJSON(w, http.StatusOK, map[string]any{"run_id": run.ID, "dry_run": true, "plan": run.Plan})
+	if req.DryRun && run.Status == admin.RunPlanned {
+		writeJSON(w, http.StatusOK, map[string]any{"run_id": run.ID, "dry_run": true, "status": run.Status, "plan": run.Plan})
 		return
 	}
+	// Planned elsewhere, shard by shard: the run's page shows its progress.
 	w.Header().Set("Location", "/admin/sends/"+run.ID)
-	writeJSON(w, http.StatusAccepted, map[string]string{"run_id": run.ID})
+	writeJSON(w, http.StatusAccepted, map[string]any{"run_id": run.ID, "dry_run": req.DryRun, "status": run.Status})
 }
 
 func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {

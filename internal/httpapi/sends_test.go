@@ -71,7 +71,7 @@ type cancellingPlanner struct {
 	calls  int
 }
 
-func (p *cancellingPlanner) Plan(ctx context.Context, _ delivery.Request) (delivery.Report, error) {
+func (p *cancellingPlanner) Start(ctx context.Context, _ delivery.Request) (delivery.Report, error) {
 	p.calls++
 	if p.cancel != nil {
 		p.cancel()

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -19,6 +20,7 @@ import (
 	"github.com/radiogram/radiogram/internal/feeds"
 	"github.com/radiogram/radiogram/internal/httpfeed"
 	"github.com/radiogram/radiogram/internal/items"
+	"github.com/radiogram/radiogram/internal/metrics"
 )
 
 // FeedStore keeps the registry and each feed's fetch state.
@@ -36,12 +38,15 @@ type FeedStore interface {
 // itself: that item is skipped and the rest of its feed still stored. Any
 // other error (throttling, an outage) fails the feed.
 type ItemStore interface {
-	// ContentHashes returns the stored content hash of each key that exists.
-	ContentHashes(ctx context.Context, keys []string) (map[string]string, error)
+	// Hashes returns the stored hashes of each key that exists, in one
+	// batched read.
+	Hashes(ctx context.Context, keys []string) (map[string]items.Hashes, error)
 	// Create stores a new item and reports false if it already exists.
 	Create(ctx context.Context, it items.Item) (bool, error)
 	// Update replaces a stored item's content, keeping when it was first seen.
 	Update(ctx context.Context, it items.Item) error
+	// SetRawHash records a stored item's raw hash, changing nothing else.
+	SetRawHash(ctx context.Context, key, rawHash string) error
 }
 
 // Fetcher fetches one feed document.
@@ -49,9 +54,16 @@ type Fetcher interface {
 	Fetch(ctx context.Context, req httpfeed.Request) (*httpfeed.Response, error)
 }
 
-// Parser turns a feed document into normalised items.
+// Parser turns a feed document into entries, each normalised only when
+// asked (feedparse.Entry.Item), which costs more than parsing it.
 type Parser interface {
-	Parse(body []byte, contentType, feedURL string, now time.Time) (*feedparse.Document, error)
+	Scan(body []byte, contentType, feedURL string, now time.Time) (*feedparse.Feed, error)
+}
+
+// Metrics records a run's metrics (*metrics.Emitter, in CloudWatch's
+// Embedded Metric Format).
+type Metrics interface {
+	Emit(ms ...metrics.Metric) error
 }
 
 // Tagger places an item in the topic taxonomy.
@@ -75,6 +87,8 @@ type Runner struct {
 	MaxItemsPerFeed int
 	Now             func() time.Time
 	Log             *slog.Logger
+	// Metrics, if set, records each finished run's Summary.Metrics.
+	Metrics Metrics
 	// AfterRun, if set, is called with each finished run's summary: instant
 	// alerts go out after a run that found news.
 	AfterRun func(ctx context.Context, sum Summary)
@@ -106,8 +120,52 @@ type Summary struct {
 	FeedsSkipped   int          `json:"feeds_skipped"` // not due yet, or disabled
 	ItemsNew       int          `json:"items_new"`
 	ItemsUpdated   int          `json:"items_updated"`
-	ItemsSkipped   int          `json:"items_skipped"` // refused by the store (items.ErrRejected)
+	ItemsUnchanged int          `json:"items_unchanged"` // stored already, as the feed has them
+	ItemsSkipped   int          `json:"items_skipped"`   // refused by the store (items.ErrRejected)
 	Feeds          []FeedResult `json:"feeds"`
+}
+
+// ErrAllFeedsFailed is wrapped by Summary.Err when a run fetched feeds and
+// every one of them failed.
+var ErrAllFeedsFailed = errors.New("every feed fetched failed")
+
+// Fetched is how many feeds the run fetched: ok, unchanged or failed.
+func (s Summary) Fetched() int { return s.FeedsOK + s.FeedsUnchanged + s.FeedsFailed }
+
+// Err is nil unless the run fetched feeds and every one failed (a network
+// outage, a broken parser): a run that must not pass for a success. A run
+// with no feed due is not a failure.
+func (s Summary) Err() error {
+	if s.FeedsFailed == 0 || s.FeedsFailed < s.Fetched() {
+		return nil
+	}
+	first := ""
+	for _, f := range s.Feeds {
+		if f.Error != "" {
+			first = f.Error
+			break
+		}
+	}
+	return fmt.Errorf("%w: %d of %d (first error: %s)", ErrAllFeedsFailed, s.FeedsFailed, s.Fetched(), first)
+}
+
+// Metrics are the run's CloudWatch metrics. FeedsFailedPercent is the
+// share of the feeds fetched that failed, 0 when none was fetched; an
+// alarm watches it.
+func (s Summary) Metrics() []metrics.Metric {
+	failedPercent := 0.0
+	if n := s.Fetched(); n > 0 {
+		failedPercent = float64(s.FeedsFailed) / float64(n) * 100
+	}
+	return []metrics.Metric{
+		{Name: "FeedsOK", Unit: metrics.Count, Value: float64(s.FeedsOK)},
+		{Name: "FeedsFailed", Unit: metrics.Count, Value: float64(s.FeedsFailed)},
+		{Name: "FeedsUnchanged", Unit: metrics.Count, Value: float64(s.FeedsUnchanged)},
+		{Name: "ItemsNew", Unit: metrics.Count, Value: float64(s.ItemsNew)},
+		{Name: "ItemsUpdated", Unit: metrics.Count, Value: float64(s.ItemsUpdated)},
+		{Name: "ItemsUnchanged", Unit: metrics.Count, Value: float64(s.ItemsUnchanged)},
+		{Name: "FeedsFailedPercent", Unit: metrics.Percent, Value: failedPercent},
+	}
 }
 
 // FeedResult is what a run did with one feed.
@@ -119,6 +177,7 @@ type FeedResult struct {
 	Error      string       `json:"error,omitempty"`
 	New        int          `json:"items_new"`
 	Updated    int          `json:"items_updated"`
+	Unchanged  int          `json:"items_unchanged"`
 	Skipped    int          `json:"items_skipped"`
 	DurationMS int64        `json:"duration_ms"`
 	// NewKeys lists the stored keys of the feed's new items, for alerts.
@@ -172,6 +231,7 @@ func (r *Runner) Run(ctx context.Context, trigger Trigger) (Summary, error) {
 		}
 		sum.ItemsNew += res.New
 		sum.ItemsUpdated += res.Updated
+		sum.ItemsUnchanged += res.Unchanged
 		sum.ItemsSkipped += res.Skipped
 	}
 	sum.Feeds = results
@@ -179,7 +239,12 @@ func (r *Runner) Run(ctx context.Context, trigger Trigger) (Summary, error) {
 	r.Log.InfoContext(ctx, "ingest finished", "trigger", trigger,
 		"feeds_ok", sum.FeedsOK, "feeds_unchanged", sum.FeedsUnchanged, "feeds_failed", sum.FeedsFailed,
 		"feeds_skipped", sum.FeedsSkipped, "items_new", sum.ItemsNew, "items_updated", sum.ItemsUpdated,
-		"items_skipped", sum.ItemsSkipped, "duration_ms", sum.FinishedAt.Sub(sum.StartedAt).Milliseconds())
+		"items_unchanged", sum.ItemsUnchanged, "items_skipped", sum.ItemsSkipped, "duration_ms", sum.FinishedAt.Sub(sum.StartedAt).Milliseconds())
+	if r.Metrics != nil {
+		if err := r.Metrics.Emit(sum.Metrics()...); err != nil {
+			r.Log.WarnContext(ctx, "record ingest metrics", "err", err)
+		}
+	}
 	if r.AfterRun != nil {
 		r.AfterRun(ctx, sum)
 	}
@@ -196,7 +261,7 @@ func (r *Runner) ingestFeed(ctx context.Context, f feeds.Feed) (res FeedResult) 
 		if p := recover(); p != nil {
 			r.Log.ErrorContext(ctx, "feed ingest panicked", "feed", f.ID, "panic", p, "stack", string(debug.Stack()))
 			outcome = feeds.Outcome{Status: feeds.StatusFailed, Err: fmt.Errorf("internal error: %v", p), ClearValidators: true}
-			res.New, res.Updated, res.Skipped, res.NewKeys = 0, 0, 0, nil
+			res.New, res.Updated, res.Unchanged, res.Skipped, res.NewKeys = 0, 0, 0, 0, nil
 		}
 		r.Policy.Record(&f, outcome, r.Now().UTC())
 		if err := r.Feeds.SaveFetch(ctx, f, res.New); err != nil {
@@ -209,7 +274,7 @@ func (r *Runner) ingestFeed(ctx context.Context, f feeds.Feed) (res FeedResult) 
 			level = slog.LevelWarn
 		}
 		r.Log.Log(ctx, level, "feed ingested", "feed", f.ID, "url", res.URL, "status", res.Status,
-			"items_new", res.New, "items_updated", res.Updated, "items_skipped", res.Skipped, "error", res.Error, "duration_ms", res.DurationMS)
+			"items_new", res.New, "items_updated", res.Updated, "items_unchanged", res.Unchanged, "items_skipped", res.Skipped, "error", res.Error, "duration_ms", res.DurationMS)
 	}()
 	outcome = r.fetchAndStore(ctx, f, &res)
 	return res
@@ -233,12 +298,12 @@ func (r *Runner) fetchAndStore(ctx context.Context, f feeds.Feed, res *FeedResul
 		return outcome
 	}
 	now := r.Now().UTC()
-	doc, err := r.Parser.Parse(resp.Body, resp.ContentType, resp.FinalURL, now)
+	doc, err := r.Parser.Scan(resp.Body, resp.ContentType, resp.FinalURL, now)
 	if err != nil {
 		// Forget the validators: a 304 must not hide a feed we could not read.
 		return feeds.Outcome{Status: feeds.StatusFailed, Err: err, ClearValidators: true}
 	}
-	if err := r.store(ctx, f, doc.Items, now, res); err != nil {
+	if err := r.store(ctx, f, doc.Entries, now, res); err != nil {
 		return feeds.Outcome{Status: feeds.StatusFailed, Err: err, ClearValidators: true}
 	}
 	outcome.Status = feeds.StatusOK
@@ -246,41 +311,60 @@ func (r *Runner) fetchAndStore(ctx context.Context, f feeds.Feed, res *FeedResul
 	return outcome
 }
 
-// store writes the document's new and changed items: one batched read for
-// the lot, then one write per new or changed item and none for the rest.
-// Only the newest MaxItemsPerFeed distinct items are considered. An item the
-// store rejects is skipped and counted; any other store error fails the feed.
-func (r *Runner) store(ctx context.Context, f feeds.Feed, parsed []items.Item, now time.Time, res *FeedResult) error {
-	byKey := make(map[string]bool, len(parsed))
-	fresh := make([]items.Item, 0, len(parsed))
-	for _, it := range parsed {
-		it.Society, it.FeedID = f.Society, f.ID
-		it.Key = items.KeyFor(f.Society, it.GUID)
-		if byKey[it.Key] {
+// store writes the feed's new and changed items: one batched read of the
+// stored hashes for the lot, then one write per new or changed item. An
+// entry whose raw hash is the stored one is not normalised, tagged or
+// written: a changed feed costs little more than parsing it. Only the
+// newest MaxItemsPerFeed distinct entries are considered. An item the store
+// rejects is skipped and counted; any other store error fails the feed.
+func (r *Runner) store(ctx context.Context, f feeds.Feed, parsed []feedparse.Entry, now time.Time, res *FeedResult) error {
+	type keyed struct {
+		feedparse.Entry
+		key string
+	}
+	seen := make(map[string]bool, len(parsed))
+	fresh := make([]keyed, 0, len(parsed))
+	for _, e := range parsed {
+		key := items.KeyFor(f.Society, e.GUID)
+		if seen[key] {
 			continue // a feed listing one entry twice
 		}
-		byKey[it.Key] = true
-		fresh = append(fresh, it)
+		seen[key] = true
+		fresh = append(fresh, keyed{e, key})
 	}
 	if limit := cmp.Or(r.MaxItemsPerFeed, DefaultMaxItemsPerFeed); len(fresh) > limit {
 		// Stable, so that entries published at the same time keep the
 		// feed's order.
-		slices.SortStableFunc(fresh, func(a, b items.Item) int { return b.Published.Compare(a.Published) })
+		slices.SortStableFunc(fresh, func(a, b keyed) int { return b.Published.Compare(a.Published) })
 		r.Log.InfoContext(ctx, "feed has more items than a run stores", "feed", f.ID,
 			"items", len(fresh), "stored_at_most", limit)
 		fresh = fresh[:limit]
 	}
 	keys := make([]string, len(fresh))
-	for i, it := range fresh {
-		keys[i] = it.Key
+	for i, e := range fresh {
+		keys[i] = e.key
 	}
-	stored, err := r.Items.ContentHashes(ctx, keys)
+	stored, err := r.Items.Hashes(ctx, keys)
 	if err != nil {
 		return fmt.Errorf("read stored items: %w", err)
 	}
-	for _, it := range fresh {
-		hash, exists := stored[it.Key]
-		if exists && hash == it.ContentHash {
+	for _, e := range fresh {
+		have, exists := stored[e.key]
+		if exists && have.Raw == e.RawHash {
+			res.Unchanged++
+			continue
+		}
+		it := e.Item()
+		it.Society, it.FeedID, it.Key = f.Society, f.ID, e.key
+		if exists && !strings.HasPrefix(have.Raw, feedparse.RawHashVersion) && have.Content == it.ContentHash {
+			// Stored before raw hashes, or under an older RawHashVersion,
+			// and the same once normalised: not an edit. Its raw hash is
+			// recorded so that the next run skips it without normalising;
+			// should that fail, the next run only tries again.
+			if err := r.Items.SetRawHash(ctx, it.Key, it.RawHash); err != nil {
+				r.Log.WarnContext(ctx, "record raw hash", "feed", f.ID, "item", it.Key, "err", err)
+			}
+			res.Unchanged++
 			continue
 		}
 		it.Topics = r.Tagger.Tag(it.Title, it.Summary, f.Topics)

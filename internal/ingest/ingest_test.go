@@ -61,18 +61,31 @@ type memItems struct {
 	// fail, if set, gives the error a write of the item returns, if any.
 	fail   func(it items.Item) error
 	writes int
+	// hashReads counts batched reads of hashes, rawHashWrites SetRawHash.
+	hashReads, rawHashWrites int
 }
 
-func (m *memItems) ContentHashes(_ context.Context, keys []string) (map[string]string, error) {
+func (m *memItems) Hashes(_ context.Context, keys []string) (map[string]items.Hashes, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := map[string]string{}
+	m.hashReads++
+	out := map[string]items.Hashes{}
 	for _, k := range keys {
 		if it, ok := m.items[k]; ok {
-			out[k] = it.ContentHash
+			out[k] = items.Hashes{Raw: it.RawHash, Content: it.ContentHash}
 		}
 	}
 	return out, nil
+}
+
+func (m *memItems) SetRawHash(_ context.Context, key, raw string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it := m.items[key]
+	it.RawHash = raw
+	m.items[key] = it
+	m.rawHashWrites++
+	return nil
 }
 
 func (m *memItems) Create(_ context.Context, it items.Item) (bool, error) {
@@ -124,14 +137,19 @@ func (s scriptedFetcher) Fetch(_ context.Context, req httpfeed.Request) (*httpfe
 // docParser returns a fixed document per body, or panics on "panic".
 type docParser map[string]*feedparse.Document
 
-func (p docParser) Parse(body []byte, _, _ string, _ time.Time) (*feedparse.Document, error) {
+func (p docParser) Scan(body []byte, _, _ string, _ time.Time) (*feedparse.Feed, error) {
 	if string(body) == "panic" {
 		panic("parser bug")
 	}
-	if doc, ok := p[string(body)]; ok {
-		return doc, nil
+	doc, ok := p[string(body)]
+	if !ok {
+		return nil, feedparse.ErrNotAFeed
 	}
-	return nil, feedparse.ErrNotAFeed
+	feed := &feedparse.Feed{Title: doc.Title, Link: doc.Link, TTL: doc.TTL}
+	for _, it := range doc.Items {
+		feed.Entries = append(feed.Entries, feedparse.NormalisedEntry(it))
+	}
+	return feed, nil
 }
 
 type constTagger struct{}
@@ -141,7 +159,7 @@ func (constTagger) Tag(string, string, []string) []items.TopicScore {
 }
 
 func item(guid, title string) items.Item {
-	return items.Item{GUID: guid, Title: title, ContentHash: guid + title}
+	return items.Item{GUID: guid, Title: title, ContentHash: guid + title, RawHash: feedparse.RawHashVersion + guid + title}
 }
 
 func newRunner(fetch scriptedFetcher, parse docParser, st *memItems, reg ...feeds.Feed) (*Runner, *memFeeds) {

@@ -43,8 +43,8 @@ type TopicScore struct {
 
 // Item is one normalised feed entry.
 //
-// The parser fills GUID, Title, Link, Published, Content, Summary and
-// ContentHash; ingest adds the society, feed, storage key, topics and the
+// The parser fills GUID, Title, Link, Published, Content, Summary,
+// ContentHash and RawHash; ingest adds the society, feed, storage key, topics and the
 // first-seen and updated times.
 type Item struct {
 	// Key is the storage key: stable for the same entry of the same society.
@@ -66,9 +66,21 @@ type Item struct {
 	Content string `json:"content,omitempty"`
 	// Summary is plain text of at most MaxSummaryRunes characters, cut at a
 	// word boundary.
-	Summary     string       `json:"summary"`
-	ContentHash string       `json:"content_hash"`
-	Topics      []TopicScore `json:"topics"`
+	Summary string `json:"summary"`
+	// ContentHash is a hash of the normalised title, link and content.
+	ContentHash string `json:"content_hash"`
+	// RawHash is a hash of the entry as its feed wrote it: ingest skips an
+	// entry whose raw hash is the one stored, without normalising it.
+	RawHash string       `json:"raw_hash,omitempty"`
+	Topics  []TopicScore `json:"topics"`
+}
+
+// Hashes are what an item store holds to tell a changed entry from the
+// stored one: RawHash ("" for an item stored before raw hashes) and
+// ContentHash.
+type Hashes struct {
+	Raw     string
+	Content string
 }
 
 // Updated reports whether the item changed after it was first stored.

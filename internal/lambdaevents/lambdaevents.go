@@ -1,9 +1,10 @@
 // Package lambdaevents owns the translation between Lambda's event payloads
-// and the domain's plain calls: an SQS batch becomes delivery jobs handed to
-// the sender, an SNS event becomes feedback messages, the schedule's event
-// becomes an ingest trigger. It also runs, for `make run` and the tests, the
-// in-process SQS source that hands the send queue's messages to the sender's
-// handler as Lambda's SQS event source does.
+// and the domain's plain calls: an SQS batch of the send queue becomes
+// delivery jobs handed to the sender, one of the feedback queue becomes SNS
+// messages handed to the feedback processor, the schedule's event becomes an
+// ingest trigger. It also runs, for `make run` and the tests, the in-process
+// SQS source that hands a queue's messages to its function's handler as
+// Lambda's SQS event source does.
 //
 // It is the only package besides functions/* that imports aws-lambda-go's
 // events; the domain packages (delivery, feedback, ingest) take and return
@@ -177,43 +178,51 @@ type MessageHandler interface {
 	Handle(ctx context.Context, m feedback.Message) error
 }
 
-// Feedback is the feedback function's handler for an SNS event. It handles
-// every record, then returns an error joining those of the records that
-// failed, so that Lambda retries the event.
-func Feedback(h MessageHandler, log *slog.Logger) func(ctx context.Context, ev events.SNSEvent) error {
+// Feedback is the feedback function's handler for its SQS queue, which the
+// SES feedback topic feeds without raw message delivery: each record's
+// body is the SNS notification as SNS wrote it, JSON with its signature,
+// handed to h, which verifies it before acting on it.
+//
+// A record h fails on is reported back, to be received again, and after
+// the queue's maxReceiveCount it waits in the dead-letter queue: a
+// DynamoDB failure, a certificate that could not be fetched, or a genuine
+// notification Radiogram cannot read. A record that is not provably from
+// SNS (not an SNS message, a signature or certificate that does not
+// verify, another topic, too old) is logged and deleted: no retry makes a
+// forged message genuine, and keeping it would only let a forger fill the
+// dead-letter queue that means "feedback we lost".
+func Feedback(h MessageHandler, log *slog.Logger) SQSHandler {
 	log = orDiscard(log)
-	return func(ctx context.Context, ev events.SNSEvent) error {
-		var errs []error
-		for i, rec := range ev.Records {
-			m := snsMessage(rec.SNS)
-			if err := h.Handle(ctx, m); err != nil {
-				log.ErrorContext(ctx, "SNS record failed", "record", i, "message_id", m.MessageId, "error", err)
-				errs = append(errs, fmt.Errorf("record %d (message %s): %w", i, m.MessageId, err))
+	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		var resp events.SQSEventResponse
+		for _, rec := range ev.Records {
+			m, err := snsMessage(rec.Body)
+			if err == nil {
+				err = h.Handle(ctx, m)
+			}
+			switch {
+			case err == nil:
+			case errors.Is(err, feedback.ErrUntrusted):
+				log.ErrorContext(ctx, "feedback dropped: not provably from the feedback topic",
+					"message", rec.MessageId, "sns_message_id", m.MessageId, "err", err)
+			default:
+				log.ErrorContext(ctx, "feedback failed", "message", rec.MessageId, "sns_message_id", m.MessageId,
+					"receive_count", rec.Attributes["ApproximateReceiveCount"], "err", err)
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 			}
 		}
-		return errors.Join(errs...)
+		return resp, nil
 	}
 }
 
-// snsMessage is the SNS message as SNS wrote it, from the record Lambda
-// decoded: Lambda hands the Timestamp over parsed, and the signature covers
-// the text SNS wrote, so it is written back in SNS's layout.
-func snsMessage(s events.SNSEntity) feedback.Message {
-	m := feedback.Message{
-		Type:             s.Type,
-		MessageId:        s.MessageID,
-		TopicArn:         s.TopicArn,
-		Subject:          s.Subject,
-		Message:          s.Message,
-		SignatureVersion: s.SignatureVersion,
-		Signature:        s.Signature,
-		SigningCertURL:   s.SigningCertURL,
-		UnsubscribeURL:   s.UnsubscribeURL,
+// snsMessage decodes an SQS body SNS delivered. The signature covers the
+// fields' text as SNS wrote it, which the JSON string values keep exactly.
+func snsMessage(body string) (feedback.Message, error) {
+	var m feedback.Message
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		return feedback.Message{}, fmt.Errorf("%w: the body is not an SNS message: %v", feedback.ErrMalformed, err)
 	}
-	if !s.Timestamp.IsZero() {
-		m.Timestamp = s.Timestamp.UTC().Format(feedback.SNSTimestampLayout)
-	}
-	return m
+	return m, nil
 }
 
 // IngestEvent is what the schedule (or `sam local invoke`) hands the ingest
@@ -230,14 +239,24 @@ type IngestRunner interface {
 
 // Ingest is the ingest function's handler: it runs the ingest the event
 // asks for, a scheduled one unless the source is "manual", and answers
-// with its summary.
+// with its summary. A run that fetched feeds and saw every one fail
+// returns an error (Summary.Err), so that Lambda counts it in the
+// function's Errors and keeps the event in the failed-invocations queue
+// once its retries are spent.
 func Ingest(r IngestRunner) func(ctx context.Context, ev IngestEvent) (ingest.Summary, error) {
 	return func(ctx context.Context, ev IngestEvent) (ingest.Summary, error) {
 		trigger := ingest.TriggerSchedule
 		if ev.Source == string(ingest.TriggerManual) {
 			trigger = ingest.TriggerManual
 		}
-		return r.Run(ctx, trigger)
+		sum, err := r.Run(ctx, trigger)
+		if err != nil {
+			return sum, err
+		}
+		if err := sum.Err(); err != nil {
+			return sum, fmt.Errorf("ingest %s: %w", trigger, err)
+		}
+		return sum, nil
 	}
 }
 

@@ -255,137 +255,142 @@ func (h *messageHandler) Handle(_ context.Context, m feedback.Message) error {
 	return h.fail[m.MessageId]
 }
 
-// snsEvent decodes an SNS event as Lambda writes it, so that Timestamp goes
-// through the same parsing as in production.
-func snsEvent(t *testing.T, records ...map[string]any) events.SNSEvent {
+// snsBody is an SQS body as SNS delivers a notification to a queue without
+// raw message delivery (the layout and field names SNS uses).
+func snsBody(t *testing.T, id string) string {
 	t.Helper()
-	var recs []map[string]any
-	for _, sns := range records {
-		recs = append(recs, map[string]any{"EventSource": "aws:sns", "EventVersion": "1.0", "Sns": sns})
-	}
-	raw, err := json.Marshal(map[string]any{"Records": recs})
+	b, err := json.MarshalIndent(map[string]any{
+		"Type":             "Notification",
+		"MessageId":        id,
+		"TopicArn":         "arn:aws:sns:eu-west-1:111122223333:radiogram-ses-feedback",
+		"Subject":          "Amazon SES Email Event Notification",
+		"Message":          `{"eventType":"Bounce"}`,
+		"Timestamp":        "2026-03-02T07:28:30.100Z",
+		"SignatureVersion": "2",
+		"Signature":        "c2lnbmF0dXJl",
+		"SigningCertURL":   "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0123456789abcdef.pem",
+		"UnsubscribeURL":   "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:eu-west-1:111122223333:radiogram-ses-feedback:8a21d249",
+	}, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ev events.SNSEvent
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		t.Fatal(err)
-	}
-	return ev
+	return string(b)
 }
 
-func TestFeedbackConvertsMessages(t *testing.T) {
-	const topic = "arn:aws:sns:eu-west-1:111122223333:radiogram-ses-feedback"
-	// The record's Sns object as Lambda receives it, and the message SNS
-	// signed, which the handler must rebuild exactly.
-	sns := func(timestamp any) map[string]any {
-		m := map[string]any{
-			"Type":              "Notification",
-			"MessageId":         "5f1c3b9e-2d4a-5b6c-8e7f-9a0b1c2d3e4f",
-			"TopicArn":          topic,
-			"Subject":           "Amazon SES Email Event Notification",
-			"Message":           `{"eventType":"Bounce"}`,
-			"SignatureVersion":  "2",
-			"Signature":         "c2lnbmF0dXJl",
-			"SigningCertUrl":    "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0123456789abcdef.pem",
-			"UnsubscribeUrl":    "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=" + topic + ":8a21d249",
-			"MessageAttributes": map[string]any{},
-		}
-		if timestamp != nil {
-			m["Timestamp"] = timestamp
-		}
-		return m
+// TestFeedbackHandsOverTheSignedText: the message handed on is the one SNS
+// signed, every signed field exactly as SNS wrote it (the Timestamp's
+// trailing zero too).
+func TestFeedbackHandsOverTheSignedText(t *testing.T) {
+	h := &messageHandler{}
+	resp, err := Feedback(h, nil)(context.Background(), events.SQSEvent{Records: []events.SQSMessage{sqsRecord("m1", snsBody(t, "sns-1"))}})
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("Feedback = %+v, %v", resp, err)
 	}
-	signed := func(timestamp string) feedback.Message {
-		return feedback.Message{
-			Type:             "Notification",
-			MessageId:        "5f1c3b9e-2d4a-5b6c-8e7f-9a0b1c2d3e4f",
-			TopicArn:         topic,
-			Subject:          "Amazon SES Email Event Notification",
-			Message:          `{"eventType":"Bounce"}`,
-			Timestamp:        timestamp,
-			SignatureVersion: "2",
-			Signature:        "c2lnbmF0dXJl",
-			SigningCertURL:   "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0123456789abcdef.pem",
-			UnsubscribeURL:   "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=" + topic + ":8a21d249",
-		}
+	want := feedback.Message{
+		Type:             "Notification",
+		MessageId:        "sns-1",
+		TopicArn:         "arn:aws:sns:eu-west-1:111122223333:radiogram-ses-feedback",
+		Subject:          "Amazon SES Email Event Notification",
+		Message:          `{"eventType":"Bounce"}`,
+		Timestamp:        "2026-03-02T07:28:30.100Z",
+		SignatureVersion: "2",
+		Signature:        "c2lnbmF0dXJl",
+		SigningCertURL:   "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0123456789abcdef.pem",
+		UnsubscribeURL:   "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:eu-west-1:111122223333:radiogram-ses-feedback:8a21d249",
 	}
-	// The signature covers the Timestamp as SNS wrote it: milliseconds
-	// always three digits, trailing zeros kept, in UTC with a Z.
-	tests := []struct {
-		name      string
-		timestamp any
-		want      feedback.Message
-	}{
-		{"milliseconds", "2026-03-02T07:28:30.123Z", signed("2026-03-02T07:28:30.123Z")},
-		{"trailing zero", "2026-03-02T07:28:30.100Z", signed("2026-03-02T07:28:30.100Z")},
-		{"whole second", "2026-03-02T07:29:00.000Z", signed("2026-03-02T07:29:00.000Z")},
-		{"offset written as UTC", "2026-03-02T08:29:00.250+01:00", signed("2026-03-02T07:29:00.250Z")},
-		{"no timestamp", nil, signed("")},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			h := &messageHandler{}
-			if err := Feedback(h, nil)(context.Background(), snsEvent(t, sns(tt.timestamp))); err != nil {
-				t.Fatal(err)
-			}
-			if len(h.got) != 1 || h.got[0] != tt.want {
-				t.Errorf("handled %+v\nwant %+v", h.got, tt.want)
-			}
-		})
+	if len(h.got) != 1 || h.got[0] != want {
+		t.Errorf("handled %+v\nwant %+v", h.got, want)
 	}
 }
 
-func TestFeedbackJoinsErrors(t *testing.T) {
-	errForged := fmt.Errorf("verify SNS message: %w", feedback.ErrUntrusted)
-	errStore := errors.New("table unavailable")
-	rec := func(id string) map[string]any { return map[string]any{"Type": "Notification", "MessageId": id} }
+// TestFeedbackPartialBatch: a record that failed for a reason a retry may
+// cure is reported back alone; one not provably from SNS is dropped with a
+// log line, never retried.
+func TestFeedbackPartialBatch(t *testing.T) {
+	errForged := fmt.Errorf("verify SNS message: %w", feedback.ErrSignature)
+	errTopic := fmt.Errorf("message x: %w", feedback.ErrTopic)
+	errStore := errors.New("suppress bounced address: table unavailable")
+	errCert := errors.New("fetch signing certificate: connection reset")
 	tests := []struct {
-		name      string
-		ids       []string
-		fail      map[string]error
-		wantIs    []error
-		wantInErr []string
+		name        string
+		records     []events.SQSMessage
+		fail        map[string]error // by SNS message id
+		wantHandled []string         // SNS message ids, in order
+		wantFailed  []string         // SQS message ids reported back
+		wantLogged  []string
+		wantNoLines bool
 	}{
-		{name: "no records"},
-		{name: "all handled", ids: []string{"a", "b"}},
+		{name: "no records", wantNoLines: true},
 		{
-			name: "failures among successes", ids: []string{"a", "forged", "b", "store"},
-			fail:      map[string]error{"forged": errForged, "store": errStore},
-			wantIs:    []error{feedback.ErrUntrusted, errStore},
-			wantInErr: []string{"record 1 (message forged)", "record 3 (message store)"},
+			name:        "all handled",
+			records:     []events.SQSMessage{sqsRecord("q1", snsBody(t, "a")), sqsRecord("q2", snsBody(t, "b"))},
+			wantHandled: []string{"a", "b"},
+			wantNoLines: true,
+		},
+		{
+			name: "a store failure among successes",
+			records: []events.SQSMessage{
+				sqsRecord("q1", snsBody(t, "a")), sqsRecord("q2", snsBody(t, "store")), sqsRecord("q3", snsBody(t, "b")),
+			},
+			fail:        map[string]error{"store": errStore},
+			wantHandled: []string{"a", "store", "b"},
+			wantFailed:  []string{"q2"},
+			wantLogged:  []string{`"msg":"feedback failed"`, `"message":"q2"`, `"sns_message_id":"store"`, `"receive_count":"2"`, "table unavailable"},
+		},
+		{
+			name:        "a certificate that could not be fetched is retried",
+			records:     []events.SQSMessage{sqsRecord("q1", snsBody(t, "cert"))},
+			fail:        map[string]error{"cert": errCert},
+			wantHandled: []string{"cert"},
+			wantFailed:  []string{"q1"},
+			wantLogged:  []string{`"msg":"feedback failed"`, "connection reset"},
+		},
+		{
+			name: "forged and foreign messages are dropped",
+			records: []events.SQSMessage{
+				sqsRecord("q1", snsBody(t, "forged")), sqsRecord("q2", snsBody(t, "a")), sqsRecord("q3", snsBody(t, "elsewhere")),
+			},
+			fail:        map[string]error{"forged": errForged, "elsewhere": errTopic},
+			wantHandled: []string{"forged", "a", "elsewhere"},
+			wantLogged:  []string{`"msg":"feedback dropped: not provably from the feedback topic"`, `"message":"q1"`, `"message":"q3"`, "signature does not verify", "topic not accepted"},
+		},
+		{
+			name: "a body that is no SNS message is dropped unhandled",
+			records: []events.SQSMessage{
+				sqsRecord("q1", `{"Type": "Notification", "Message": `), sqsRecord("q2", snsBody(t, "a")),
+			},
+			wantHandled: []string{"a"},
+			wantLogged:  []string{`"msg":"feedback dropped: not provably from the feedback topic"`, `"message":"q1"`, "not an SNS message"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var recs []map[string]any
-			for _, id := range tt.ids {
-				recs = append(recs, rec(id))
-			}
 			var logs bytes.Buffer
 			h := &messageHandler{fail: tt.fail}
-			err := Feedback(h, slog.New(slog.NewJSONHandler(&logs, nil)))(context.Background(), snsEvent(t, recs...))
-			if len(h.got) != len(tt.ids) {
-				t.Errorf("%d records handled, want every one of %d", len(h.got), len(tt.ids))
+			resp, err := Feedback(h, slog.New(slog.NewJSONHandler(&logs, nil)))(context.Background(), events.SQSEvent{Records: tt.records})
+			if err != nil {
+				t.Fatalf("handler error %v: a failed record must fail alone, not the batch", err)
 			}
-			if len(tt.wantIs) == 0 {
-				if err != nil || logs.Len() > 0 {
-					t.Errorf("error %v, logs %s; want neither", err, &logs)
+			var handled, failed []string
+			for _, m := range h.got {
+				handled = append(handled, m.MessageId)
+			}
+			for _, f := range resp.BatchItemFailures {
+				failed = append(failed, f.ItemIdentifier)
+			}
+			if !slices.Equal(handled, tt.wantHandled) {
+				t.Errorf("handled %v, want %v", handled, tt.wantHandled)
+			}
+			if !slices.Equal(failed, tt.wantFailed) {
+				t.Errorf("batchItemFailures %v, want %v", failed, tt.wantFailed)
+			}
+			for _, want := range tt.wantLogged {
+				if !strings.Contains(logs.String(), want) {
+					t.Errorf("logs lack %s:\n%s", want, &logs)
 				}
-				return
 			}
-			for _, want := range tt.wantIs {
-				if !errors.Is(err, want) {
-					t.Errorf("error %v does not wrap %v", err, want)
-				}
-			}
-			for _, want := range tt.wantInErr {
-				if err == nil || !strings.Contains(err.Error(), want) {
-					t.Errorf("error %v lacks %q", err, want)
-				}
-			}
-			if n := strings.Count(logs.String(), `"msg":"SNS record failed"`); n != len(tt.wantIs) {
-				t.Errorf("%d failures logged, want %d:\n%s", n, len(tt.wantIs), &logs)
+			if tt.wantNoLines && logs.Len() > 0 {
+				t.Errorf("logged:\n%s", &logs)
 			}
 		})
 	}
@@ -444,4 +449,33 @@ type runFunc func(context.Context, ingest.Trigger) (ingest.Summary, error)
 
 func (f runFunc) Run(ctx context.Context, trigger ingest.Trigger) (ingest.Summary, error) {
 	return f(ctx, trigger)
+}
+
+// An ingest where every feed fetched failed must not pass for a success:
+// the handler fails, so that Lambda counts an error and, once retries are
+// spent, the failed-invocations queue keeps the event. A run with no feed
+// due, or with some feeds working, succeeds.
+func TestIngestFailsWhenEveryFeedFailed(t *testing.T) {
+	tests := []struct {
+		name    string
+		sum     ingest.Summary
+		wantErr bool
+	}{
+		{"no feed due", ingest.Summary{FeedsSkipped: 5}, false},
+		{"some feeds failed", ingest.Summary{FeedsOK: 1, FeedsFailed: 3}, false},
+		{"every feed unchanged", ingest.Summary{FeedsUnchanged: 4}, false},
+		{"every feed failed", ingest.Summary{FeedsFailed: 4, FeedsSkipped: 1, Feeds: []ingest.FeedResult{{Error: "dial tcp: i/o timeout"}}}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run := runFunc(func(context.Context, ingest.Trigger) (ingest.Summary, error) { return tt.sum, nil })
+			sum, err := Ingest(run)(context.Background(), IngestEvent{Source: "schedule"})
+			if (err != nil) != tt.wantErr || (err != nil && !errors.Is(err, ingest.ErrAllFeedsFailed)) {
+				t.Fatalf("Ingest error = %v, want an error: %v", err, tt.wantErr)
+			}
+			if sum.FeedsFailed != tt.sum.FeedsFailed || sum.FeedsSkipped != tt.sum.FeedsSkipped {
+				t.Errorf("answered %+v, want the run's summary", sum)
+			}
+		})
+	}
 }

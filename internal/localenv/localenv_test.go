@@ -150,7 +150,7 @@ func TestStartDeploysTables(t *testing.T) {
 
 	// The whole template is deployed: resources moto's CloudFormation cannot
 	// create are made around it, so every output resolves.
-	for _, output := range []string{"ApiUrl", "AdminTokenSecretArn", "SigningKeysSecretArn", "FeedbackTopicArn", "FailedInvocationsQueueUrl"} {
+	for _, output := range []string{"ApiUrl", "AdminTokenSecretArn", "SigningKeysSecretArn", "FeedbackTopicArn", "FeedbackQueueUrl", "FeedbackDeadLetterQueueUrl", "FailedInvocationsQueueUrl"} {
 		if v := env.Outputs[output]; v == "" || strings.Contains(v, "${") {
 			t.Errorf("output %s = %q, want a resolved value", output, v)
 		}

@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -44,6 +45,7 @@ func New(api API, url string) *Queue {
 
 var (
 	_ delivery.Queue       = (*Queue)(nil)
+	_ delivery.PlanQueue   = (*Queue)(nil)
 	_ subscribers.Requests = (*Queue)(nil)
 )
 
@@ -72,26 +74,64 @@ func (q *Queue) Depth(ctx context.Context) (int, error) {
 // maxBody is SQS's message size limit.
 const maxBody = 256 << 10
 
-// Enqueue sends jobs ten to a request, retrying the entries SQS refuses
-// for a moment (throttling, an internal error) with backoff.
+// Enqueue sends delivery jobs.
 func (q *Queue) Enqueue(ctx context.Context, jobs []delivery.Job) error {
-	for batch := range slices.Chunk(jobs, 10) {
+	return sendAll(ctx, q, jobs)
+}
+
+// EnqueuePlans sends the shards of a run to the planner function.
+func (q *Queue) EnqueuePlans(ctx context.Context, reqs []delivery.Request) error {
+	return sendAll(ctx, q, reqs)
+}
+
+// sendConcurrency bounds the batches one call has in flight: a plan of a
+// large list queues thousands of jobs, and one batch at a time would make
+// its planning wait on SQS's round trips.
+const sendConcurrency = 8
+
+// sendAll sends messages ten to a request, several requests at once,
+// retrying the entries SQS refuses for a moment (throttling, an internal
+// error) with backoff.
+func sendAll[T any](ctx context.Context, q *Queue, msgs []T) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+	)
+	sem := make(chan struct{}, sendConcurrency)
+	for batch := range slices.Chunk(msgs, 10) {
 		entries := make([]types.SendMessageBatchRequestEntry, len(batch))
-		for i, job := range batch {
-			body, err := json.Marshal(job)
+		for i, m := range batch {
+			body, err := json.Marshal(m)
 			if err != nil {
-				return fmt.Errorf("encode job: %w", err)
+				return fmt.Errorf("encode message: %w", err)
 			}
 			if len(body) > maxBody {
-				return fmt.Errorf("job of run %s is %d bytes, over the SQS limit", job.RunID, len(body))
+				return fmt.Errorf("a message of %d bytes is over the SQS limit", len(body))
 			}
 			entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(body))}
 		}
-		if err := q.sendBatch(ctx, entries); err != nil {
-			return err
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
 		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := q.sendBatch(ctx, entries); err != nil {
+				errOnce.Do(func() { firstErr = err; cancel() })
+			}
+		})
 	}
-	return nil
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return ctx.Err()
 }
 
 // RequestMessage is the body of a queued subscriber request; a body with
