@@ -1,7 +1,7 @@
 // Command radiogram-local runs the whole service on one machine for `make
 // run`: moto_server with the stack from template.yaml, the HTTP API on
 // loopback, the ingest and the digest planner on their schedules, and the
-// send queue's consumer in-process. Ctrl-C stops all of it.
+// send and ingest queues' consumers in-process. Ctrl-C stops all of it.
 package main
 
 import (
@@ -21,6 +21,7 @@ import (
 	"github.com/radiogram/radiogram/internal/app"
 	"github.com/radiogram/radiogram/internal/config"
 	"github.com/radiogram/radiogram/internal/ingest"
+	"github.com/radiogram/radiogram/internal/ingestruns"
 	"github.com/radiogram/radiogram/internal/lambdaevents"
 	"github.com/radiogram/radiogram/internal/localenv"
 )
@@ -67,9 +68,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	// The queue consumer runs in-process, as Lambda's SQS source would.
+	// The queue consumers run in-process, as Lambda's SQS sources would.
 	consumer := &lambdaevents.SQSSource{Queue: a.Queue, Handler: lambdaevents.SendJobs(sender, svc, a.Log), RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: a.Log}
 	go consumer.Run(ctx)
+	ingests := &lambdaevents.SQSSource{Queue: a.IngestQueue, Handler: lambdaevents.IngestRequests(a.IngestRuns(), a.Log), RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: a.Log}
+	go ingests.Run(ctx)
 	srv := &http.Server{
 		Handler: handler,
 		// A client gets 10 s to send its headers, so slow-header
@@ -78,10 +81,10 @@ func run() error {
 		// and 30 s for the whole request with its body: admin and sign-up
 		// bodies are small JSON or forms, limited by the handlers.
 		ReadTimeout: 30 * time.Second,
-		// An answer must be written within 90 s of the request being read.
-		// The longest call, POST /admin/ingest, fetches every feed
-		// (8 at a time, 10 s each at most) before it answers, well within
-		// it; a client that stops reading cannot hold a connection longer.
+		// An answer must be written within 90 s of the request being read,
+		// far more than any call takes (an ingest runs after its answer,
+		// from the ingest queue); a client that stops reading cannot hold a
+		// connection longer.
 		WriteTimeout: 90 * time.Second,
 		// A keep-alive connection left idle is closed after 2 minutes, so
 		// idle browsers and scripts do not hold file descriptors forever.
@@ -142,11 +145,13 @@ func loadApp(ctx context.Context, env *localenv.Env) (*app.App, error) {
 }
 
 // runSchedules does what EventBridge Scheduler does in the cloud, which
-// moto does not: the ingest at start and every interval, the planner at
-// start and on every hour, until ctx ends.
+// moto does not: the ingest at start and every interval (skipped while an
+// admin's run goes, as in the cloud), the planner at start and on every
+// hour, until ctx ends.
 func runSchedules(ctx context.Context, a *app.App, interval time.Duration) {
+	runs := a.IngestRuns()
 	runIngest := func() {
-		if _, err := a.Ingest.Run(ctx, ingest.TriggerSchedule); err != nil && ctx.Err() == nil {
+		if _, _, err := runs.RunScheduled(ctx, ingestruns.StartedBySchedule, ingest.TriggerSchedule); err != nil && ctx.Err() == nil {
 			a.Log.Error("ingest", "err", err)
 		}
 	}

@@ -63,6 +63,9 @@ type App struct {
 	AdminStore  *dynamo.AdminStore
 	Queue       *sqsqueue.Queue
 	DeadLetters *sqsqueue.Queue // nil when not configured
+	// IngestQueue carries the ingest runs admins ask for to the ingest
+	// function; nil when not configured (only the API sends to it).
+	IngestQueue *sqsqueue.Queue
 	MailSender  email.Sender
 	Ingest      *ingest.Runner
 	catalog     *feeds.Catalog
@@ -136,6 +139,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, err
 	}
 	if cfg.SendDLQURL != "" {
 		a.DeadLetters = sqsqueue.New(sqsClient, cfg.SendDLQURL)
+	}
+	if cfg.IngestQueueURL != "" {
+		a.IngestQueue = sqsqueue.New(sqsClient, cfg.IngestQueueURL)
 	}
 	if a.Hasher, err = a.addressHasher(ctx); err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/digestmail"
 	"github.com/radiogram/radiogram/internal/feedback"
+	"github.com/radiogram/radiogram/internal/ingestruns"
 	"github.com/radiogram/radiogram/internal/sesmail"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
@@ -57,7 +58,7 @@ func (a *App) digestRenderer(svc *subscribers.Service) *digestmail.JobRenderer {
 func (a *App) AdminService(svc *subscribers.Service) *admin.Service {
 	return &admin.Service{
 		FeedStore:        a.Feeds,
-		Ingest:           a.Ingest,
+		Ingest:           a.IngestRuns(),
 		ItemStore:        a.Items,
 		SubscriberStore:  a.Subscribers,
 		SuppressionStore: a.Suppressions,
@@ -74,6 +75,17 @@ func (a *App) AdminService(svc *subscribers.Service) *admin.Service {
 		Now:              time.Now,
 		Log:              a.Log,
 	}
+}
+
+// IngestRuns returns the ingest runs: one at a time under the lock in the
+// admin table, queued by the API on the ingest queue and carried out, like
+// the schedule's, by the ingest function with the ingest runner.
+func (a *App) IngestRuns() *ingestruns.Service {
+	s := &ingestruns.Service{Store: a.AdminStore, Runner: a.Ingest, Now: time.Now, Log: a.Log}
+	if a.IngestQueue != nil { // never a typed nil in the interface
+		s.Queue = a.IngestQueue
+	}
+	return s
 }
 
 // PlanSchedule is the planner function's handler: it plans every due slot

@@ -26,7 +26,10 @@ type Config struct {
 	SendsTable        string
 	SendQueueURL      string
 	SendDLQURL        string
-	AdminTable        string
+	// IngestQueueURL is the queue of ingest runs an admin asked for,
+	// which the ingest function carries out.
+	IngestQueueURL string
+	AdminTable     string
 
 	// FeedsFile and TopicsFile replace the embedded defaults when set.
 	FeedsFile  string
@@ -104,6 +107,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		AdminTable:             p.str("RADIOGRAM_ADMIN_TABLE", ""),
 		SendQueueURL:           p.str("RADIOGRAM_SEND_QUEUE_URL", ""),
 		SendDLQURL:             p.str("RADIOGRAM_SEND_DLQ_URL", ""),
+		IngestQueueURL:         p.str("RADIOGRAM_INGEST_QUEUE_URL", ""),
 		FeedsFile:              p.str("RADIOGRAM_FEEDS", ""),
 		TopicsFile:             p.str("RADIOGRAM_TOPICS", ""),
 		FetchTimeout:           p.duration("RADIOGRAM_FETCH_TIMEOUT", 10*time.Second),

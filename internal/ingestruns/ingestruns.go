@@ -147,6 +147,9 @@ func newID(now time.Time) string {
 // in the queue. If a run holds the lock, it returns that run instead, and
 // started false: never a second run.
 func (s *Service) Start(ctx context.Context, startedBy string) (run Run, started bool, err error) {
+	if s.Queue == nil {
+		return Run{}, false, errors.New("no ingest queue to hand the run to (RADIOGRAM_INGEST_QUEUE_URL)")
+	}
 	now := s.now()
 	id := s.newID(now)
 	held, ok, err := s.Store.AcquireIngestLock(ctx, id, now, now.Add(s.lease()), false)
