@@ -3,9 +3,11 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -134,5 +136,60 @@ func TestIngestRunsThroughTheQueue(t *testing.T) {
 	status, body := adminCall(t, "GET", srv.URL+"/admin/ingest/ingest-nope", "")
 	if status != http.StatusNotFound || !strings.Contains(body["error"].(string), "ingest-nope") {
 		t.Errorf("unknown run: %d %v", status, body)
+	}
+}
+
+// TestIngestLockOnDynamoDB holds the admin table's lock record to the
+// rules the domain's fake keeps: free, taken, claimed once, expired,
+// released only by its holder. And "current" is no run's id.
+func TestIngestLockOnDynamoDB(t *testing.T) {
+	t.Parallel()
+	a := newTestApp(t, newFeedServer(t).writeRegistry(t, testFeeds[:1]))
+	ctx := context.Background()
+	store := a.AdminStore
+	now := time.Now().UTC()
+	lease := now.Add(15 * time.Minute)
+
+	take := func(id string, at time.Time, claim bool) (ingestruns.Lock, bool) {
+		t.Helper()
+		held, ok, err := store.AcquireIngestLock(ctx, id, at, at.Add(15*time.Minute), claim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return held, ok
+	}
+	if lock, err := store.IngestLock(ctx); err != nil || lock.RunID != "" {
+		t.Fatalf("a fresh table's lock: %+v, %v", lock, err)
+	}
+	if _, ok := take("run-a", now, false); !ok {
+		t.Fatal("a free lock was refused")
+	}
+	if held, ok := take("run-b", now, false); ok || held.RunID != "run-a" || held.Claimed || !held.Until.Equal(lease.Truncate(time.Millisecond)) {
+		t.Errorf("a held lock: ok %v, held %+v; want refused, naming run-a unclaimed until %s", ok, held, lease)
+	}
+	if _, ok := take("run-a", now, true); !ok {
+		t.Error("its own run could not claim it")
+	}
+	if held, ok := take("run-a", now, true); ok || !held.Claimed {
+		t.Errorf("a second claim: ok %v, held %+v; want refused, claimed", ok, held)
+	}
+	if err := store.ReleaseIngestLock(ctx, "run-b"); err != nil {
+		t.Fatal(err)
+	}
+	if lock, _ := store.IngestLock(ctx); !lock.Held(now) || lock.RunID != "run-a" {
+		t.Errorf("another run released it: %+v", lock)
+	}
+	// Its lease over, anyone may take it.
+	if _, ok := take("run-c", lease.Add(time.Second), false); !ok {
+		t.Error("an expired lock was refused")
+	}
+	if err := store.ReleaseIngestLock(ctx, "run-c"); err != nil {
+		t.Fatal(err)
+	}
+	if lock, _ := store.IngestLock(ctx); lock.Held(now) {
+		t.Errorf("a released lock is held: %+v", lock)
+	}
+	if _, err := store.IngestRun(ctx, "current"); !errors.Is(err, ingestruns.ErrNotFound) {
+		t.Errorf("IngestRun(current) = %v, want not found: that is the lock", err)
 	}
 }

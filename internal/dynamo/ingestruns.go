@@ -199,6 +199,9 @@ func (s *AdminStore) IngestRun(ctx context.Context, id string) (ingestruns.Run, 
 	if err := attributevalue.UnmarshalMap(out.Item, &rec); err != nil {
 		return ingestruns.Run{}, fmt.Errorf("decode ingest run %s: %w", id, err)
 	}
+	if rec.Kind != "ingest" { // "current" names the lock, no run
+		return ingestruns.Run{}, ingestruns.ErrNotFound
+	}
 	return rec.run()
 }
 
