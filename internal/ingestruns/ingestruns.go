@@ -189,9 +189,10 @@ func (s *Service) running(ctx context.Context, held Lock) (Run, bool, error) {
 }
 
 // Get returns one run. A run recorded as running whose lock has lapsed or
-// passed to another run stopped without finishing (its function crashed
-// or timed out, and its message was not or not yet retried): it is
-// reported as failed, saying so.
+// passed to another run did not finish within its lease (its function
+// crashed or timed out, or the run waited in the queue that long): it is
+// reported as failed, saying so. (A retry from the queue may still carry
+// it out later, if no other run holds the lock then.)
 func (s *Service) Get(ctx context.Context, id string) (Run, error) {
 	run, err := s.Store.IngestRun(ctx, id)
 	if err != nil {
@@ -206,7 +207,7 @@ func (s *Service) Get(ctx context.Context, id string) (Run, error) {
 	}
 	if now := s.now(); lock.RunID != id || !lock.Held(now) {
 		run.Status = StatusFailed
-		run.Error = "the run stopped before it finished (its ingest function timed out or crashed); start another"
+		run.Error = "the run did not finish within its lease: the ingest function timed out or crashed, or never took it up; start another"
 	}
 	return run, nil
 }
