@@ -18,9 +18,10 @@ import (
 )
 
 // Ingest runs live in the admin table too: one record per run
-// ("ingest#<id>", kind "ingest", expiring after IngestRunRetention) and the
-// lock that lets one run go at a time ("ingest#current", no kind, so the
-// by-kind index lists only runs).
+// ("ingest#<id>", kind "ingest" with its start as "at", so that the by-kind
+// index can list them newest first; expiring after IngestRunRetention) and
+// the lock that lets one run go at a time ("ingest#current", no kind, so
+// the index never lists it).
 const (
 	ingestLockKey = "ingest#current"
 	// IngestRunRetention is how long a run's record is kept.
@@ -203,27 +204,6 @@ func (s *AdminStore) IngestRun(ctx context.Context, id string) (ingestruns.Run, 
 		return ingestruns.Run{}, ingestruns.ErrNotFound
 	}
 	return rec.run()
-}
-
-// IngestRuns lists the latest ingest runs, newest first.
-func (s *AdminStore) IngestRuns(ctx context.Context, limit int) ([]ingestruns.Run, error) {
-	raw, err := s.latest(ctx, "ingest", limit)
-	if err != nil {
-		return nil, err
-	}
-	var recs []ingestRunRecord
-	if err := attributevalue.UnmarshalListOfMaps(raw, &recs); err != nil {
-		return nil, fmt.Errorf("decode ingest runs: %w", err)
-	}
-	runs := make([]ingestruns.Run, 0, len(recs))
-	for _, rec := range recs {
-		run, err := rec.run()
-		if err != nil {
-			return nil, err
-		}
-		runs = append(runs, run)
-	}
-	return runs, nil
 }
 
 func (r ingestRunRecord) run() (ingestruns.Run, error) {
