@@ -64,6 +64,9 @@ type App struct {
 	Queue       *sqsqueue.Queue
 	PlanQueue   *sqsqueue.Queue // nil when not configured: runs are planned in-process
 	DeadLetters *sqsqueue.Queue // nil when not configured
+	// IngestQueue carries the ingest runs admins ask for to the ingest
+	// function; nil when not configured (only the API sends to it).
+	IngestQueue *sqsqueue.Queue
 	MailSender  email.Sender
 	Ingest      *ingest.Runner
 	catalog     *feeds.Catalog
@@ -142,6 +145,9 @@ func newApp(ctx context.Context, cfg config.Config, logs io.Writer) (*App, error
 	}
 	if cfg.PlanQueueURL != "" {
 		a.PlanQueue = sqsqueue.New(sqsClient, cfg.PlanQueueURL)
+	}
+	if cfg.IngestQueueURL != "" {
+		a.IngestQueue = sqsqueue.New(sqsClient, cfg.IngestQueueURL)
 	}
 	if a.Hasher, err = a.addressHasher(ctx); err != nil {
 		return nil, err

@@ -28,7 +28,10 @@ type Config struct {
 	SendDLQURL        string
 	// PlanQueueURL carries the shards of a run to the planner function.
 	PlanQueueURL string
-	AdminTable   string
+	// IngestQueueURL is the queue of ingest runs an admin asked for,
+	// which the ingest function carries out.
+	IngestQueueURL string
+	AdminTable     string
 
 	// FeedsFile and TopicsFile replace the embedded defaults when set.
 	FeedsFile  string
@@ -107,6 +110,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SendQueueURL:           p.str("RADIOGRAM_SEND_QUEUE_URL", ""),
 		SendDLQURL:             p.str("RADIOGRAM_SEND_DLQ_URL", ""),
 		PlanQueueURL:           p.str("RADIOGRAM_PLAN_QUEUE_URL", ""),
+		IngestQueueURL:         p.str("RADIOGRAM_INGEST_QUEUE_URL", ""),
 		FeedsFile:              p.str("RADIOGRAM_FEEDS", ""),
 		TopicsFile:             p.str("RADIOGRAM_TOPICS", ""),
 		FetchTimeout:           p.duration("RADIOGRAM_FETCH_TIMEOUT", 10*time.Second),
