@@ -8,7 +8,9 @@ moto's CloudFormation cannot create (AWS_API_CREATED below, each with the
 reason) are made through their own service's API in moto instead, with the
 same properties, and every reference to them resolved: nothing of the
 template is left out. What moto would need Docker for is made inert and
-said so (INERT_LOCALLY).
+said so (INERT_LOCALLY). What moto ignores is done here as CloudFormation
+would: parameters are checked against their constraints and the template's
+Rules before anything is made, and tables get their TTL.
 
 On stdout, one JSON object: {"outputs": {OutputKey: OutputValue},
 "functions": {LogicalId: {"name": FunctionName, "environment": {...}}}}, each
@@ -213,8 +215,8 @@ AWS_API_CREATED = {
         "before",
         "the sending domain, so moto accepts mail from it; made with its DKIM key length and default "
         "configuration set (SES v2 CreateEmailIdentity) and its MAIL FROM domain (SES v1 "
-        "SetIdentityMailFromDomain: moto has no v2 call for it); DkimAttributes.SigningEnabled is moto's "
-        "default; its DKIM tokens are made up, as moto has none",
+        "SetIdentityMailFromDomain: moto has no v2 call for it); moto turns DKIM signing on with the signing "
+        "attributes; its DKIM tokens are made up, as moto has none",
     ),
     "AWS::CloudWatch::Alarm": ("after", "the operations alarms (moto stores them; they never fire)"),
     "AWS::ApiGatewayV2::Api": (
@@ -655,8 +657,9 @@ class LocalDeployment:
     def _make_alarm(self, name, props):
         args = {k: v for k, v in props.items() if k in _ALARM_PROPERTIES}
         args.setdefault("AlarmName", self._physical_name(name))
-        for number in ("Threshold",):
-            args[number] = float(args[number])
+        # Numbers a parameter gave come back from the stack as text.
+        if "Threshold" in args:
+            args["Threshold"] = float(args["Threshold"])
         for number in ("Period", "EvaluationPeriods", "DatapointsToAlarm"):
             if number in args:
                 args[number] = int(args[number])
