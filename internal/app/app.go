@@ -131,7 +131,7 @@ func newApp(ctx context.Context, cfg config.Config, logs io.Writer) (*App, error
 		Items:        dynamo.NewItemStore(db, cfg.ItemsTable),
 		Subscribers:  dynamo.NewSubscriberStore(db, cfg.SubscribersTable),
 		Suppressions: dynamo.NewSuppressionStore(db, cfg.SuppressionsTable),
-		Ledger:       dynamo.NewLedger(db, cfg.SendsTable, time.Now),
+		Ledger:       dynamo.NewLedger(db, cfg.SendsTable, time.Now).ExpireAfter(cfg.SendsRetention),
 		AdminStore:   dynamo.NewAdminStore(db, cfg.AdminTable, time.Now),
 		Queue:        sqsqueue.New(sqsClient, cfg.SendQueueURL),
 		MailSender:   sesmail.NewSender(sesv2.NewFromConfig(awsCfg), cfg.ConfigurationSet),

@@ -33,6 +33,10 @@ type Config struct {
 	IngestQueueURL string
 	AdminTable     string
 
+	// SendsRetention is how long a send ledger record is kept: the sends
+	// table's TTL deletes it after.
+	SendsRetention time.Duration
+
 	// FeedsFile and TopicsFile replace the embedded defaults when set.
 	FeedsFile  string
 	TopicsFile string
@@ -106,6 +110,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SuppressionsTable:      p.str("RADIOGRAM_SUPPRESSIONS_TABLE", ""),
 		RateLimitsTable:        p.str("RADIOGRAM_RATELIMITS_TABLE", ""),
 		SendsTable:             p.str("RADIOGRAM_SENDS_TABLE", ""),
+		SendsRetention:         time.Duration(p.integer("RADIOGRAM_SENDS_RETENTION_DAYS", 400, 1, 36500)) * 24 * time.Hour,
 		AdminTable:             p.str("RADIOGRAM_ADMIN_TABLE", ""),
 		SendQueueURL:           p.str("RADIOGRAM_SEND_QUEUE_URL", ""),
 		SendDLQURL:             p.str("RADIOGRAM_SEND_DLQ_URL", ""),

@@ -42,6 +42,17 @@ func TestParse(t *testing.T) {
 		{name: "max items per feed zero", env: map[string]string{"RADIOGRAM_MAX_ITEMS_PER_FEED": "0"}, wantErr: "RADIOGRAM_MAX_ITEMS_PER_FEED=\"0\": want a whole number from 1 to 10000"},
 		{name: "max items per feed too many", env: map[string]string{"RADIOGRAM_MAX_ITEMS_PER_FEED": "10001"}, wantErr: "from 1 to 10000"},
 		{name: "max items per feed not a number", env: map[string]string{"RADIOGRAM_MAX_ITEMS_PER_FEED": "lots"}, wantErr: "RADIOGRAM_MAX_ITEMS_PER_FEED"},
+		{name: "sends retention default", env: map[string]string{}, check: func(t *testing.T, c Config) {
+			if c.SendsRetention != 400*24*time.Hour {
+				t.Errorf("SendsRetention = %v, want 400 days", c.SendsRetention)
+			}
+		}},
+		{name: "sends retention set", env: map[string]string{"RADIOGRAM_SENDS_RETENTION_DAYS": "30"}, check: func(t *testing.T, c Config) {
+			if c.SendsRetention != 30*24*time.Hour {
+				t.Errorf("SendsRetention = %v, want 30 days", c.SendsRetention)
+			}
+		}},
+		{name: "sends retention zero", env: map[string]string{"RADIOGRAM_SENDS_RETENTION_DAYS": "0"}, wantErr: "RADIOGRAM_SENDS_RETENTION_DAYS"},
 		{name: "short admin token", env: map[string]string{"RADIOGRAM_ADMIN_TOKEN": "test-admin-token"}, wantErr: "RADIOGRAM_ADMIN_TOKEN is 16 characters: want at least 32"},
 		{name: "admin token of 32 characters", env: map[string]string{"RADIOGRAM_ADMIN_TOKEN": strings.Repeat("t", 32)}, check: func(t *testing.T, c Config) {
 			if c.AdminToken != strings.Repeat("t", 32) {

@@ -104,13 +104,14 @@ var roleNeeds = map[Role]Needs{
 	// The sender renders with society names (feeds table) and signed links,
 	// and handles the sign-up, manage and data-link requests the API queued
 	// (subscribers and suppressions tables, signed links, mail settings).
+	// It alone writes send records, so it alone sets their expiry.
 	Sender: {
 		Required: []string{
 			"RADIOGRAM_FEEDS_TABLE", "RADIOGRAM_SUBSCRIBERS_TABLE", "RADIOGRAM_ITEMS_TABLE",
 			"RADIOGRAM_SUPPRESSIONS_TABLE", "RADIOGRAM_SENDS_TABLE", "RADIOGRAM_BASE_URL",
 			"RADIOGRAM_SIGNING_KEYS|RADIOGRAM_SIGNING_KEYS_SECRET_ARN", addressPepper,
 		},
-		Optional: slices.Concat(mailing, []string{"RADIOGRAM_SEND_RATE"}),
+		Optional: slices.Concat(mailing, []string{"RADIOGRAM_SEND_RATE", "RADIOGRAM_SENDS_RETENTION_DAYS"}),
 	},
 	Feedback: {
 		Required: []string{
