@@ -222,13 +222,17 @@ func TestFunctionsRun(t *testing.T) {
 
 	t.Run("ingest", func(t *testing.T) {
 		fn := start(t, "IngestFunction", true)
-		var sum struct {
-			FeedsOK  int `json:"feeds_ok"`
-			ItemsNew int `json:"items_new"`
+		var run struct {
+			Status    string `json:"status"`
+			StartedBy string `json:"started_by"`
+			Summary   struct {
+				FeedsOK  int `json:"feeds_ok"`
+				ItemsNew int `json:"items_new"`
+			} `json:"summary"`
 		}
-		invoke(t, fn, sampleEvent(t, "ingest-schedule.json"), &sum)
-		if sum.FeedsOK != 1 || sum.ItemsNew != 2 {
-			t.Errorf("summary %+v, want 1 feed ok and 2 new items", sum)
+		invoke(t, fn, sampleEvent(t, "ingest-schedule.json"), &run)
+		if run.Status != "done" || run.StartedBy != "schedule" || run.Summary.FeedsOK != 1 || run.Summary.ItemsNew != 2 {
+			t.Errorf("run %+v, want a done run started by the schedule, 1 feed ok and 2 new items", run)
 		}
 		stored, err := itemStore.List(ctx, items.Query{Societies: []string{"esr"}, Limit: 10})
 		if err != nil {
@@ -351,9 +355,44 @@ func TestFunctionsRun(t *testing.T) {
 					t.Errorf("GET /admin/items?topic=ai: %d %s, want the AI item", status, body)
 				}
 			},
+			// The sample names a run nobody started.
+			"api-get-ingest-run.json": func(t *testing.T, status int, body string) {
+				if status != http.StatusNotFound || !strings.Contains(body, sampleRunID) {
+					t.Errorf("GET /admin/ingest/%s: %d %s, want 404 naming the run", sampleRunID, status, body)
+				}
+			},
+			// The API answers at once and queues the run; the ingest
+			// function carries it out from the queue (the record of
+			// events/ingest-sqs.json carrying the queued message); then
+			// the run's page shows it done.
 			"api-post-ingest.json": func(t *testing.T, status int, body string) {
-				if status != http.StatusOK || !strings.Contains(body, `"feeds_ok":1`) && !strings.Contains(body, `"feeds_unchanged":1`) {
-					t.Errorf("POST /admin/ingest: %d %s, want a summary over the one feed", status, body)
+				var started struct {
+					RunID  string `json:"run_id"`
+					Status string `json:"status"`
+				}
+				if err := json.Unmarshal([]byte(body), &started); status != http.StatusAccepted || err != nil || started.RunID == "" || started.Status != "running" {
+					t.Fatalf("POST /admin/ingest: %d %s, want 202 with a running run's id", status, body)
+				}
+				msg := receiveAll(t, out["IngestQueueUrl"], 1)[0]
+				if !strings.Contains(aws.ToString(msg.Body), started.RunID) {
+					t.Fatalf("queued %s, want the run %s", aws.ToString(msg.Body), started.RunID)
+				}
+				event, err := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{sqsRecord(t, "ingest-sqs.json", "IngestQueueUrl", msg)}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var resp events.SQSEventResponse
+				invoke(t, start(t, "IngestFunction", true), event, &resp)
+				if len(resp.BatchItemFailures) != 0 {
+					t.Errorf("batchItemFailures %+v, want none", resp.BatchItemFailures)
+				}
+				get := bytes.ReplaceAll(sampleEvent(t, "api-get-ingest-run.json"), []byte(sampleRunID), []byte(started.RunID))
+				get = bytes.ReplaceAll(get, []byte("Bearer local-admin-token-change-me"), []byte("Bearer "+token))
+				var run events.APIGatewayV2HTTPResponse
+				invoke(t, fn, get, &run)
+				if run.StatusCode != http.StatusOK || !strings.Contains(run.Body, `"status":"done"`) ||
+					!strings.Contains(run.Body, `"feeds_ok":1`) && !strings.Contains(run.Body, `"feeds_unchanged":1`) {
+					t.Errorf("GET /admin/ingest/%s: %d %s, want the run done with a summary over the one feed", started.RunID, run.StatusCode, run.Body)
 				}
 			},
 			"api-post-sends.json": func(t *testing.T, status int, body string) {
@@ -545,6 +584,10 @@ func TestInitFailsWithoutTheTemplatesEnvironment(t *testing.T) {
 		t.Fatalf("start without RADIOGRAM_SENDS_TABLE: %v, want an init error naming it", err)
 	}
 }
+
+// sampleRunID is the ingest run events/api-get-ingest-run.json and
+// events/ingest-sqs.json name.
+const sampleRunID = "ingest-20261122T130000-k3x9qa"
 
 // sqsRecord is the record of the sample event carrying m, a message
 // received from the stack's queue (named by its output), as Lambda's event

@@ -8,7 +8,9 @@ moto's CloudFormation cannot create (AWS_API_CREATED below, each with the
 reason) are made through their own service's API in moto instead, with the
 same properties, and every reference to them resolved: nothing of the
 template is left out. What moto would need Docker for is made inert and
-said so (INERT_LOCALLY).
+said so (INERT_LOCALLY). What moto ignores is done here as CloudFormation
+would: parameters are checked against their constraints and the template's
+Rules before anything is made, and tables get their TTL.
 
 On stdout, one JSON object: {"outputs": {OutputKey: OutputValue},
 "functions": {LogicalId: {"name": FunctionName, "environment": {...}}}}, each
@@ -23,6 +25,7 @@ function to template.yaml is enough for it to exist locally.
 
 import argparse
 import copy
+import hashlib
 import io
 import json
 import logging
@@ -207,6 +210,14 @@ AWS_API_CREATED = {
         "the API and sender read the admin token and signing keys from it; generated as CloudFormation would",
     ),
     "AWS::SES::ConfigurationSet": ("before", "the sender sends every digest through it"),
+    "AWS::SES::EmailIdentity": (
+        "before",
+        "the sending domain, so moto accepts mail from it; made with its DKIM key length and default "
+        "configuration set (SES v2 CreateEmailIdentity) and its MAIL FROM domain (SES v1 "
+        "SetIdentityMailFromDomain: moto has no v2 call for it); moto turns DKIM signing on with the signing "
+        "attributes; its DKIM tokens are made up, as moto has none",
+    ),
+    "AWS::CloudWatch::Alarm": ("after", "the operations alarms (moto stores them; they never fire)"),
     "AWS::ApiGatewayV2::Api": (
         "before",
         "its id is in the sender's base URL and the ApiUrl output; its routes are imported after the stack",
@@ -215,8 +226,8 @@ AWS_API_CREATED = {
     "AWS::SES::ConfigurationSetEventDestination": ("after", "bounces and complaints go to the feedback topic"),
     "AWS::SNS::Subscription": (
         "after",
-        "the feedback queue's subscription to the feedback topic: moto delivers what is published there to the "
-        "queue, signed",
+        "the feedback queue's subscription to the feedback topic (moto delivers what is published there to the "
+        "queue, signed) and the alarm e-mail's",
     ),
     "AWS::SNS::TopicPolicy": ("after", "lets SES publish to the feedback topic"),
     "AWS::SQS::QueuePolicy": (
@@ -234,7 +245,36 @@ INERT_LOCALLY = {
     "function in Docker on every message and return it to the queue when that fails; `make run` and the tests "
     "consume the send and feedback queues in-process",
     "AWS::Scheduler::Schedule": "stored, never fired by moto: `make run` runs ingest and planner on their schedules",
+    "AWS::CloudWatch::Alarm": "stored, never evaluated: nothing publishes metrics to moto's CloudWatch",
 }
+
+# The AWS::CloudWatch::Alarm properties PutMetricAlarm takes under the same
+# names.
+_ALARM_PROPERTIES = frozenset(
+    {
+        "AlarmName",
+        "AlarmDescription",
+        "ActionsEnabled",
+        "OKActions",
+        "AlarmActions",
+        "InsufficientDataActions",
+        "MetricName",
+        "Namespace",
+        "Statistic",
+        "ExtendedStatistic",
+        "Dimensions",
+        "Period",
+        "Unit",
+        "EvaluationPeriods",
+        "DatapointsToAlarm",
+        "Threshold",
+        "ComparisonOperator",
+        "TreatMissingData",
+        "EvaluateLowSampleCountPercentile",
+        "Metrics",
+        "ThresholdMetricId",
+    }
+)
 
 PSEUDO_PARAMETERS = {
     "AWS::AccountId": "123456789012",
@@ -269,7 +309,72 @@ def parameter_values(template, overrides):
         if name not in values:
             raise DeployError(f"--parameter {name}: the template has no such parameter")
     values.update(overrides)
+    for name, p in template.get("Parameters", {}).items():
+        check_parameter(name, p, values[name])
+    check_rules(template.get("Rules", {}), values)
     return values
+
+
+def check_parameter(name, spec, value):
+    """Refuse a value CloudFormation would refuse: moto checks none of a
+    parameter's constraints."""
+    why = spec.get("ConstraintDescription", "")
+    if "AllowedValues" in spec and value not in [str(v) for v in spec["AllowedValues"]]:
+        raise DeployError(f"parameter {name}={value!r}: not one of {spec['AllowedValues']}")
+    # CloudFormation matches the whole value (Java regular expressions:
+    # the patterns of this template mean the same in Python).
+    if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], value):
+        raise DeployError(f"parameter {name}={value!r}: does not match {spec['AllowedPattern']} {why}".rstrip())
+    if len(value) < int(spec.get("MinLength", 0)) or len(value) > int(spec.get("MaxLength", len(value))):
+        raise DeployError(f"parameter {name}={value!r}: length out of bounds {why}".rstrip())
+    if spec.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            raise DeployError(f"parameter {name}={value!r}: not a number") from None
+        if number < float(spec.get("MinValue", number)) or number > float(spec.get("MaxValue", number)):
+            raise DeployError(f"parameter {name}={value!r}: out of bounds {why}".rstrip())
+
+
+def check_rules(rules, values):
+    """Refuse parameter values the template's Rules refuse, as CloudFormation
+    does before it changes anything; moto ignores the section."""
+    for rule_name, rule in rules.items():
+        if "RuleCondition" in rule and not rule_value(rule["RuleCondition"], values):
+            continue
+        for assertion in rule.get("Assertions", []):
+            if not rule_value(assertion["Assert"], values):
+                raise DeployError(f"rule {rule_name}: {assertion.get('AssertDescription', 'an assertion failed')}")
+
+
+def rule_value(node, values):
+    """The value of a rule expression: Ref and the rule functions."""
+    if isinstance(node, list):
+        return [rule_value(v, values) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if len(node) == 1:
+        ((fn, args),) = node.items()
+        if fn == "Ref":
+            if args not in values:
+                raise DeployError(f"rules: Ref {args}: not a parameter")
+            return values[args]
+        if fn in ("Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Fn::Contains", "Fn::EachMemberEquals", "Fn::EachMemberIn"):
+            a = rule_value(args, values)
+            if fn == "Fn::Equals":
+                return str(a[0]) == str(a[1])
+            if fn == "Fn::Not":
+                return not a[0]
+            if fn == "Fn::And":
+                return all(a)
+            if fn == "Fn::Or":
+                return any(a)
+            if fn == "Fn::Contains":
+                return str(a[1]) in [str(x) for x in a[0]]
+            if fn == "Fn::EachMemberEquals":
+                return all(str(x) == str(a[1]) for x in a[0])
+            return all(str(x) in [str(y) for y in a[1]] for x in a[0])
+    raise DeployError(f"rules: {json.dumps(node, default=str)}: not a rule function local_stack evaluates")
 
 
 def substitute(node, values):
@@ -318,6 +423,42 @@ def resolve_static(node, values, where):
     if unresolved:
         raise DeployError(f"{where}: cannot be made before the stack: it refers to {', '.join(sorted(unresolved))}")
     return {k: resolve_static(v, values, where) for k, v in node.items()}
+
+
+def before_in_order(resources):
+    """The "before" resources, each after those its properties refer to
+    (an identity names its configuration set), else by name."""
+    pending = dict(sorted(resources.items()))
+    while pending:
+        ready = [n for n, r in pending.items() if not references(r.get("Properties", {})) & (pending.keys() - {n})]
+        if not ready:
+            raise DeployError(f"{', '.join(pending)}: refer to each other; none can be made first")
+        for name in ready:
+            yield name, pending.pop(name)
+
+
+def evaluate_condition(node, conditions, values):
+    """The value of a template condition (its name, or an expression) with
+    the parameters' values: conditions may only refer to parameters and
+    other conditions."""
+    if isinstance(node, str):
+        if node not in conditions:
+            raise DeployError(f"condition {node}: the template has no such condition")
+        return evaluate_condition(conditions[node], conditions, values)
+    if isinstance(node, dict) and len(node) == 1:
+        ((fn, args),) = node.items()
+        if fn == "Condition":
+            return evaluate_condition(args, conditions, values)
+        if fn == "Fn::Equals":
+            a, b = (str(resolve_static(x, values, "condition")) for x in args)
+            return a == b
+        if fn == "Fn::Not":
+            return not evaluate_condition(args[0], conditions, values)
+        if fn == "Fn::And":
+            return all(evaluate_condition(x, conditions, values) for x in args)
+        if fn == "Fn::Or":
+            return any(evaluate_condition(x, conditions, values) for x in args)
+    raise DeployError(f"condition {json.dumps(node, default=str)}: not a condition function local_stack evaluates")
 
 
 def intrinsic_leaves(node, found):
@@ -370,12 +511,22 @@ class LocalDeployment:
         params = parameter_values(template, overrides)
         values = dict(PSEUDO_PARAMETERS, **{"AWS::Region": self.region, "AWS::StackName": self.stack}, **params)
 
+        # A resource made here under a condition that is false is not made,
+        # as CloudFormation would not create it.
+        conditions = template.get("Conditions", {})
+        for group in ("before", "after"):
+            groups[group] = {
+                name: r
+                for name, r in groups[group].items()
+                if "Condition" not in r or evaluate_condition(r["Condition"], conditions, values)
+            }
+
         made = {}
-        for name, resource in sorted(groups["before"].items()):
+        for name, resource in before_in_order(groups["before"]):
             props = resource.get("Properties", {})
             if resource["Type"] == "AWS::ApiGatewayV2::Api":
                 props = {}  # its body refers to the function: imported after the stack
-            made.update(self._make(name, resource["Type"], resolve_static(props, values, name)))
+            made.update(self._make(name, resource["Type"], resolve_static(props, dict(values, **made), name)))
 
         stack_template = {k: v for k, v in template.items() if k not in ("Resources", "Outputs", "Transform")}
         stack_template["Resources"] = substitute(groups["cloudformation"], made)
@@ -406,6 +557,7 @@ class LocalDeployment:
         for name, resource in sorted(replace_leaves(after, resolved).items()):
             self._make(name, resource["Type"], resource.get("Properties", {}))
         self._disable_event_source_mappings()
+        self._enable_time_to_live(groups["cloudformation"])
         return stack_outputs
 
     # -- resources made through their service's API --------------------------
@@ -419,6 +571,8 @@ class LocalDeployment:
         maker = {
             "AWS::SecretsManager::Secret": self._make_secret,
             "AWS::SES::ConfigurationSet": self._make_configuration_set,
+            "AWS::SES::EmailIdentity": self._make_email_identity,
+            "AWS::CloudWatch::Alarm": self._make_alarm,
             "AWS::ApiGatewayV2::Api": self._make_api,
             "AWS::ApiGatewayV2::Stage": self._make_stage,
             "AWS::SES::ConfigurationSetEventDestination": self._make_event_destination,
@@ -476,6 +630,49 @@ class LocalDeployment:
                 raise
         return {name: set_name}
 
+    def _make_email_identity(self, name, props):
+        identity = props["EmailIdentity"]
+        args = {"EmailIdentity": identity}
+        if "DkimSigningAttributes" in props:
+            args["DkimSigningAttributes"] = props["DkimSigningAttributes"]
+        config_set = props.get("ConfigurationSetAttributes", {}).get("ConfigurationSetName")
+        if config_set:
+            args["ConfigurationSetName"] = config_set
+        try:
+            self.client("sesv2").create_email_identity(**args)
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "AlreadyExistsException":
+                raise
+        mail_from = props.get("MailFromAttributes", {})
+        if mail_from.get("MailFromDomain"):
+            behavior = {"USE_DEFAULT_VALUE": "UseDefaultValue", "REJECT_MESSAGE": "RejectMessage"}
+            self.client("ses").set_identity_mail_from_domain(
+                Identity=identity,
+                MailFromDomain=mail_from["MailFromDomain"],
+                BehaviorOnMXFailure=behavior[mail_from.get("BehaviorOnMxFailure", "USE_DEFAULT_VALUE")],
+            )
+        # SES gives three DKIM tokens; moto gives none. Made up, stable per
+        # domain, shaped like SES's: <token>._domainkey.<domain> CNAME
+        # <token>.dkim.amazonses.com.
+        made = {name: identity}
+        for i in (1, 2, 3):
+            token = hashlib.sha256(f"{identity}#{i}".encode()).hexdigest()[:32]
+            made[f"{name}.DkimDNSTokenName{i}"] = f"{token}._domainkey.{identity}"
+            made[f"{name}.DkimDNSTokenValue{i}"] = f"{token}.dkim.amazonses.com"
+        return made
+
+    def _make_alarm(self, name, props):
+        args = {k: v for k, v in props.items() if k in _ALARM_PROPERTIES}
+        args.setdefault("AlarmName", self._physical_name(name))
+        # Numbers a parameter gave come back from the stack as text.
+        if "Threshold" in args:
+            args["Threshold"] = float(args["Threshold"])
+        for number in ("Period", "EvaluationPeriods", "DatapointsToAlarm"):
+            if number in args:
+                args[number] = int(args[number])
+        self.client("cloudwatch").put_metric_alarm(**args)
+        return {}
+
     def _make_event_destination(self, name, props):
         dest = props["EventDestination"]
         try:
@@ -507,7 +704,16 @@ class LocalDeployment:
         api = self.client("apigatewayv2")
         stages = api.get_stages(ApiId=props["ApiId"]).get("Items", [])
         if not any(s["StageName"] == props["StageName"] for s in stages):
-            api.create_stage(ApiId=props["ApiId"], StageName=props["StageName"], AutoDeploy=props.get("AutoDeploy", False))
+            args = {"ApiId": props["ApiId"], "StageName": props["StageName"], "AutoDeploy": props.get("AutoDeploy", False)}
+            # The API's throttling (Globals.HttpApi); numbers, which the
+            # stack's outputs gave back as text.
+            routes = props.get("DefaultRouteSettings")
+            if routes:
+                args["DefaultRouteSettings"] = {
+                    "ThrottlingBurstLimit": int(routes["ThrottlingBurstLimit"]),
+                    "ThrottlingRateLimit": float(routes["ThrottlingRateLimit"]),
+                }
+            api.create_stage(**args)
         return {}
 
     # The subscription properties that are subscription attributes in SNS's
@@ -562,6 +768,24 @@ class LocalDeployment:
                 raise
             scheduler.update_schedule(**args)
         return {}
+
+    def _enable_time_to_live(self, resources):
+        """Turn on each table's TTL: moto's CloudFormation ignores
+        TimeToLiveSpecification (and moto never expires items)."""
+        tables = {
+            r["LogicalResourceId"]: r["PhysicalResourceId"]
+            for r in self.cfn.list_stack_resources(StackName=self.stack)["StackResourceSummaries"]
+            if r["ResourceType"] == "AWS::DynamoDB::Table"
+        }
+        ddb = self.client("dynamodb")
+        for name, resource in resources.items():
+            spec = resource.get("Properties", {}).get("TimeToLiveSpecification")
+            if resource["Type"] != "AWS::DynamoDB::Table" or not spec or name not in tables:
+                continue
+            ddb.update_time_to_live(
+                TableName=tables[name],
+                TimeToLiveSpecification={"Enabled": bool(spec["Enabled"]), "AttributeName": spec["AttributeName"]},
+            )
 
     def _disable_event_source_mappings(self):
         lam = self.client("lambda")

@@ -1,7 +1,7 @@
 // Command radiogram-local runs the whole service on one machine for `make
 // run`: moto_server with the stack from template.yaml, the HTTP API on
 // loopback, the ingest and the digest planner on their schedules, and the
-// send and feedback queues' consumers in-process. Ctrl-C stops all of it.
+// send, ingest and feedback queues' consumers in-process. Ctrl-C stops all of it.
 package main
 
 import (
@@ -21,6 +21,7 @@ import (
 	"github.com/radiogram/radiogram/internal/app"
 	"github.com/radiogram/radiogram/internal/config"
 	"github.com/radiogram/radiogram/internal/ingest"
+	"github.com/radiogram/radiogram/internal/ingestruns"
 	"github.com/radiogram/radiogram/internal/lambdaevents"
 	"github.com/radiogram/radiogram/internal/localenv"
 )
@@ -64,7 +65,8 @@ func run() error {
 		return err
 	}
 	// The queue consumers run in-process, as Lambda's SQS sources would:
-	// the planner's shards, the sender's jobs, and the feedback queue's
+	// the ingest runs an admin asked for, the planner's shards, the
+	// sender's jobs, and the feedback queue's
 	// notifications, which moto's SNS fills with what is published to the
 	// feedback topic, signed.
 	feedbackURL := env.Outputs["FeedbackQueueUrl"]
@@ -72,6 +74,7 @@ func run() error {
 		return fmt.Errorf("stack %s has no FeedbackQueueUrl output", env.StackName)
 	}
 	for _, consumer := range []*lambdaevents.SQSSource{
+		{Queue: a.IngestQueue, Handler: lambdaevents.IngestRequests(a.IngestRuns(), a.Log), RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: a.Log},
 		{Queue: a.PlanQueue, Handler: a.PlanShards(), RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: a.Log},
 		{Queue: a.Queue, Handler: sendHandler, RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: a.Log},
 		{Queue: a.QueueAt(feedbackURL), Handler: lambdaevents.Feedback(a.Feedback(), a.Log), RetryDelay: 10 * time.Second, Wait: 5 * time.Second, Log: a.Log},
@@ -86,10 +89,10 @@ func run() error {
 		// and 30 s for the whole request with its body: admin and sign-up
 		// bodies are small JSON or forms, limited by the handlers.
 		ReadTimeout: 30 * time.Second,
-		// An answer must be written within 90 s of the request being read.
-		// The longest call, POST /admin/ingest, fetches every feed
-		// (8 at a time, 10 s each at most) before it answers, well within
-		// it; a client that stops reading cannot hold a connection longer.
+		// An answer must be written within 90 s of the request being read,
+		// far more than any call takes (an ingest runs after its answer,
+		// from the ingest queue); a client that stops reading cannot hold a
+		// connection longer.
 		WriteTimeout: 90 * time.Second,
 		// A keep-alive connection left idle is closed after 2 minutes, so
 		// idle browsers and scripts do not hold file descriptors forever.
@@ -150,11 +153,13 @@ func loadApp(ctx context.Context, env *localenv.Env) (*app.App, error) {
 }
 
 // runSchedules does what EventBridge Scheduler does in the cloud, which
-// moto does not: the ingest at start and every interval, the planner at
-// start and on every hour, until ctx ends.
+// moto does not: the ingest at start and every interval (skipped while an
+// admin's run goes, as in the cloud), the planner at start and on every
+// hour, until ctx ends.
 func runSchedules(ctx context.Context, a *app.App, interval time.Duration) {
+	runs := a.IngestRuns()
 	runIngest := func() {
-		if _, err := a.Ingest.Run(ctx, ingest.TriggerSchedule); err != nil && ctx.Err() == nil {
+		if _, _, err := runs.RunScheduled(ctx, ingestruns.StartedBySchedule, ingest.TriggerSchedule); err != nil && ctx.Err() == nil {
 			a.Log.Error("ingest", "err", err)
 		}
 	}

@@ -1,5 +1,6 @@
-// Command ingest is the scheduled Lambda function that pulls the society
-// feeds into DynamoDB.
+// Command ingest is the Lambda function that pulls the society feeds into
+// DynamoDB: on its schedule, and for each ingest run an admin queued on the
+// ingest queue, one run at a time.
 package main
 
 import (
@@ -15,5 +16,5 @@ import (
 
 func main() {
 	a := app.Must(app.Load(context.Background(), os.Getenv, config.Ingest))
-	lambda.Start(lambdaevents.Ingest(a.Ingest))
+	lambda.Start(lambdaevents.IngestFunction(a.IngestRuns(), a.Log))
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/radiogram/radiogram/internal/feeds"
-	"github.com/radiogram/radiogram/internal/ingest"
+	"github.com/radiogram/radiogram/internal/ingestruns"
 	"github.com/radiogram/radiogram/internal/items"
 )
 
@@ -27,9 +27,13 @@ type (
 		// Delete reports feeds.ErrNotFound for an unknown id.
 		Delete(ctx context.Context, id string) error
 	}
-	// Ingester runs an ingest.
-	Ingester interface {
-		Run(ctx context.Context, trigger ingest.Trigger) (ingest.Summary, error)
+	// IngestRuns starts ingest runs and tells how they went
+	// (*ingestruns.Service).
+	IngestRuns interface {
+		// Start queues a run, or returns the one running and false.
+		Start(ctx context.Context, startedBy string) (ingestruns.Run, bool, error)
+		// Get reports ingestruns.ErrNotFound for an unknown id.
+		Get(ctx context.Context, id string) (ingestruns.Run, error)
 	}
 )
 
@@ -88,14 +92,29 @@ func (s *Service) DeleteFeed(ctx context.Context, id, actor string) error {
 	return nil
 }
 
-// RunIngest runs an ingest now over every enabled feed.
-func (s *Service) RunIngest(ctx context.Context, actor string) (ingest.Summary, error) {
-	sum, err := s.Ingest.Run(ctx, ingest.TriggerManual)
+// StartIngest asks for an ingest of every enabled feed and returns the run
+// at once, while it waits for the ingest function. While a run goes, it
+// returns that run instead: never a second one. Only a run it started is
+// audited.
+func (s *Service) StartIngest(ctx context.Context, actor string) (ingestruns.Run, error) {
+	run, started, err := s.Ingest.Start(ctx, actor)
 	if err != nil {
-		return ingest.Summary{}, err
+		return ingestruns.Run{}, err
 	}
-	s.audit(ctx, actor, "ingest.run", fmt.Sprintf("%d feeds ok, %d failed, %d new items", sum.FeedsOK, sum.FeedsFailed, sum.ItemsNew))
-	return sum, nil
+	if started {
+		s.audit(ctx, actor, "ingest.start", run.ID)
+	}
+	return run, nil
+}
+
+// IngestRun returns one ingest run; an unknown id is reported as an error
+// matching ErrNotFound.
+func (s *Service) IngestRun(ctx context.Context, id string) (ingestruns.Run, error) {
+	run, err := s.Ingest.Get(ctx, id)
+	if errors.Is(err, ingestruns.ErrNotFound) {
+		return ingestruns.Run{}, because(ErrNotFound, err, fmt.Sprintf("no ingest run %q", id))
+	}
+	return run, err
 }
 
 // How many items a listing shows.

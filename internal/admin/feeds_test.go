@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/radiogram/radiogram/internal/feeds"
-	"github.com/radiogram/radiogram/internal/ingest"
+	"github.com/radiogram/radiogram/internal/ingestruns"
 	"github.com/radiogram/radiogram/internal/items"
 )
 
@@ -96,15 +96,34 @@ func (m *memAudit) Record(_ context.Context, e AuditEntry) error {
 	return nil
 }
 
+// fakeIngest starts run "ingest-1" once; later requests name it, until
+// it is done.
 type fakeIngest struct {
-	triggers []ingest.Trigger
-	sum      ingest.Summary
-	err      error
+	runs map[string]ingestruns.Run
+	err  error
 }
 
-func (f *fakeIngest) Run(_ context.Context, trigger ingest.Trigger) (ingest.Summary, error) {
-	f.triggers = append(f.triggers, trigger)
-	return f.sum, f.err
+func (f *fakeIngest) Start(_ context.Context, startedBy string) (ingestruns.Run, bool, error) {
+	if f.err != nil {
+		return ingestruns.Run{}, false, f.err
+	}
+	if run, ok := f.runs["ingest-1"]; ok {
+		return run, false, nil
+	}
+	run := ingestruns.Run{ID: "ingest-1", Status: ingestruns.StatusRunning, StartedBy: startedBy, StartedAt: testNow}
+	f.runs[run.ID] = run
+	return run, true, nil
+}
+
+func (f *fakeIngest) Get(_ context.Context, id string) (ingestruns.Run, error) {
+	if f.err != nil {
+		return ingestruns.Run{}, f.err
+	}
+	run, ok := f.runs[id]
+	if !ok {
+		return ingestruns.Run{}, ingestruns.ErrNotFound
+	}
+	return run, nil
 }
 
 var testNow = time.Date(2026, 11, 20, 9, 30, 0, 0, time.FixedZone("CET", 3600))
@@ -123,7 +142,7 @@ func newFeedHarness(existing ...feeds.Feed) feedHarness {
 		feeds:  &memFeeds{feeds: map[string]feeds.Feed{}},
 		items:  &memItems{},
 		audit:  &memAudit{},
-		ingest: &fakeIngest{},
+		ingest: &fakeIngest{runs: map[string]ingestruns.Run{}},
 		log:    &bytes.Buffer{},
 	}
 	for _, f := range existing {
@@ -295,27 +314,36 @@ func TestAuditFailureDoesNotUndoTheAction(t *testing.T) {
 	}
 }
 
-func TestRunIngest(t *testing.T) {
+func TestStartIngest(t *testing.T) {
 	h := newFeedHarness()
-	h.ingest.sum = ingest.Summary{FeedsOK: 3, FeedsFailed: 1, ItemsNew: 7}
-	sum, err := h.svc.RunIngest(clientCtx(), testActor)
-	if err != nil || sum.ItemsNew != 7 {
-		t.Fatalf("RunIngest = %+v, %v", sum, err)
+	run, err := h.svc.StartIngest(clientCtx(), testActor)
+	if err != nil || run.ID != "ingest-1" || run.Status != ingestruns.StatusRunning || run.StartedBy != testActor {
+		t.Fatalf("StartIngest = %+v, %v", run, err)
 	}
-	if !slices.Equal(h.ingest.triggers, []ingest.Trigger{ingest.TriggerManual}) {
-		t.Errorf("ingest triggered %v, want one manual run", h.ingest.triggers)
+	// A second request while it runs names the same run, and is not
+	// audited: nothing was started.
+	again, err := h.svc.StartIngest(clientCtx(), testActor)
+	if err != nil || again.ID != run.ID {
+		t.Fatalf("second StartIngest = %+v, %v; want %s", again, err, run.ID)
 	}
-	wantAudit := []AuditEntry{{At: testNow.UTC(), Actor: testActor, Action: "ingest.run", Detail: "3 feeds ok, 1 failed, 7 new items", Client: "203.0.113.7"}}
+	wantAudit := []AuditEntry{{At: testNow.UTC(), Actor: testActor, Action: "ingest.start", Detail: "ingest-1", Client: "203.0.113.7"}}
 	if !slices.Equal(h.audit.entries, wantAudit) {
 		t.Errorf("audit %+v, want %+v", h.audit.entries, wantAudit)
 	}
+	if got, err := h.svc.IngestRun(context.Background(), "ingest-1"); err != nil || got.ID != "ingest-1" {
+		t.Errorf("IngestRun = %+v, %v", got, err)
+	}
+	_, err = h.svc.IngestRun(context.Background(), "ingest-nope")
+	if !errors.Is(err, ErrNotFound) || err.Error() != `no ingest run "ingest-nope"` {
+		t.Errorf("IngestRun(unknown) = %v, want ErrNotFound with a reason", err)
+	}
 
-	h.ingest.err = errors.New("feed table unavailable")
-	if _, err := h.svc.RunIngest(clientCtx(), testActor); !errors.Is(err, h.ingest.err) {
-		t.Errorf("failed ingest: %v", err)
+	h.ingest.err = errors.New("admin table unavailable")
+	if _, err := h.svc.StartIngest(clientCtx(), testActor); !errors.Is(err, h.ingest.err) {
+		t.Errorf("failed start: %v", err)
 	}
 	if len(h.audit.entries) != 1 {
-		t.Errorf("a failed ingest was audited: %+v", h.audit.entries)
+		t.Errorf("a failed start was audited: %+v", h.audit.entries)
 	}
 }
 

@@ -67,7 +67,7 @@ type (
 // Service carries out admin actions. Its fields are set once at start-up.
 type Service struct {
 	FeedStore        FeedRegistry
-	Ingest           Ingester
+	Ingest           IngestRuns
 	ItemStore        ItemLister
 	SubscriberStore  SubscriberReader
 	SuppressionStore SuppressionReader

@@ -64,6 +64,9 @@ type App struct {
 	Queue       *sqsqueue.Queue
 	PlanQueue   *sqsqueue.Queue // nil when not configured: runs are planned in-process
 	DeadLetters *sqsqueue.Queue // nil when not configured
+	// IngestQueue carries the ingest runs admins ask for to the ingest
+	// function; nil when not configured (only the API sends to it).
+	IngestQueue *sqsqueue.Queue
 	MailSender  email.Sender
 	Ingest      *ingest.Runner
 	catalog     *feeds.Catalog
@@ -128,7 +131,7 @@ func newApp(ctx context.Context, cfg config.Config, logs io.Writer) (*App, error
 		Items:        dynamo.NewItemStore(db, cfg.ItemsTable),
 		Subscribers:  dynamo.NewSubscriberStore(db, cfg.SubscribersTable),
 		Suppressions: dynamo.NewSuppressionStore(db, cfg.SuppressionsTable),
-		Ledger:       dynamo.NewLedger(db, cfg.SendsTable, time.Now),
+		Ledger:       dynamo.NewLedger(db, cfg.SendsTable, time.Now).ExpireAfter(cfg.SendsRetention),
 		AdminStore:   dynamo.NewAdminStore(db, cfg.AdminTable, time.Now),
 		Queue:        sqsqueue.New(sqsClient, cfg.SendQueueURL),
 		MailSender:   sesmail.NewSender(sesv2.NewFromConfig(awsCfg), cfg.ConfigurationSet),
@@ -142,6 +145,9 @@ func newApp(ctx context.Context, cfg config.Config, logs io.Writer) (*App, error
 	}
 	if cfg.PlanQueueURL != "" {
 		a.PlanQueue = sqsqueue.New(sqsClient, cfg.PlanQueueURL)
+	}
+	if cfg.IngestQueueURL != "" {
+		a.IngestQueue = sqsqueue.New(sqsClient, cfg.IngestQueueURL)
 	}
 	if a.Hasher, err = a.addressHasher(ctx); err != nil {
 		return nil, err

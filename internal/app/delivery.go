@@ -11,6 +11,7 @@ import (
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/digestmail"
 	"github.com/radiogram/radiogram/internal/email"
+	"github.com/radiogram/radiogram/internal/ingestruns"
 	"github.com/radiogram/radiogram/internal/lambdaevents"
 	"github.com/radiogram/radiogram/internal/metrics"
 	"github.com/radiogram/radiogram/internal/sesmail"
@@ -43,7 +44,7 @@ func (a *App) Planner() *delivery.Planner {
 // PlannerHandler is the planner function's handler: the schedule's event
 // starts every due hour; a batch from the plan queue plans its shards.
 func (a *App) PlannerHandler() func(context.Context, json.RawMessage) (any, error) {
-	return lambdaevents.ScheduleOrQueue(a.PlanSchedule, a.PlanShards())
+	return lambdaevents.ScheduleOrQueue(func(ctx context.Context, _ json.RawMessage) (any, error) { return a.PlanSchedule(ctx) }, a.PlanShards())
 }
 
 // PlanShards handles the plan queue's messages, one shard of a run each.
@@ -194,7 +195,7 @@ func (a *App) digestRenderer(svc *subscribers.Service) *digestmail.JobRenderer {
 func (a *App) AdminService(svc *subscribers.Service) *admin.Service {
 	return &admin.Service{
 		FeedStore:        a.Feeds,
-		Ingest:           a.Ingest,
+		Ingest:           a.IngestRuns(),
 		ItemStore:        a.Items,
 		SubscriberStore:  a.Subscribers,
 		SuppressionStore: a.Suppressions,
@@ -212,6 +213,17 @@ func (a *App) AdminService(svc *subscribers.Service) *admin.Service {
 		Now:              time.Now,
 		Log:              a.Log,
 	}
+}
+
+// IngestRuns returns the ingest runs: one at a time under the lock in the
+// admin table, queued by the API on the ingest queue and carried out, like
+// the schedule's, by the ingest function with the ingest runner.
+func (a *App) IngestRuns() *ingestruns.Service {
+	s := &ingestruns.Service{Store: a.AdminStore, Runner: a.Ingest, Now: time.Now, Log: a.Log}
+	if a.IngestQueue != nil { // never a typed nil in the interface
+		s.Queue = a.IngestQueue
+	}
+	return s
 }
 
 // PlanSchedule starts every due slot up to now, catching up hours that

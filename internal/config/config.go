@@ -28,7 +28,14 @@ type Config struct {
 	SendDLQURL        string
 	// PlanQueueURL carries the shards of a run to the planner function.
 	PlanQueueURL string
-	AdminTable   string
+	// IngestQueueURL is the queue of ingest runs an admin asked for,
+	// which the ingest function carries out.
+	IngestQueueURL string
+	AdminTable     string
+
+	// SendsRetention is how long a send ledger record is kept: the sends
+	// table's TTL deletes it after.
+	SendsRetention time.Duration
 
 	// FeedsFile and TopicsFile replace the embedded defaults when set.
 	FeedsFile  string
@@ -109,10 +116,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SuppressionsTable:      p.str("RADIOGRAM_SUPPRESSIONS_TABLE", ""),
 		RateLimitsTable:        p.str("RADIOGRAM_RATELIMITS_TABLE", ""),
 		SendsTable:             p.str("RADIOGRAM_SENDS_TABLE", ""),
+		SendsRetention:         time.Duration(p.integer("RADIOGRAM_SENDS_RETENTION_DAYS", 400, 1, 36500)) * 24 * time.Hour,
 		AdminTable:             p.str("RADIOGRAM_ADMIN_TABLE", ""),
 		SendQueueURL:           p.str("RADIOGRAM_SEND_QUEUE_URL", ""),
 		SendDLQURL:             p.str("RADIOGRAM_SEND_DLQ_URL", ""),
 		PlanQueueURL:           p.str("RADIOGRAM_PLAN_QUEUE_URL", ""),
+		IngestQueueURL:         p.str("RADIOGRAM_INGEST_QUEUE_URL", ""),
 		FeedsFile:              p.str("RADIOGRAM_FEEDS", ""),
 		TopicsFile:             p.str("RADIOGRAM_TOPICS", ""),
 		FetchTimeout:           p.duration("RADIOGRAM_FETCH_TIMEOUT", 10*time.Second),

@@ -42,6 +42,17 @@ func TestParse(t *testing.T) {
 		{name: "max items per feed zero", env: map[string]string{"RADIOGRAM_MAX_ITEMS_PER_FEED": "0"}, wantErr: "RADIOGRAM_MAX_ITEMS_PER_FEED=\"0\": want a whole number from 1 to 10000"},
 		{name: "max items per feed too many", env: map[string]string{"RADIOGRAM_MAX_ITEMS_PER_FEED": "10001"}, wantErr: "from 1 to 10000"},
 		{name: "max items per feed not a number", env: map[string]string{"RADIOGRAM_MAX_ITEMS_PER_FEED": "lots"}, wantErr: "RADIOGRAM_MAX_ITEMS_PER_FEED"},
+		{name: "sends retention default", env: map[string]string{}, check: func(t *testing.T, c Config) {
+			if c.SendsRetention != 400*24*time.Hour {
+				t.Errorf("SendsRetention = %v, want 400 days", c.SendsRetention)
+			}
+		}},
+		{name: "sends retention set", env: map[string]string{"RADIOGRAM_SENDS_RETENTION_DAYS": "30"}, check: func(t *testing.T, c Config) {
+			if c.SendsRetention != 30*24*time.Hour {
+				t.Errorf("SendsRetention = %v, want 30 days", c.SendsRetention)
+			}
+		}},
+		{name: "sends retention zero", env: map[string]string{"RADIOGRAM_SENDS_RETENTION_DAYS": "0"}, wantErr: "RADIOGRAM_SENDS_RETENTION_DAYS"},
 		{name: "short admin token", env: map[string]string{"RADIOGRAM_ADMIN_TOKEN": "test-admin-token"}, wantErr: "RADIOGRAM_ADMIN_TOKEN is 16 characters: want at least 32"},
 		{name: "admin token of 32 characters", env: map[string]string{"RADIOGRAM_ADMIN_TOKEN": strings.Repeat("t", 32)}, check: func(t *testing.T, c Config) {
 			if c.AdminToken != strings.Repeat("t", 32) {
@@ -142,10 +153,12 @@ func TestNeedsReads(t *testing.T) {
 	if !NeedsOf(Planner).Reads("RADIOGRAM_LOG_LEVEL") {
 		t.Error("every role reads the common settings")
 	}
-	for _, role := range []Role{Ingest, API} {
-		if !NeedsOf(role).Reads("RADIOGRAM_MAX_ITEMS_PER_FEED") {
-			t.Errorf("the %s role runs ingests, so reads RADIOGRAM_MAX_ITEMS_PER_FEED", role)
-		}
+	if !NeedsOf(Ingest).Reads("RADIOGRAM_MAX_ITEMS_PER_FEED") {
+		t.Error("the ingest role runs ingests, so reads RADIOGRAM_MAX_ITEMS_PER_FEED")
+	}
+	// The API queues ingest runs; the ingest function runs them.
+	if NeedsOf(API).Reads("RADIOGRAM_FETCH_TIMEOUT") || !NeedsOf(API).Reads("RADIOGRAM_INGEST_QUEUE_URL") {
+		t.Error("the API queues ingest runs and fetches no feed")
 	}
 	if NeedsOf(Feedback).Reads("RADIOGRAM_SEND_QUEUE_URL") || NeedsOf(Ingest).Reads("RADIOGRAM_SIGNING_KEYS") {
 		t.Error("a role reads a variable it has no use for")

@@ -51,7 +51,8 @@ var common = []string{
 }
 
 var (
-	// fetching is read by the roles that run ingests: Ingest and API.
+	// fetching is read by the role that runs ingests: Ingest. (The API
+	// only queues them.)
 	fetching = []string{
 		"RADIOGRAM_FETCH_TIMEOUT", "RADIOGRAM_MAX_BODY_BYTES", "RADIOGRAM_FETCH_CONCURRENCY",
 		"RADIOGRAM_USER_AGENT", "RADIOGRAM_ALLOW_LOOPBACK", "RADIOGRAM_MAX_ITEMS_PER_FEED",
@@ -76,17 +77,18 @@ var roleNeeds = map[Role]Needs{
 		},
 		Optional: fetching,
 	},
-	// The API serves subscribers and admins, and can ingest and plan sends.
+	// The API serves subscribers and admins, plans sends, and queues the
+	// ingest runs admins ask for (the ingest function runs them).
 	API: {
 		Required: []string{
 			"RADIOGRAM_FEEDS_TABLE", "RADIOGRAM_ITEMS_TABLE", "RADIOGRAM_SUBSCRIBERS_TABLE",
 			"RADIOGRAM_SUPPRESSIONS_TABLE", "RADIOGRAM_RATELIMITS_TABLE", "RADIOGRAM_SENDS_TABLE",
-			"RADIOGRAM_ADMIN_TABLE", "RADIOGRAM_SEND_QUEUE_URL", "RADIOGRAM_PLAN_QUEUE_URL",
+			"RADIOGRAM_ADMIN_TABLE", "RADIOGRAM_SEND_QUEUE_URL", "RADIOGRAM_PLAN_QUEUE_URL", "RADIOGRAM_INGEST_QUEUE_URL",
 			"RADIOGRAM_ADMIN_TOKEN|RADIOGRAM_ADMIN_TOKEN_SECRET_ARN",
 			"RADIOGRAM_SIGNING_KEYS|RADIOGRAM_SIGNING_KEYS_SECRET_ARN", addressPepper,
 		},
 		// Without RADIOGRAM_BASE_URL links use the domain the request came on.
-		Optional: slices.Concat(fetching, mailing, []string{
+		Optional: slices.Concat(mailing, []string{
 			"RADIOGRAM_BASE_URL", "RADIOGRAM_ADMIN_EMAILS", "RADIOGRAM_SEND_DLQ_URL",
 		}),
 	},
@@ -107,13 +109,14 @@ var roleNeeds = map[Role]Needs{
 	// rate capped by RADIOGRAM_SEND_RATE, divided by
 	// RADIOGRAM_SENDER_CONCURRENCY. With the send queue's URL it hides the
 	// records it hands back until it wants them again.
+	// It alone writes send records, so it alone sets their expiry.
 	Sender: {
 		Required: []string{
 			"RADIOGRAM_FEEDS_TABLE", "RADIOGRAM_SUBSCRIBERS_TABLE", "RADIOGRAM_ITEMS_TABLE",
 			"RADIOGRAM_SUPPRESSIONS_TABLE", "RADIOGRAM_SENDS_TABLE", "RADIOGRAM_ADMIN_TABLE", "RADIOGRAM_BASE_URL",
 			"RADIOGRAM_SIGNING_KEYS|RADIOGRAM_SIGNING_KEYS_SECRET_ARN", addressPepper,
 		},
-		Optional: slices.Concat(mailing, []string{"RADIOGRAM_SEND_RATE", "RADIOGRAM_SENDER_CONCURRENCY", "RADIOGRAM_SEND_QUEUE_URL"}),
+		Optional: slices.Concat(mailing, []string{"RADIOGRAM_SEND_RATE", "RADIOGRAM_SENDER_CONCURRENCY", "RADIOGRAM_SEND_QUEUE_URL", "RADIOGRAM_SENDS_RETENTION_DAYS"}),
 	},
 	Feedback: {
 		Required: []string{

@@ -11,6 +11,7 @@ import (
 	"github.com/radiogram/radiogram/internal/admin"
 	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/feeds"
+	"github.com/radiogram/radiogram/internal/ingestruns"
 	"github.com/radiogram/radiogram/internal/items"
 	"github.com/radiogram/radiogram/internal/pagekit"
 	"github.com/radiogram/radiogram/internal/tokens"
@@ -36,6 +37,11 @@ type Admin interface {
 	Preview(ctx context.Context, req admin.PreviewRequest) (email.Message, error)
 	TestSend(ctx context.Context, req admin.PreviewRequest, to, actor string) error
 	Audit(ctx context.Context, limit int) ([]admin.AuditEntry, error)
+	// StartIngest queues an ingest of every enabled feed, or returns the
+	// run that holds the lock.
+	StartIngest(ctx context.Context, actor string) (ingestruns.Run, error)
+	// IngestRun returns admin.ErrNotFound for an unknown id.
+	IngestRun(ctx context.Context, id string) (ingestruns.Run, error)
 	// Record adds an entry to the audit log; the console records signing in
 	// and out itself, the service everything else.
 	Record(ctx context.Context, e admin.AuditEntry) error
@@ -152,6 +158,8 @@ func (c *console) register(mux *http.ServeMux) {
 		{"GET " + prefix + "/preview/raw", c.page(c.previewRaw)},
 		{"POST " + prefix + "/preview/send", c.action(c.testSend)},
 		{"GET " + prefix + "/audit", c.page(c.auditPage)},
+		{"POST " + prefix + "/ingest", c.action(c.startIngest)},
+		{"GET " + prefix + "/ingest/{id}", c.page(c.ingestPage)},
 
 		{prefix + "/", c.notFound},
 	}

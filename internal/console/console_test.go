@@ -16,6 +16,8 @@ import (
 	"github.com/radiogram/radiogram/internal/admin"
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/feeds"
+	"github.com/radiogram/radiogram/internal/ingest"
+	"github.com/radiogram/radiogram/internal/ingestruns"
 	"github.com/radiogram/radiogram/internal/items"
 	"github.com/radiogram/radiogram/internal/subscribers"
 	"github.com/radiogram/radiogram/internal/tokens"
@@ -33,6 +35,7 @@ var pageRoutes = []string{
 	"/admin/console/preview?topic=ai",
 	"/admin/console/preview/raw?topic=ai",
 	"/admin/console/audit",
+	"/admin/console/ingest/ingest-1",
 }
 
 func TestPagesRedirectToSignInWithoutASession(t *testing.T) {
@@ -80,6 +83,7 @@ func TestPostsWithoutASessionAreRefused(t *testing.T) {
 	forms := map[string]url.Values{
 		"/admin/console/send":         {"target": {"all"}, "dry_run": {"false"}, "key": {"AAAAAAAAAAAAAAAAAAAAAAAAAA"}, "csrf": {"x"}},
 		"/admin/console/preview/send": {"topic": {"ai"}, "to": {"me@example.org"}, "csrf": {"x"}},
+		"/admin/console/ingest":       {"csrf": {"x"}},
 	}
 	for route, form := range forms {
 		rec := h.post(route, form, nil)
@@ -92,6 +96,9 @@ func TestPostsWithoutASessionAreRefused(t *testing.T) {
 	}
 	if n := h.fake.triggerCount(); n != 0 {
 		t.Errorf("%d triggers without a session", n)
+	}
+	if len(h.fake.ingests) != 0 {
+		t.Error("an ingest started without a session")
 	}
 	if len(h.fake.sentTests()) != 0 {
 		t.Error("a test mail was sent without a session")
@@ -298,6 +305,7 @@ func TestFormsNeedTheSessionsCSRFToken(t *testing.T) {
 		"/admin/console/send":         {"target": {"topic"}, "topic": {"ai"}, "dry_run": {"false"}, "key": {"AAAAAAAAAAAAAAAAAAAAAAAAAA"}},
 		"/admin/console/preview/send": {"topic": {"ai"}, "to": {"me@example.org"}},
 		"/admin/console/signout":      {},
+		"/admin/console/ingest":       {},
 	}
 	for route, form := range forms {
 		for _, tt := range tokensTried {
@@ -321,6 +329,9 @@ func TestFormsNeedTheSessionsCSRFToken(t *testing.T) {
 	}
 	if n := h.fake.triggerCount(); n != 0 {
 		t.Errorf("%d triggers from refused forms", n)
+	}
+	if len(h.fake.ingests) != 0 {
+		t.Error("a refused form started an ingest")
 	}
 	if len(h.fake.sentTests()) != 0 {
 		t.Error("a refused form sent a test mail")
@@ -820,6 +831,8 @@ func TestHostileDataIsEscapedOnEveryPage(t *testing.T) {
 		failWith: hostile,
 	})
 	h.fake.audit = append(h.fake.audit, admin.AuditEntry{At: start, Actor: hostile, Action: hostile, Detail: hostile, Client: hostile})
+	h.fake.ingests["evil"] = ingestruns.Run{ID: "evil", Status: ingestruns.StatusFailed, StartedBy: hostile, StartedAt: start, Error: hostile,
+		Summary: ingest.Summary{Feeds: []ingest.FeedResult{{Society: hostile, URL: "https://evil.example/?q=" + hostile, Status: feeds.StatusFailed, Error: hostile}}}}
 	cookie := h.signIn()
 	csrf := h.csrf(cookie)
 
@@ -852,6 +865,7 @@ func TestHostileDataIsEscapedOnEveryPage(t *testing.T) {
 		"/admin/console/preview?subscriber=" + url.QueryEscape(email) + "&view=text",
 		"/admin/console/preview?subscriber=" + url.QueryEscape(hostile),
 		"/admin/console/audit",
+		"/admin/console/ingest/evil",
 	} {
 		pages[route] = h.get(route, cookie).Body.String()
 	}
@@ -922,5 +936,84 @@ func TestOverviewWarnsOfDeadLetters(t *testing.T) {
 	h.fake.mu.Unlock()
 	if body := h.get("/admin/console", cookie).Body.String(); !strings.Contains(body, "2 send jobs have failed five times") {
 		t.Error("the overview does not warn of 2 jobs in the dead-letter queue")
+	}
+}
+
+var ingestIDField = regexp.MustCompile(`id="ingest-run-id">([^<]+)<`)
+
+// TestRunIngestShowsTheRun: the overview's button starts an ingest and
+// lands on its page, which says it runs; a second click while it runs
+// lands on the same run; once the ingest function finished it, the page
+// shows the counts and the failed feeds first.
+func TestRunIngestShowsTheRun(t *testing.T) {
+	h := newHarness(t)
+	cookie := h.signIn()
+	overview := h.get("/admin/console", cookie).Body.String()
+	form := regexp.MustCompile(`(?s)<form method="post" action="/admin/console/ingest"[^>]*>.*?name="csrf" value="([^"]+)".*?Run ingest now`).FindStringSubmatch(overview)
+	if form == nil {
+		t.Fatal("the overview offers no ingest button with the session's csrf token")
+	}
+	csrf := form[1]
+
+	rec := h.post("/admin/console/ingest", url.Values{"csrf": {csrf}}, cookie)
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/admin/console/ingest/ingest-1" {
+		t.Fatalf("run ingest: %d, Location %q; want 303 to the run's page", rec.Code, rec.Header().Get("Location"))
+	}
+	page := h.get("/admin/console/ingest/ingest-1", cookie)
+	body := page.Body.String()
+	if page.Code != http.StatusOK || !strings.Contains(body, `id="ingest-running"`) || !strings.Contains(body, "badge-running") || strings.Contains(body, `id="ingest-counts"`) {
+		t.Fatalf("the page of a running ingest (%d): %s", page.Code, body)
+	}
+	if m := ingestIDField.FindStringSubmatch(body); m == nil || m[1] != "ingest-1" || !strings.Contains(body, "admin (console)") {
+		t.Errorf("the page names run %v started by %q", m, "admin (console)")
+	}
+	again := h.post("/admin/console/ingest", url.Values{"csrf": {csrf}}, cookie)
+	if loc := again.Header().Get("Location"); loc != "/admin/console/ingest/ingest-1" {
+		t.Errorf("a second click while it runs went to %q, want the same run", loc)
+	}
+	if len(h.fake.ingests) != 1 {
+		t.Errorf("%d runs, want 1", len(h.fake.ingests))
+	}
+
+	h.clock.advance(2 * time.Minute)
+	h.fake.finishIngest("ingest-1", "")
+	body = h.get("/admin/console/ingest/ingest-1", cookie).Body.String()
+	counts := map[string]string{}
+	for _, m := range regexp.MustCompile(`data-count="([a-z_]+)">(\d+)<`).FindAllStringSubmatch(body, -1) {
+		counts[m[1]] = m[2]
+	}
+	want := map[string]string{"feeds_ok": "1", "feeds_unchanged": "0", "feeds_failed": "1", "feeds_skipped": "1", "feeds_added": "0", "items_new": "4", "items_updated": "1", "items_skipped": "0"}
+	for k, v := range want {
+		if counts[k] != v {
+			t.Errorf("count %s = %q, want %s", k, counts[k], v)
+		}
+	}
+	if !strings.Contains(body, "badge-done") || strings.Contains(body, `id="ingest-running"`) {
+		t.Error("a finished run is not shown done")
+	}
+	if rsna, esr := strings.Index(body, "rsna.example/press.xml"), strings.Index(body, "esr.example/news.rss"); rsna < 0 || esr < 0 || rsna > esr {
+		t.Error("the failed feed is not listed first")
+	}
+
+	// Finished, the button starts a new run; a failed one says why.
+	rec = h.post("/admin/console/ingest", url.Values{"csrf": {csrf}}, cookie)
+	if loc := rec.Header().Get("Location"); loc != "/admin/console/ingest/ingest-2" {
+		t.Fatalf("after the run finished, the button went to %q", loc)
+	}
+	h.fake.finishIngest("ingest-2", "seed feed registry: table not found")
+	body = h.get("/admin/console/ingest/ingest-2", cookie).Body.String()
+	if !strings.Contains(body, `id="ingest-error"`) || !strings.Contains(body, "seed feed registry: table not found") || !strings.Contains(body, "badge-failed") {
+		t.Errorf("a failed run's page does not say why: %s", body)
+	}
+
+	// An id nobody started.
+	if rec := h.get("/admin/console/ingest/ingest-9", cookie); rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "ingest-9") {
+		t.Errorf("unknown run: %d", rec.Code)
+	}
+	// The store down: the generic page, nothing started.
+	h.fake.setError("StartIngest", errors.New("dynamodb: secret detail"))
+	rec = h.post("/admin/console/ingest", url.Values{"csrf": {csrf}}, cookie)
+	if rec.Code != http.StatusInternalServerError || strings.Contains(rec.Body.String(), "secret detail") {
+		t.Errorf("start with the store down: %d", rec.Code)
 	}
 }

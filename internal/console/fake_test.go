@@ -13,6 +13,8 @@ import (
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/feeds"
+	"github.com/radiogram/radiogram/internal/ingest"
+	"github.com/radiogram/radiogram/internal/ingestruns"
 	"github.com/radiogram/radiogram/internal/items"
 	"github.com/radiogram/radiogram/internal/subscribers"
 	"github.com/radiogram/radiogram/internal/topics"
@@ -47,6 +49,10 @@ type fakeAdmin struct {
 	audit     []admin.AuditEntry
 	dead      int        // jobs in the dead-letter queue
 	paused    *time.Time // end of the sending pause, if any
+	// ingests are the ingest runs by id; the one running, if any, holds
+	// the lock and is named to every later request.
+	ingests  map[string]ingestruns.Run
+	ingestID int
 	// errs makes the named method fail.
 	errs map[string]error
 }
@@ -57,7 +63,7 @@ type testSend struct {
 }
 
 func newFakeAdmin(now func() time.Time) *fakeAdmin {
-	return &fakeAdmin{now: now, byKey: map[string]string{}, errs: map[string]error{}}
+	return &fakeAdmin{now: now, byKey: map[string]string{}, errs: map[string]error{}, ingests: map[string]ingestruns.Run{}}
 }
 
 func (f *fakeAdmin) failing(method string) error {
@@ -400,4 +406,58 @@ func (f *fakeAdmin) auditActions() []string {
 		out = append(out, e.Action)
 	}
 	return out
+}
+
+func (f *fakeAdmin) StartIngest(ctx context.Context, actor string) (ingestruns.Run, error) {
+	if err := f.failing("StartIngest"); err != nil {
+		return ingestruns.Run{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, run := range f.ingests {
+		if run.Status == ingestruns.StatusRunning {
+			return run, nil
+		}
+	}
+	f.ingestID++
+	now := f.now()
+	run := ingestruns.Run{ID: fmt.Sprintf("ingest-%d", f.ingestID), Status: ingestruns.StatusRunning, StartedBy: actor, StartedAt: now,
+		Summary: ingest.Summary{Trigger: ingest.TriggerManual, StartedAt: now}}
+	f.ingests[run.ID] = run
+	return run, nil
+}
+
+func (f *fakeAdmin) IngestRun(ctx context.Context, id string) (ingestruns.Run, error) {
+	if err := f.failing("IngestRun"); err != nil {
+		return ingestruns.Run{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	run, ok := f.ingests[id]
+	if !ok {
+		return ingestruns.Run{}, fmt.Errorf("%w: no ingest run %q", admin.ErrNotFound, id)
+	}
+	return run, nil
+}
+
+// finishIngest ends a run as the ingest function would, with the seeded
+// feeds' results: ESR fetched with news, RSNA failing.
+func (f *fakeAdmin) finishIngest(id string, runErr string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	run := f.ingests[id]
+	done := f.now()
+	run.FinishedAt = &done
+	if runErr != "" {
+		run.Status, run.Error = ingestruns.StatusFailed, runErr
+	} else {
+		run.Status = ingestruns.StatusDone
+		run.Summary = ingest.Summary{Trigger: ingest.TriggerManual, StartedAt: run.StartedAt, FinishedAt: done,
+			FeedsOK: 1, FeedsFailed: 1, FeedsSkipped: 1, ItemsNew: 4, ItemsUpdated: 1,
+			Feeds: []ingest.FeedResult{
+				{FeedID: "esr-1", Society: "esr", URL: "https://esr.example/news.rss", Status: feeds.StatusOK, New: 4, Updated: 1},
+				{FeedID: "rsna-1", Society: "rsna", URL: "https://rsna.example/press.xml", Status: feeds.StatusFailed, Error: "GET https://rsna.example/press.xml: 503 Service Unavailable"},
+			}}
+	}
+	f.ingests[id] = run
 }

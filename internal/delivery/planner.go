@@ -283,7 +283,13 @@ func (p *Planner) plan(ctx context.Context, req Request) (Report, error) {
 
 	jobs := jobGrouper{template: Job{RunID: req.RunID, Kind: kind, Until: rep.Until}, open: map[string]*Job{}}
 	selections := selector{all: all, until: rep.Until, kind: kind, cache: map[string]*selection{}}
-	var closed []subscribers.Subscriber // nothing to send: their period just ends
+	// Nothing to send: a digest subscriber's period just ends, and their
+	// next due hour is set. An alert subscriber's is left as it is: their
+	// next alert looks back no further than its lookback anyway, and a
+	// write per alert subscriber after every ingest would cost more than
+	// all the alerts (docs/scale.md).
+	var closed []subscribers.Subscriber
+	closes := kind == digest.KindDigest
 	for i, c := range candidates {
 		sub := c.Subscriber
 		detail := PlannedRecipient{SubscriberID: sub.ID, Email: sub.Email}
@@ -292,11 +298,15 @@ func (p *Planner) plan(ctx context.Context, req Request) (Report, error) {
 		case suppressed[hashes[i]] != "":
 			detail.Skip = SkipSuppressed + " (" + string(suppressed[hashes[i]]) + ")"
 			rep.Skipped[SkipSuppressed]++
-			closed = append(closed, sub)
+			if closes {
+				closed = append(closed, sub)
+			}
 		case len(sel.keys) == 0:
 			detail.Skip = SkipNothingNew
 			rep.Skipped[SkipNothingNew]++
-			closed = append(closed, sub)
+			if closes {
+				closed = append(closed, sub)
+			}
 		default:
 			rep.Planned++
 			for _, t := range sel.topics {

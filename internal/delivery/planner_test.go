@@ -446,3 +446,24 @@ func TestMergeKeepsTheSampleBounded(t *testing.T) {
 		t.Errorf("merged sample of %d recipients, want at most %d", len(total.Recipients), maxReportedRecipients)
 	}
 }
+
+// An alert subscriber with nothing new costs no write: only a digest
+// subscriber's period is closed (their next due hour must move on).
+func TestAlertsWithNothingNewWriteNothing(t *testing.T) {
+	p, idx, q := newPlanner(candidate("dee", subscribers.Instant, "covid"), candidate("eve", subscribers.Daily, "covid"))
+	if _, err := p.Plan(ctx, Request{RunID: "alerts", Target: Target{Kind: TargetInstant}, Until: until}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Plan(ctx, Request{RunID: "due", Target: Target{Kind: TargetDue, Slot: "2026-11-22T07"}, Until: until}); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.jobs) != 0 {
+		t.Fatalf("queued %d jobs for nothing new", len(q.jobs))
+	}
+	if _, ok := idx.recorded["dee"]; ok {
+		t.Error("an alert with nothing new moved the subscriber's watermark")
+	}
+	if !idx.recorded["eve"].Equal(until) {
+		t.Errorf("the digest subscriber's period was not closed: %v", idx.recorded["eve"])
+	}
+}

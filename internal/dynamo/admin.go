@@ -21,8 +21,9 @@ import (
 
 // AdminStore keeps the admin table: run records ("run#<id>"), idempotency
 // keys ("idem#<key>", expiring), console sessions ("session#<id>",
-// expiring) and the audit log ("audit#<time>"). Runs and audit entries
-// carry a kind and a time, which an index lists newest first.
+// expiring), the audit log ("audit#<time>"), and ingest runs with their
+// lock (ingestruns.go). Runs and audit entries carry a kind and a time,
+// which an index lists newest first.
 type AdminStore struct {
 	db    API
 	table string

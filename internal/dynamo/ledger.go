@@ -23,11 +23,31 @@ type Ledger struct {
 	db    API
 	table string
 	now   func() time.Time
+	// retention is how long a send record is kept after it is written;
+	// 0 keeps it for ever.
+	retention time.Duration
 }
 
 // NewLedger returns a ledger over the named table.
 func NewLedger(db API, table string, now func() time.Time) *Ledger {
 	return &Ledger{db: db, table: table, now: now}
+}
+
+// ExpireAfter makes every send record the ledger writes expire retention
+// after it was written: the table's TTL (expires_at, in Unix seconds)
+// deletes it within a few days of that. The planner's state record never
+// expires; run summaries live in the admin table and are kept.
+func (l *Ledger) ExpireAfter(retention time.Duration) *Ledger {
+	l.retention = retention
+	return l
+}
+
+// expiresAt is the TTL of a record written at, 0 (no attribute) for none.
+func (l *Ledger) expiresAt(at time.Time) int64 {
+	if l.retention <= 0 {
+		return 0
+	}
+	return at.Add(l.retention).Unix()
 }
 
 var _ delivery.Ledger = (*Ledger)(nil)
@@ -45,6 +65,8 @@ type ledgerRecord struct {
 	Feedback     string `dynamodbav:"feedback,omitempty"`
 	At           string `dynamodbav:"at"`
 	ClaimedAt    int64  `dynamodbav:"claimed_at"`
+	// ExpiresAt is the table's TTL attribute, Unix seconds.
+	ExpiresAt int64 `dynamodbav:"expires_at,omitempty"`
 }
 
 func toLedgerRecord(e delivery.Entry) ledgerRecord {
@@ -70,6 +92,7 @@ func (l *Ledger) Claim(ctx context.Context, e delivery.Entry, lease time.Duratio
 	e.Attempts++
 	rec := toLedgerRecord(e)
 	rec.ClaimedAt = now.UnixMilli()
+	rec.ExpiresAt = l.expiresAt(now)
 	item, err := attributevalue.MarshalMap(rec)
 	if err != nil {
 		return false, delivery.Entry{}, fmt.Errorf("encode ledger entry: %w", err)
@@ -104,7 +127,9 @@ func (l *Ledger) Claim(ctx context.Context, e delivery.Entry, lease time.Duratio
 // Finish records the outcome of a claimed send.
 func (l *Ledger) Finish(ctx context.Context, e delivery.Entry) error {
 	e.At = l.now()
-	item, err := attributevalue.MarshalMap(toLedgerRecord(e))
+	rec := toLedgerRecord(e)
+	rec.ExpiresAt = l.expiresAt(e.At)
+	item, err := attributevalue.MarshalMap(rec)
 	if err != nil {
 		return fmt.Errorf("encode ledger entry: %w", err)
 	}

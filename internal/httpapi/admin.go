@@ -8,6 +8,7 @@ import (
 
 	"github.com/radiogram/radiogram/internal/admin"
 	"github.com/radiogram/radiogram/internal/feeds"
+	"github.com/radiogram/radiogram/internal/ingest"
 	"github.com/radiogram/radiogram/internal/items"
 )
 
@@ -45,13 +46,28 @@ func (s *Server) deleteFeed(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) runIngest(w http.ResponseWriter, r *http.Request) {
-	sum, err := s.Admin.RunIngest(r.Context(), apiActor)
+// startIngest answers at once: the ingest function runs the ingest. While
+// one runs, the answer names it, and no second run starts.
+func (s *Server) startIngest(w http.ResponseWriter, r *http.Request) {
+	run, err := s.Admin.StartIngest(r.Context(), apiActor)
 	if err != nil {
 		s.adminError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, sum)
+	w.Header().Set("Location", "/admin/ingest/"+run.ID)
+	writeJSON(w, http.StatusAccepted, map[string]string{"run_id": run.ID, "status": string(run.Status)})
+}
+
+func (s *Server) getIngestRun(w http.ResponseWriter, r *http.Request) {
+	run, err := s.Admin.IngestRun(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.adminError(w, r, err)
+		return
+	}
+	if run.Summary.Feeds == nil {
+		run.Summary.Feeds = []ingest.FeedResult{}
+	}
+	writeJSON(w, http.StatusOK, run)
 }
 
 // itemView is an item as the admin API shows it.

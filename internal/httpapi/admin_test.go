@@ -11,10 +11,12 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/radiogram/radiogram/internal/admin"
 	"github.com/radiogram/radiogram/internal/feeds"
 	"github.com/radiogram/radiogram/internal/ingest"
+	"github.com/radiogram/radiogram/internal/ingestruns"
 	"github.com/radiogram/radiogram/internal/items"
 )
 
@@ -51,9 +53,18 @@ func (f *fakeAdmin) DeleteFeed(ctx context.Context, id, actor string) error {
 	return f.err
 }
 
-func (f *fakeAdmin) RunIngest(ctx context.Context, actor string) (ingest.Summary, error) {
+func (f *fakeAdmin) StartIngest(ctx context.Context, actor string) (ingestruns.Run, error) {
 	f.called(ctx, actor)
-	return ingest.Summary{FeedsOK: 2, ItemsNew: 3}, f.err
+	return ingestruns.Run{ID: "ingest-1", Status: ingestruns.StatusRunning, StartedBy: actor}, f.err
+}
+
+func (f *fakeAdmin) IngestRun(_ context.Context, id string) (ingestruns.Run, error) {
+	if f.err != nil {
+		return ingestruns.Run{}, f.err
+	}
+	finished := time.Date(2026, 11, 22, 9, 31, 0, 0, time.UTC)
+	return ingestruns.Run{ID: id, Status: ingestruns.StatusDone, StartedBy: "admin (API)", StartedAt: finished.Add(-time.Minute), FinishedAt: &finished,
+		Summary: ingest.Summary{Trigger: ingest.TriggerManual, FeedsOK: 2, ItemsNew: 3}}, nil
 }
 
 func (f *fakeAdmin) ListItems(_ context.Context, q admin.ItemQuery) ([]items.Item, error) {
@@ -79,8 +90,10 @@ func TestFeedRoutesAnswerTheServicesErrors(t *testing.T) {
 		{"unknown field", "POST", "/admin/feeds", `{"society":"isr","colour":"red"}`, nil, 400, ""},
 		{"delete", "DELETE", "/admin/feeds/isr-1", "", nil, 204, ""},
 		{"delete missing", "DELETE", "/admin/feeds/nope", "", notFound, 404, `{"error":"wrapped: not found"}`},
-		{"ingest", "POST", "/admin/ingest", "", nil, 200, ""},
+		{"ingest", "POST", "/admin/ingest", "", nil, 202, `{"run_id":"ingest-1","status":"running"}`},
 		{"ingest fails", "POST", "/admin/ingest", "", errors.New("secret detail"), 500, `{"error":"internal error"}`},
+		{"ingest run", "GET", "/admin/ingest/ingest-1", "", nil, 200, ""},
+		{"unknown ingest run", "GET", "/admin/ingest/nope", "", fmt.Errorf("%w: no ingest run %q", admin.ErrNotFound, "nope"), 404, `{"error":"not found: no ingest run \"nope\""}`},
 		{"items", "GET", "/admin/items?topic=ai&society=esr,rsna&society=esr&since=2026-11-19&limit=2", "", nil, 200, `{"items":[]}`},
 		{"items, bad query", "GET", "/admin/items?limit=0", "", fmt.Errorf("%w: limit", admin.ErrBadRequest), 400, `{"error":"bad request: limit"}`},
 	}
@@ -131,6 +144,28 @@ func TestFeedRoutesHandOnTheRequest(t *testing.T) {
 	}
 	if c := fake.created; c.Society != "isr" || c.Name != "ISR" || c.URL != "https://x.org/feed" || c.Enabled == nil || *c.Enabled || len(c.Topics) != 1 {
 		t.Errorf("service asked to register %+v", c)
+	}
+
+	rec = do("POST", "/admin/ingest", "")
+	if rec.Code != 202 || rec.Header().Get("Location") != "/admin/ingest/ingest-1" {
+		t.Errorf("start ingest: %d, Location %q", rec.Code, rec.Header().Get("Location"))
+	}
+	rec = do("GET", "/admin/ingest/ingest-7", "")
+	var run map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &run); err != nil || rec.Code != 200 {
+		t.Fatalf("ingest run: %d %s (%v)", rec.Code, rec.Body, err)
+	}
+	for _, field := range []string{"run_id", "status", "started_by", "started_at", "finished_at", "summary"} {
+		if _, ok := run[field]; !ok {
+			t.Errorf("ingest run lacks %q: %s", field, rec.Body)
+		}
+	}
+	sum, _ := run["summary"].(map[string]any)
+	if run["run_id"] != "ingest-7" || run["status"] != "done" || sum["items_new"] != float64(3) || sum["feeds"] == nil {
+		t.Errorf("ingest run answered %s", rec.Body)
+	}
+	if _, ok := run["error"]; ok {
+		t.Errorf("a done run carries an error field: %s", rec.Body)
 	}
 
 	do("DELETE", "/admin/feeds/esr-12ab", "")

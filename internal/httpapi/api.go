@@ -22,7 +22,7 @@ import (
 	"github.com/radiogram/radiogram/internal/console"
 	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/feeds"
-	"github.com/radiogram/radiogram/internal/ingest"
+	"github.com/radiogram/radiogram/internal/ingestruns"
 	"github.com/radiogram/radiogram/internal/items"
 	"github.com/radiogram/radiogram/internal/pagekit"
 	"github.com/radiogram/radiogram/internal/subscribers"
@@ -39,7 +39,10 @@ type AdminActions interface {
 	CreateFeed(ctx context.Context, in admin.NewFeed, actor string) (feeds.Feed, error)
 	// DeleteFeed reports admin.ErrNotFound for an unknown id.
 	DeleteFeed(ctx context.Context, id, actor string) error
-	RunIngest(ctx context.Context, actor string) (ingest.Summary, error)
+	// StartIngest queues an ingest run, or names the one running.
+	StartIngest(ctx context.Context, actor string) (ingestruns.Run, error)
+	// IngestRun reports admin.ErrNotFound for an unknown id.
+	IngestRun(ctx context.Context, id string) (ingestruns.Run, error)
 	ListItems(ctx context.Context, q admin.ItemQuery) ([]items.Item, error)
 	Trigger(ctx context.Context, req admin.TriggerRequest) (admin.Run, error)
 	Runs(ctx context.Context, limit int) ([]admin.Run, error)
@@ -84,7 +87,8 @@ func (s *Server) Handler() http.Handler {
 	admin("GET /admin/feeds", s.listFeeds)
 	admin("POST /admin/feeds", s.createFeed)
 	admin("DELETE /admin/feeds/{id}", s.deleteFeed)
-	admin("POST /admin/ingest", s.runIngest)
+	admin("POST /admin/ingest", s.startIngest)
+	admin("GET /admin/ingest/{id}", s.getIngestRun)
 	admin("GET /admin/items", s.listItems)
 	admin("POST /admin/sends", s.triggerSend)
 	admin("GET /admin/sends", s.listRuns)

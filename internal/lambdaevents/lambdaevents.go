@@ -24,6 +24,7 @@ import (
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/feedback"
 	"github.com/radiogram/radiogram/internal/ingest"
+	"github.com/radiogram/radiogram/internal/ingestruns"
 	"github.com/radiogram/radiogram/internal/sqsqueue"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
@@ -232,32 +233,89 @@ type IngestEvent struct {
 	Source string `json:"source"`
 }
 
-// IngestRunner runs one ingest (*ingest.Runner).
-type IngestRunner interface {
-	Run(ctx context.Context, trigger ingest.Trigger) (ingest.Summary, error)
+// ScheduledIngester runs an ingest under the one-run-at-a-time lock and
+// records it (*ingestruns.Service).
+type ScheduledIngester interface {
+	RunScheduled(ctx context.Context, startedBy string, trigger ingest.Trigger) (ingestruns.Run, bool, error)
 }
 
-// Ingest is the ingest function's handler: it runs the ingest the event
-// asks for, a scheduled one unless the source is "manual", and answers
-// with its summary. A run that fetched feeds and saw every one fail
-// returns an error (Summary.Err), so that Lambda counts it in the
-// function's Errors and keeps the event in the failed-invocations queue
-// once its retries are spent.
-func Ingest(r IngestRunner) func(ctx context.Context, ev IngestEvent) (ingest.Summary, error) {
-	return func(ctx context.Context, ev IngestEvent) (ingest.Summary, error) {
-		trigger := ingest.TriggerSchedule
+// Ingest is the handler of the schedule's event: it runs the ingest the
+// event asks for, a scheduled one unless the source is "manual", and
+// answers with the recorded run. While another run holds the lock it
+// skips its turn and answers with that run. A failed run, or one that
+// fetched feeds and saw every one fail (Summary.Err), is an error, so that
+// Lambda counts it in the function's Errors, retries the event, and keeps
+// it in the failed-invocations queue if it keeps failing.
+func Ingest(r ScheduledIngester) func(ctx context.Context, ev IngestEvent) (ingestruns.Run, error) {
+	return func(ctx context.Context, ev IngestEvent) (ingestruns.Run, error) {
+		trigger, startedBy := ingest.TriggerSchedule, ingestruns.StartedBySchedule
 		if ev.Source == string(ingest.TriggerManual) {
-			trigger = ingest.TriggerManual
+			trigger, startedBy = ingest.TriggerManual, "manual invocation"
 		}
-		sum, err := r.Run(ctx, trigger)
-		if err != nil {
-			return sum, err
+		run, _, err := r.RunScheduled(ctx, startedBy, trigger)
+		if err == nil && run.Status == ingestruns.StatusFailed {
+			err = fmt.Errorf("ingest run %s failed: %s", run.ID, run.Error)
 		}
-		if err := sum.Err(); err != nil {
-			return sum, fmt.Errorf("ingest %s: %w", trigger, err)
+		if err == nil {
+			// Every fetched feed failing is an outage, not a quiet run.
+			if ferr := run.Summary.Err(); ferr != nil {
+				err = fmt.Errorf("ingest run %s: %w", run.ID, ferr)
+			}
 		}
-		return sum, nil
+		return run, err
 	}
+}
+
+// IngestExecutor carries out a queued ingest run (*ingestruns.Service).
+type IngestExecutor interface {
+	Execute(ctx context.Context, runID string) error
+}
+
+// IngestRequests is the handler of the ingest queue's SQS event: each
+// record names a run (sqsqueue.IngestMessage) for runs to carry out. A
+// record whose run could not be carried out or recorded, or that another
+// invocation is carrying out now, is reported back and comes back later.
+func IngestRequests(runs IngestExecutor, log *slog.Logger) SQSHandler {
+	log = orDiscard(log)
+	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		var resp events.SQSEventResponse
+		for _, rec := range ev.Records {
+			var msg sqsqueue.IngestMessage
+			err := json.Unmarshal([]byte(rec.Body), &msg)
+			if err == nil && msg.RunID == "" {
+				err = errors.New(`the body names no run ("run_id")`)
+			}
+			if err == nil {
+				err = runs.Execute(ctx, msg.RunID)
+			}
+			if err != nil {
+				log.ErrorContext(ctx, "ingest request failed", "message", rec.MessageId, "run", msg.RunID, "receive_count", rec.Attributes["ApproximateReceiveCount"], "err", err)
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+			}
+		}
+		return resp, nil
+	}
+}
+
+// IngestRuns is everything the ingest function does (*ingestruns.Service).
+type IngestRuns interface {
+	ScheduledIngester
+	IngestExecutor
+}
+
+// IngestFunction is the ingest function's handler. It is invoked two ways:
+// by the schedule, with {"source":"schedule"}, and by the ingest queue's
+// event source, with an SQS event ({"Records": [...]}), and answers each
+// as Ingest and IngestRequests do.
+func IngestFunction(runs IngestRuns, log *slog.Logger) func(ctx context.Context, raw json.RawMessage) (any, error) {
+	scheduled := Ingest(runs)
+	return ScheduleOrQueue(func(ctx context.Context, raw json.RawMessage) (any, error) {
+		var ev IngestEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("decode schedule event: %w", err)
+		}
+		return scheduled(ctx, ev)
+	}, IngestRequests(runs, log))
 }
 
 func orDiscard(log *slog.Logger) *slog.Logger {

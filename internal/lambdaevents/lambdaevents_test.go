@@ -2,6 +2,7 @@ package lambdaevents
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/feedback"
 	"github.com/radiogram/radiogram/internal/ingest"
+	"github.com/radiogram/radiogram/internal/ingestruns"
 	"github.com/radiogram/radiogram/internal/sqsqueue"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
@@ -396,24 +398,47 @@ func TestFeedbackPartialBatch(t *testing.T) {
 	}
 }
 
-// ingestRunner records the trigger it runs with.
-type ingestRunner struct{ triggers []ingest.Trigger }
+// ingestRuns records the scheduled runs and the queued runs it carries
+// out; run "fail" fails, run "busy" is being carried out elsewhere.
+type ingestRuns struct {
+	triggers  []ingest.Trigger
+	startedBy []string
+	executed  []string
+	status    ingestruns.Status
+}
 
-func (r *ingestRunner) Run(_ context.Context, trigger ingest.Trigger) (ingest.Summary, error) {
-	r.triggers = append(r.triggers, trigger)
-	return ingest.Summary{Trigger: trigger, FeedsOK: 3}, nil
+func (r *ingestRuns) RunScheduled(_ context.Context, startedBy string, trigger ingest.Trigger) (ingestruns.Run, bool, error) {
+	r.triggers, r.startedBy = append(r.triggers, trigger), append(r.startedBy, startedBy)
+	status := cmp.Or(r.status, ingestruns.StatusDone)
+	run := ingestruns.Run{ID: "ingest-1", Status: status, StartedBy: startedBy, Summary: ingest.Summary{Trigger: trigger, FeedsOK: 3}}
+	if status == ingestruns.StatusFailed {
+		run.Error = "seed feed registry: table unavailable"
+	}
+	return run, true, nil
+}
+
+func (r *ingestRuns) Execute(_ context.Context, id string) error {
+	r.executed = append(r.executed, id)
+	switch id {
+	case "fail":
+		return errors.New("record outcome: throttled")
+	case "busy":
+		return ingestruns.ErrBusy
+	}
+	return nil
 }
 
 func TestIngest(t *testing.T) {
 	tests := []struct {
-		event string
-		want  ingest.Trigger
+		event     string
+		want      ingest.Trigger
+		startedBy string
 	}{
-		{`{"source":"schedule"}`, ingest.TriggerSchedule},
-		{`{"source":"manual"}`, ingest.TriggerManual},
-		{`{}`, ingest.TriggerSchedule},
-		{`{"source":"aws.events","detail-type":"Scheduled Event"}`, ingest.TriggerSchedule},
-		{`{"source":"MANUAL"}`, ingest.TriggerSchedule},
+		{`{"source":"schedule"}`, ingest.TriggerSchedule, "schedule"},
+		{`{"source":"manual"}`, ingest.TriggerManual, "manual invocation"},
+		{`{}`, ingest.TriggerSchedule, "schedule"},
+		{`{"source":"aws.events","detail-type":"Scheduled Event"}`, ingest.TriggerSchedule, "schedule"},
+		{`{"source":"MANUAL"}`, ingest.TriggerSchedule, "schedule"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.event, func(t *testing.T) {
@@ -421,34 +446,89 @@ func TestIngest(t *testing.T) {
 			if err := json.Unmarshal([]byte(tt.event), &ev); err != nil {
 				t.Fatal(err)
 			}
-			r := &ingestRunner{}
-			sum, err := Ingest(r)(context.Background(), ev)
+			r := &ingestRuns{}
+			run, err := Ingest(r)(context.Background(), ev)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(r.triggers, []ingest.Trigger{tt.want}) {
-				t.Errorf("ran with %v, want once with %s", r.triggers, tt.want)
+			if !slices.Equal(r.triggers, []ingest.Trigger{tt.want}) || !slices.Equal(r.startedBy, []string{tt.startedBy}) {
+				t.Errorf("ran with %v started by %v, want once with %s by %s", r.triggers, r.startedBy, tt.want, tt.startedBy)
 			}
-			if sum.Trigger != tt.want || sum.FeedsOK != 3 {
-				t.Errorf("answered %+v, want the run's summary", sum)
+			if run.Summary.Trigger != tt.want || run.Summary.FeedsOK != 3 || run.Status != ingestruns.StatusDone {
+				t.Errorf("answered %+v, want the run with its summary", run)
 			}
 		})
 	}
 }
 
 func TestIngestReturnsRunError(t *testing.T) {
-	errSeed := errors.New("seed feed registry: table unavailable")
-	want := ingest.Summary{Trigger: ingest.TriggerManual, StartedAt: time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC)}
-	sum, err := Ingest(runFunc(func(context.Context, ingest.Trigger) (ingest.Summary, error) { return want, errSeed }))(context.Background(), IngestEvent{Source: "manual"})
-	if !errors.Is(err, errSeed) || !sum.StartedAt.Equal(want.StartedAt) || sum.Trigger != want.Trigger {
-		t.Errorf("Ingest = %+v, %v; want the run's summary and error", sum, err)
+	r := &ingestRuns{status: ingestruns.StatusFailed}
+	run, err := Ingest(r)(context.Background(), IngestEvent{Source: "manual"})
+	if err == nil || !strings.Contains(err.Error(), "table unavailable") || run.Status != ingestruns.StatusFailed {
+		t.Errorf("Ingest = %+v, %v; want the failed run and its error, so that Lambda retries", run, err)
 	}
 }
 
-type runFunc func(context.Context, ingest.Trigger) (ingest.Summary, error)
+func TestIngestRequests(t *testing.T) {
+	r := &ingestRuns{}
+	ev := events.SQSEvent{Records: []events.SQSMessage{
+		sqsRecord("m-ok", `{"run_id":"ingest-20261122T093000-abcdef"}`),
+		sqsRecord("m-fail", `{"run_id":"fail"}`),
+		sqsRecord("m-busy", `{"run_id":"busy"}`),
+		sqsRecord("m-broken", `{"run_id":`),
+		sqsRecord("m-empty", `{}`),
+	}}
+	var logs bytes.Buffer
+	resp, err := IngestRequests(r, slog.New(slog.NewJSONHandler(&logs, nil)))(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed []string
+	for _, f := range resp.BatchItemFailures {
+		failed = append(failed, f.ItemIdentifier)
+	}
+	if want := []string{"m-fail", "m-busy", "m-broken", "m-empty"}; !slices.Equal(failed, want) {
+		t.Errorf("batch item failures %v, want %v", failed, want)
+	}
+	if want := []string{"ingest-20261122T093000-abcdef", "fail", "busy"}; !slices.Equal(r.executed, want) {
+		t.Errorf("executed %v, want %v", r.executed, want)
+	}
+	if !strings.Contains(logs.String(), `"receive_count":"2"`) {
+		t.Errorf("failures logged without their receive count: %s", logs.String())
+	}
+}
 
-func (f runFunc) Run(ctx context.Context, trigger ingest.Trigger) (ingest.Summary, error) {
-	return f(ctx, trigger)
+// The ingest function is invoked by the schedule and by the ingest queue:
+// one handler tells the two apart.
+func TestIngestFunctionDispatches(t *testing.T) {
+	r := &ingestRuns{}
+	h := IngestFunction(r, nil)
+	out, err := h(context.Background(), json.RawMessage(`{"source":"schedule"}`))
+	if run, ok := out.(ingestruns.Run); err != nil || !ok || run.ID != "ingest-1" {
+		t.Errorf("schedule event answered %#v, %v; want the run", out, err)
+	}
+	sqsEvent, err := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{sqsRecord("m-1", `{"run_id":"r-1"}`), sqsRecord("m-2", `{"run_id":"fail"}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = h(context.Background(), sqsEvent)
+	resp, ok := out.(events.SQSEventResponse)
+	if err != nil || !ok || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "m-2" {
+		t.Errorf("SQS event answered %#v, %v; want m-2 reported back", out, err)
+	}
+	if !slices.Equal(r.executed, []string{"r-1", "fail"}) || len(r.triggers) != 1 {
+		t.Errorf("executed %v and ran %d scheduled; want r-1 and fail executed, one scheduled run", r.executed, len(r.triggers))
+	}
+	if _, err := h(context.Background(), json.RawMessage(`[1,2]`)); err == nil {
+		t.Error("an event that is neither was accepted")
+	}
+}
+
+// summaryRuns runs every scheduled ingest to the summary it holds.
+type summaryRuns struct{ sum ingest.Summary }
+
+func (r summaryRuns) RunScheduled(_ context.Context, startedBy string, _ ingest.Trigger) (ingestruns.Run, bool, error) {
+	return ingestruns.Run{ID: "ingest-1", Status: ingestruns.StatusDone, StartedBy: startedBy, Summary: r.sum}, true, nil
 }
 
 // An ingest where every feed fetched failed must not pass for a success:
@@ -468,12 +548,11 @@ func TestIngestFailsWhenEveryFeedFailed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			run := runFunc(func(context.Context, ingest.Trigger) (ingest.Summary, error) { return tt.sum, nil })
-			sum, err := Ingest(run)(context.Background(), IngestEvent{Source: "schedule"})
+			run, err := Ingest(summaryRuns{tt.sum})(context.Background(), IngestEvent{Source: "schedule"})
 			if (err != nil) != tt.wantErr || (err != nil && !errors.Is(err, ingest.ErrAllFeedsFailed)) {
 				t.Fatalf("Ingest error = %v, want an error: %v", err, tt.wantErr)
 			}
-			if sum.FeedsFailed != tt.sum.FeedsFailed || sum.FeedsSkipped != tt.sum.FeedsSkipped {
+			if sum := run.Summary; sum.FeedsFailed != tt.sum.FeedsFailed || sum.FeedsSkipped != tt.sum.FeedsSkipped {
 				t.Errorf("answered %+v, want the run's summary", sum)
 			}
 		})

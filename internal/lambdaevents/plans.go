@@ -55,7 +55,7 @@ func planShard(ctx context.Context, p ShardPlanner, body string) (delivery.Repor
 // (EventBridge Scheduler hands it the schedule's input) and by an SQS event
 // source: an event with "Records" is an SQS batch, anything else the
 // schedule's.
-func ScheduleOrQueue[T any](schedule func(ctx context.Context) (T, error), queue SQSHandler) func(context.Context, json.RawMessage) (any, error) {
+func ScheduleOrQueue(schedule func(context.Context, json.RawMessage) (any, error), queue SQSHandler) func(context.Context, json.RawMessage) (any, error) {
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var probe struct {
 			Records []json.RawMessage `json:"Records"`
@@ -67,6 +67,6 @@ func ScheduleOrQueue[T any](schedule func(ctx context.Context) (T, error), queue
 			}
 			return queue(ctx, ev)
 		}
-		return schedule(ctx)
+		return schedule(ctx, raw)
 	}
 }

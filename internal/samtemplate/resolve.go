@@ -115,6 +115,9 @@ func (t *Template) newResolver(opts ResolveOptions) (*resolver, error) {
 		if len(p.AllowedValues) > 0 && !slices.Contains(p.AllowedValues, v) {
 			return nil, fmt.Errorf("parameter %s: %q is not one of the AllowedValues %q", name, v, p.AllowedValues)
 		}
+		if re, _ := p.Pattern(); re != nil && !re.MatchString(v) {
+			return nil, fmt.Errorf("parameter %s: %q does not match the AllowedPattern %s", name, v, p.AllowedPattern)
+		}
 		if p.Type == "Number" {
 			if _, err := strconv.ParseFloat(v, 64); err != nil {
 				return nil, fmt.Errorf("parameter %s: %q is not a Number", name, v)

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -33,7 +34,10 @@ type Template struct {
 	Conditions map[string]any
 	// Globals is SAM's Globals section, as written; [Template.Functions]
 	// applies it.
-	Globals   map[string]any
+	Globals map[string]any
+	// Rules are the raw parameter rules, by name, as written: what
+	// CloudFormation checks of the parameters before it changes anything.
+	Rules     map[string]any
 	Resources map[string]Resource
 	Outputs   map[string]Output
 
@@ -52,7 +56,10 @@ type Parameter struct {
 	// without one needs a value in ResolveOptions.Parameters.
 	HasDefault    bool
 	AllowedValues []string
-	Description   string
+	// AllowedPattern is the regular expression the whole value must
+	// match; "" for any.
+	AllowedPattern string
+	Description    string
 }
 
 // Resource is a template resource.
@@ -261,6 +268,9 @@ func newTemplate(top map[string]any) (*Template, error) {
 	if t.Globals, err = section(top, "Globals"); err != nil {
 		return nil, err
 	}
+	if t.Rules, err = section(top, "Rules"); err != nil {
+		return nil, err
+	}
 
 	params, err := section(top, "Parameters")
 	if err != nil {
@@ -347,6 +357,12 @@ func parseParameter(v any) (Parameter, error) {
 	if p.Description, err = text(m, "Description"); err != nil {
 		return Parameter{}, err
 	}
+	if p.AllowedPattern, err = text(m, "AllowedPattern"); err != nil {
+		return Parameter{}, err
+	}
+	if _, err := p.Pattern(); err != nil {
+		return Parameter{}, err
+	}
 	if d, ok := m["Default"]; ok {
 		if p.Default, err = Stringify(d); err != nil {
 			return Parameter{}, fmt.Errorf("its default: %w", err)
@@ -367,6 +383,20 @@ func parseParameter(v any) (Parameter, error) {
 		}
 	}
 	return p, nil
+}
+
+// Pattern is AllowedPattern as CloudFormation applies it, to the whole
+// value; nil for none. (CloudFormation's regular expressions are Java's;
+// the simple ones a template uses mean the same in Go.)
+func (p Parameter) Pattern() (*regexp.Regexp, error) {
+	if p.AllowedPattern == "" {
+		return nil, nil
+	}
+	re, err := regexp.Compile(`^(?:` + p.AllowedPattern + `)$`)
+	if err != nil {
+		return nil, fmt.Errorf("AllowedPattern: %w", err)
+	}
+	return re, nil
 }
 
 func parseResource(v any) (Resource, error) {

@@ -64,7 +64,7 @@ func TestLoadSections(t *testing.T) {
 
 	wantParams := map[string]Parameter{
 		"Stage":   {Type: "String", Default: "prod", HasDefault: true, AllowedValues: []string{"dev", "prod"}, Description: "Deployment stage."},
-		"BaseUrl": {Type: "String", Default: "", HasDefault: true},
+		"BaseUrl": {Type: "String", Default: "", HasDefault: true, AllowedPattern: "[^ ]*"},
 		"Rate":    {Type: "Number", Default: "10", HasDefault: true},
 		"Zones":   {Type: "CommaDelimitedList", Default: "a,b,c", HasDefault: true},
 	}
@@ -84,6 +84,9 @@ func TestLoadSections(t *testing.T) {
 	}
 	if _, ok := tmpl.Conditions["IsProd"]; !ok || len(tmpl.Conditions) != 6 {
 		t.Errorf("Conditions = %v, want 6 including IsProd", tmpl.Conditions)
+	}
+	if rule, ok := tmpl.Rules["ProdNeedsUrl"].(map[string]any); !ok || rule["Assertions"] == nil {
+		t.Errorf("Rules = %v, want ProdNeedsUrl as written", tmpl.Rules)
 	}
 	if _, ok := tmpl.Globals["Function"].(map[string]any); !ok {
 		t.Errorf("Globals = %v, want a Function section", tmpl.Globals)
@@ -226,6 +229,7 @@ func TestResolveErrors(t *testing.T) {
 		{name: "unknown mapping key", v: map[string]any{"Fn::FindInMap": []any{"Sizes", "test", "Memory"}}, want: "Sizes.test.Memory", unknown: true},
 		{name: "path in error", v: map[string]any{"A": []any{map[string]any{"B": map[string]any{"Ref": "Nope"}}}}, want: "A: [0]: B: Ref: Nope", unknown: true},
 		{name: "value not allowed", v: "x", params: map[string]string{"Stage": "test"}, want: `"test" is not one of the AllowedValues`},
+		{name: "value not matching the whole pattern", v: "x", params: map[string]string{"BaseUrl": "a b"}, want: `"a b" does not match the AllowedPattern`},
 		{name: "Number not numeric", v: "x", params: map[string]string{"Rate": "fast"}, want: "not a Number"},
 		{name: "no value for parameter", file: "required.yaml", v: "x", want: "parameter Domain: no value given and no Default"},
 		{name: "resource whose condition is false", v: map[string]any{"Ref": "DevQueue"}, want: "DevQueue is not created: its condition IsDev is false"},

@@ -1,5 +1,5 @@
-// Package sqsqueue is the Amazon SQS adapter: it queues delivery jobs and
-// subscriber requests, and
+// Package sqsqueue is the Amazon SQS adapter: it queues delivery jobs,
+// subscriber requests and ingest requests, and
 // receives, deletes and retries them for the in-process consumer of local
 // runs and tests (lambdaevents.SQSSource, which plays Lambda's event source).
 package sqsqueue
@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/radiogram/radiogram/internal/delivery"
+	"github.com/radiogram/radiogram/internal/ingestruns"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
@@ -47,6 +48,7 @@ var (
 	_ delivery.Queue       = (*Queue)(nil)
 	_ delivery.PlanQueue   = (*Queue)(nil)
 	_ subscribers.Requests = (*Queue)(nil)
+	_ ingestruns.Queue     = (*Queue)(nil)
 )
 
 // depthAttributes are the counts whose sum Depth reports.
@@ -145,6 +147,21 @@ func (q *Queue) EnqueueRequest(ctx context.Context, r subscribers.Request) error
 	body, err := json.Marshal(RequestMessage{Request: &r})
 	if err != nil {
 		return fmt.Errorf("encode request: %w", err)
+	}
+	return q.sendBatch(ctx, []types.SendMessageBatchRequestEntry{{Id: aws.String("0"), MessageBody: aws.String(string(body))}})
+}
+
+// IngestMessage is the body of a message on the ingest queue: the run the
+// ingest function should carry out.
+type IngestMessage struct {
+	RunID string `json:"run_id"`
+}
+
+// RequestIngest queues a recorded ingest run for the ingest function.
+func (q *Queue) RequestIngest(ctx context.Context, runID string) error {
+	body, err := json.Marshal(IngestMessage{RunID: runID})
+	if err != nil {
+		return fmt.Errorf("encode ingest request: %w", err)
 	}
 	return q.sendBatch(ctx, []types.SendMessageBatchRequestEntry{{Id: aws.String("0"), MessageBody: aws.String(string(body))}})
 }
