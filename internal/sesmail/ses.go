@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"maps"
 	"net"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -129,24 +128,19 @@ func Retryable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return false
 	}
-	var tooMany *types.TooManyRequestsException
-	var limit *types.LimitExceededException
-	if errors.As(err, &tooMany) || errors.As(err, &limit) {
+	if Throttled(err) || DailyQuotaExceeded(err) {
 		return true
 	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode() {
-		case "Throttling", "ThrottlingException", "TooManyRequestsException", "LimitExceededException",
-			"RequestTimeout", "RequestTimeoutException", "ServiceUnavailable", "InternalFailure":
+		case "RequestTimeout", "RequestTimeoutException", "ServiceUnavailable", "InternalFailure":
 			return true
 		}
 	}
 	var withStatus interface{ HTTPStatusCode() int }
-	if errors.As(err, &withStatus) {
-		if code := withStatus.HTTPStatusCode(); code == http.StatusTooManyRequests || code >= 500 {
-			return true
-		}
+	if errors.As(err, &withStatus) && withStatus.HTTPStatusCode() >= 500 {
+		return true
 	}
 	// net.Error covers the HTTP client's timeouts and context.DeadlineExceeded.
 	var netErr net.Error
