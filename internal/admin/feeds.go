@@ -134,16 +134,21 @@ type ItemQuery struct {
 	// Limit is a whole number from 1 to MaxItemLimit; empty means
 	// DefaultItemLimit.
 	Limit string
-	// Societies are society ids; none means every registered society.
+	// Societies are society ids; none means every society.
 	Societies []string
+	// Cursor is the Next of the previous page; empty for the first.
+	Cursor string
 }
 
-// ListItems lists stored items newest first. What is wrong with the query
-// is reported as an error matching ErrUnknownTopic or ErrBadRequest.
-func (s *Service) ListItems(ctx context.Context, in ItemQuery) ([]items.Item, error) {
-	q := items.Query{Topic: strings.TrimSpace(in.Topic), Limit: DefaultItemLimit}
+// ListItems lists one page of stored items, newest first. What is wrong
+// with the query is reported as an error matching ErrUnknownTopic or
+// ErrBadRequest (a cursor not handed out for this listing included). It
+// reads only the items' indexes: a society is checked against the catalog
+// only when its first page is empty.
+func (s *Service) ListItems(ctx context.Context, in ItemQuery) (items.Page, error) {
+	q := items.PageQuery{Topic: strings.TrimSpace(in.Topic), Limit: DefaultItemLimit, Cursor: strings.TrimSpace(in.Cursor)}
 	if q.Topic != "" && !s.KnownTopic(q.Topic) {
-		return nil, fmt.Errorf("%w %q", ErrUnknownTopic, q.Topic)
+		return items.Page{}, fmt.Errorf("%w %q", ErrUnknownTopic, q.Topic)
 	}
 	if since := strings.TrimSpace(in.Since); since != "" {
 		t, err := time.Parse(time.RFC3339, since)
@@ -151,29 +156,54 @@ func (s *Service) ListItems(ctx context.Context, in ItemQuery) ([]items.Item, er
 			t, err = time.Parse(time.DateOnly, since)
 		}
 		if err != nil {
-			return nil, because(ErrBadRequest, nil, fmt.Sprintf("since %q must be a date (2026-11-01) or an RFC 3339 time", since))
+			return items.Page{}, because(ErrBadRequest, nil, fmt.Sprintf("since %q must be a date (2026-11-01) or an RFC 3339 time", since))
 		}
 		q.Since = t
 	}
 	if limit := strings.TrimSpace(in.Limit); limit != "" {
 		n, err := strconv.Atoi(limit)
 		if err != nil || n < 1 || n > MaxItemLimit {
-			return nil, because(ErrBadRequest, nil, fmt.Sprintf("limit %q must be a whole number from 1 to %d", limit, MaxItemLimit))
+			return items.Page{}, because(ErrBadRequest, nil, fmt.Sprintf("limit %q must be a whole number from 1 to %d", limit, MaxItemLimit))
 		}
 		q.Limit = n
 	}
-	known, err := s.FeedStore.Societies(ctx)
-	if err != nil {
-		return nil, err
-	}
 	q.Societies = in.Societies
-	if len(q.Societies) == 0 {
-		q.Societies = known
+	return s.itemPage(ctx, q)
+}
+
+// itemPage reads one page of q. An empty first page for a society no feed
+// ever had is reported as ErrBadRequest: a typo should not look like a
+// quiet society.
+func (s *Service) itemPage(ctx context.Context, q items.PageQuery) (items.Page, error) {
+	page, err := s.ItemStore.Page(ctx, q)
+	if errors.Is(err, items.ErrBadCursor) {
+		return items.Page{}, because(ErrBadRequest, err, "cursor: "+strings.TrimPrefix(err.Error(), items.ErrBadCursor.Error()+": "))
+	}
+	if err != nil {
+		return items.Page{}, err
+	}
+	if len(page.Items) > 0 || q.Cursor != "" || len(q.Societies) == 0 {
+		return page, nil
 	}
 	for _, soc := range q.Societies {
-		if !slices.Contains(known, soc) {
-			return nil, because(ErrBadRequest, nil, fmt.Sprintf("unknown society %q", soc))
+		known, err := s.knownSociety(ctx, soc)
+		if err != nil {
+			return items.Page{}, err
+		}
+		if !known {
+			return items.Page{}, because(ErrBadRequest, nil, fmt.Sprintf("unknown society %q", soc))
 		}
 	}
-	return s.ItemStore.List(ctx, q)
+	return page, nil
+}
+
+func (s *Service) knownSociety(ctx context.Context, id string) (bool, error) {
+	if s.KnownSociety != nil {
+		return s.KnownSociety(id), nil
+	}
+	known, err := s.FeedStore.Societies(ctx)
+	if err != nil {
+		return false, err
+	}
+	return slices.Contains(known, id), nil
 }

@@ -22,7 +22,9 @@ import (
 // previewItems answers every item query with list.
 type previewItems struct{ list []items.Item }
 
-func (p previewItems) List(context.Context, items.Query) ([]items.Item, error) { return p.list, nil }
+func (p previewItems) Page(context.Context, items.PageQuery) (items.Page, error) {
+	return items.Page{Items: p.list}, nil
+}
 func (p previewItems) IngestedBetween(context.Context, time.Time, time.Time) ([]items.Item, error) {
 	return p.list, nil
 }

@@ -23,7 +23,9 @@ import (
 // it uses of them (the feed registry and the ingest in feeds.go).
 type (
 	ItemLister interface {
-		List(ctx context.Context, q items.Query) ([]items.Item, error)
+		// Page reports an error matching items.ErrBadCursor for a
+		// cursor it did not hand out for this listing.
+		Page(ctx context.Context, q items.PageQuery) (items.Page, error)
 		IngestedBetween(ctx context.Context, since, until time.Time) ([]items.Item, error)
 	}
 	SubscriberReader interface {
@@ -81,6 +83,9 @@ type Service struct {
 	Renderer    delivery.Renderer
 	Mail        email.Sender
 	KnownTopic  func(id string) bool
+	// KnownSociety tells whether any feed is or was of a society (the
+	// catalog, cached); without it the feed registry is read.
+	KnownSociety func(id string) bool
 	// TestRecipients are the only addresses a preview may be test-sent to.
 	TestRecipients []string
 	// PreviewLinks returns the inert links a preview carries in place of
@@ -97,22 +102,17 @@ type Service struct {
 // summaryTTL is how long a subscriber count is reused.
 const summaryTTL = time.Minute
 
-// Items lists stored items, newest first.
-func (s *Service) Items(ctx context.Context, topic, society string, limit int) ([]items.Item, error) {
+// Items lists one page of stored items, newest first: of a topic and a
+// society, either "" for any. cursor is the Next of the page before.
+func (s *Service) Items(ctx context.Context, topic, society, cursor string, limit int) (items.Page, error) {
 	if topic != "" && !s.KnownTopic(topic) {
-		return nil, fmt.Errorf("%w %q", ErrUnknownTopic, topic)
+		return items.Page{}, fmt.Errorf("%w %q", ErrUnknownTopic, topic)
 	}
-	societies, err := s.FeedStore.Societies(ctx)
-	if err != nil {
-		return nil, err
-	}
+	q := items.PageQuery{Topic: topic, Cursor: cursor, Limit: limit}
 	if society != "" {
-		if !slices.Contains(societies, society) {
-			return nil, fmt.Errorf("%w: unknown society %q", ErrBadRequest, society)
-		}
-		societies = []string{society}
+		q.Societies = []string{society}
 	}
-	return s.ItemStore.List(ctx, items.Query{Societies: societies, Topic: topic, Limit: limit})
+	return s.itemPage(ctx, q)
 }
 
 // Summary counts subscribers by status, topic and frequency, and says
@@ -405,10 +405,11 @@ func (s *Service) preview(ctx context.Context, req PreviewRequest) (email.Messag
 		since, shown = now.Add(-previewLookback), "topic:"+req.Topic
 		sub = subscribers.Subscriber{ID: "preview", Email: "preview@radiogram.invalid", Status: subscribers.StatusConfirmed,
 			Preferences: subscribers.Preferences{Topics: []string{req.Topic}, Frequency: subscribers.Weekly, Day: "monday", TimeZone: "UTC", Format: subscribers.FormatHTML}}
-		var err error
-		if selected, err = s.Items(ctx, req.Topic, "", 10); err != nil {
+		page, err := s.Items(ctx, req.Topic, "", "", 10)
+		if err != nil {
 			return email.Message{}, "", err
 		}
+		selected = page.Items
 		if len(selected) == 0 {
 			return email.Message{}, "", fmt.Errorf("%w: no items on %s yet", ErrNothingNew, req.Topic)
 		}

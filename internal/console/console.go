@@ -22,7 +22,9 @@ import (
 // (*admin.Service implements it).
 type Admin interface {
 	Feeds(ctx context.Context) ([]feeds.Feed, error)
-	Items(ctx context.Context, topic, society string, limit int) ([]items.Item, error)
+	// Items lists a page; cursor is the Next of the page before. A bad
+	// cursor is an admin.ErrBadRequest.
+	Items(ctx context.Context, topic, society, cursor string, limit int) (items.Page, error)
 	Summary(ctx context.Context) (admin.Summary, error)
 	// Subscriber returns admin.ErrNotFound for an unknown address.
 	Subscriber(ctx context.Context, email string) (admin.SubscriberDetail, error)

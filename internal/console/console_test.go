@@ -790,6 +790,29 @@ func TestItemsPageFilters(t *testing.T) {
 	}
 }
 
+func TestItemsPageLinksTheNextPage(t *testing.T) {
+	h := newHarness(t)
+	cookie := h.signIn()
+	h.fake.mu.Lock()
+	for i := range listedItems + 5 {
+		h.fake.items = append(h.fake.items, items.Item{Key: fmt.Sprintf("esr-%03d", i), Society: "esr", Title: fmt.Sprintf("Item number %03d", i)})
+	}
+	h.fake.mu.Unlock()
+	first := h.get("/admin/console/items?society=esr", cookie).Body.String()
+	next := fmt.Sprintf(`href="/admin/console/items?cursor=%d&amp;society=esr" rel="next">Next page</a>`, listedItems)
+	if !strings.Contains(first, next) {
+		t.Fatalf("the first page does not link the next: %s", first)
+	}
+	second := h.get(fmt.Sprintf("/admin/console/items?society=esr&cursor=%d", listedItems), cookie).Body.String()
+	if !strings.Contains(second, "Item number 054") || strings.Contains(second, "Item number 000") || strings.Contains(second, "Next page") {
+		t.Error("the second page is not the rest of the listing")
+	}
+	bad := h.get("/admin/console/items?cursor=oops", cookie)
+	if bad.Code != http.StatusBadRequest || !strings.Contains(bad.Body.String(), "cursor") {
+		t.Errorf("a bad cursor answered %d", bad.Code)
+	}
+}
+
 func TestDryRunPageOffersTheRealSend(t *testing.T) {
 	h := newHarness(t)
 	cookie := h.signIn()

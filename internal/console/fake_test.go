@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -87,22 +88,36 @@ func (f *fakeAdmin) Feeds(ctx context.Context) ([]feeds.Feed, error) {
 	return slices.Clone(f.feeds), nil
 }
 
-func (f *fakeAdmin) Items(ctx context.Context, topic, society string, limit int) ([]items.Item, error) {
+// Items pages through f.items; its cursor is the offset of the next page.
+func (f *fakeAdmin) Items(ctx context.Context, topic, society, cursor string, limit int) (items.Page, error) {
 	if err := f.failing("Items"); err != nil {
-		return nil, err
+		return items.Page{}, err
 	}
 	if topic != "" && !slices.ContainsFunc(testTopics, func(t topics.Topic) bool { return t.ID == topic }) {
-		return nil, fmt.Errorf("%w %q", admin.ErrUnknownTopic, topic)
+		return items.Page{}, fmt.Errorf("%w %q", admin.ErrUnknownTopic, topic)
+	}
+	skip := 0
+	if cursor != "" {
+		n, err := strconv.Atoi(cursor)
+		if err != nil || n < 0 {
+			return items.Page{}, fmt.Errorf("%w: cursor: not a cursor this listing handed out", admin.ErrBadRequest)
+		}
+		skip = n
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []items.Item
+	var match []items.Item
 	for _, it := range f.items {
-		if (topic == "" || slices.Contains(it.TopicIDs(), topic)) && (society == "" || it.Society == society) && len(out) < limit {
-			out = append(out, it)
+		if (topic == "" || slices.Contains(it.TopicIDs(), topic)) && (society == "" || it.Society == society) {
+			match = append(match, it)
 		}
 	}
-	return out, nil
+	var page items.Page
+	page.Items = match[min(skip, len(match)):min(skip+limit, len(match))]
+	if skip+limit < len(match) {
+		page.Next = strconv.Itoa(skip + limit)
+	}
+	return page, nil
 }
 
 func (f *fakeAdmin) Summary(ctx context.Context) (admin.Summary, error) {

@@ -3,6 +3,7 @@ package console
 import (
 	"cmp"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -85,7 +86,9 @@ type itemsView struct {
 	Topics    []option
 	Societies []option
 	Items     []items.Item
-	Problem   string
+	// Next links the page after this one; "" on the last.
+	Next    string
+	Problem string
 }
 
 func (c *console) itemsPage(w http.ResponseWriter, r *http.Request, s session) {
@@ -110,7 +113,20 @@ func (c *console) itemsPage(w http.ResponseWriter, r *http.Request, s session) {
 	}
 
 	status := http.StatusOK
-	v.Items, err = c.admin.Items(ctx, v.Topic, v.Society, listedItems)
+	page, err := c.admin.Items(ctx, v.Topic, v.Society, q.Get("cursor"), listedItems)
+	if err == nil {
+		v.Items = page.Items
+		if page.Next != "" {
+			next := url.Values{"cursor": {page.Next}}
+			if v.Topic != "" {
+				next.Set("topic", v.Topic)
+			}
+			if v.Society != "" {
+				next.Set("society", v.Society)
+			}
+			v.Next = "/admin/console/items?" + next.Encode()
+		}
+	}
 	if err != nil {
 		code, reason, ok := userError(err)
 		if !ok {

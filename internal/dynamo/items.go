@@ -23,6 +23,10 @@ import (
 const (
 	indexBySociety = "by-society" // society, pub_key: a society's items newest first
 	indexByIngest  = "by-ingested"
+	// indexByPublished holds every item under the year it was published
+	// (pub_year, pub_key), projecting only the society and topics: the
+	// listing of everything reads it a year at a time, newest first.
+	indexByPublished = "by-published"
 )
 
 // maxContentBytes keeps an item well under DynamoDB's 400 KB item limit; a
@@ -60,6 +64,7 @@ type itemRecord struct {
 	Topics      []items.TopicScore `dynamodbav:"topics"`
 	TopicIDs    []string           `dynamodbav:"topic_ids,stringset"`
 	PubKey      string             `dynamodbav:"pub_key"`
+	PubYear     string             `dynamodbav:"pub_year"`
 	IngestDay   string             `dynamodbav:"ingest_day"`
 	IngestKey   string             `dynamodbav:"ingest_key"`
 }
@@ -74,7 +79,7 @@ func toItemRecord(it items.Item) itemRecord {
 		Published: timeAttr(it.Published), FirstSeen: timeAttr(it.FirstSeen), UpdatedAt: timeAttr(it.UpdatedAt),
 		Content: content, Summary: it.Summary, ContentHash: it.ContentHash, RawHash: it.RawHash,
 		Topics: it.Topics, TopicIDs: it.TopicIDs(),
-		PubKey:    sortableTime(it.Published) + "#" + it.Key,
+		PubKey: sortableTime(it.Published) + "#" + it.Key, PubYear: pubYear(it.Published),
 		IngestDay: it.FirstSeen.UTC().Format(time.DateOnly), IngestKey: sortableTime(it.FirstSeen) + "#" + it.Key,
 	}
 }
@@ -202,7 +207,7 @@ func (s *ItemStore) Create(ctx context.Context, it items.Item) (bool, error) {
 func (s *ItemStore) Update(ctx context.Context, it items.Item) error {
 	r := toItemRecord(it)
 	expr, names, values, err := setExpression(map[string]any{
-		"title": r.Title, "link": r.Link, "published": r.Published, "pub_key": r.PubKey, "content": r.Content,
+		"title": r.Title, "link": r.Link, "published": r.Published, "pub_key": r.PubKey, "pub_year": r.PubYear, "content": r.Content,
 		"summary": r.Summary, "content_hash": r.ContentHash, "raw_hash": r.RawHash, "topics": r.Topics,
 		"topic_ids": &types.AttributeValueMemberSS{Value: r.TopicIDs}, "updated_at": r.UpdatedAt,
 	})

@@ -98,11 +98,12 @@ func viewItem(it items.Item) itemView {
 	return v
 }
 
-// listItems answers ?topic=&society=&since=&limit=; society may be
+// listItems answers ?topic=&society=&since=&limit=&cursor= with a page
+// and the cursor of the next ("" after the last); society may be
 // comma-separated or repeated.
 func (s *Server) listItems(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
-	q := admin.ItemQuery{Topic: v.Get("topic"), Since: v.Get("since"), Limit: v.Get("limit")}
+	q := admin.ItemQuery{Topic: v.Get("topic"), Since: v.Get("since"), Limit: v.Get("limit"), Cursor: v.Get("cursor")}
 	for _, raw := range v["society"] {
 		for soc := range strings.SplitSeq(raw, ",") {
 			if soc = strings.TrimSpace(soc); soc != "" && !slices.Contains(q.Societies, soc) {
@@ -110,14 +111,14 @@ func (s *Server) listItems(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	found, err := s.Admin.ListItems(r.Context(), q)
+	page, err := s.Admin.ListItems(r.Context(), q)
 	if err != nil {
 		s.adminError(w, r, err)
 		return
 	}
-	views := make([]itemView, len(found))
-	for i, it := range found {
+	views := make([]itemView, len(page.Items))
+	for i, it := range page.Items {
 		views[i] = viewItem(it)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": views})
+	writeJSON(w, http.StatusOK, map[string]any{"items": views, "next": page.Next})
 }

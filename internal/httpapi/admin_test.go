@@ -67,9 +67,12 @@ func (f *fakeAdmin) IngestRun(_ context.Context, id string) (ingestruns.Run, err
 		Summary: ingest.Summary{Trigger: ingest.TriggerManual, FeedsOK: 2, ItemsNew: 3}}, nil
 }
 
-func (f *fakeAdmin) ListItems(_ context.Context, q admin.ItemQuery) ([]items.Item, error) {
+func (f *fakeAdmin) ListItems(_ context.Context, q admin.ItemQuery) (items.Page, error) {
 	f.query = q
-	return nil, f.err
+	if q.Cursor != "" && f.err == nil {
+		return items.Page{Items: []items.Item{{Key: "esr-1", Society: "esr"}}, Next: "eyJrIjoiMiJ9"}, nil
+	}
+	return items.Page{}, f.err
 }
 
 func TestFeedRoutesAnswerTheServicesErrors(t *testing.T) {
@@ -94,7 +97,9 @@ func TestFeedRoutesAnswerTheServicesErrors(t *testing.T) {
 		{"ingest fails", "POST", "/admin/ingest", "", errors.New("secret detail"), 500, `{"error":"internal error"}`},
 		{"ingest run", "GET", "/admin/ingest/ingest-1", "", nil, 200, ""},
 		{"unknown ingest run", "GET", "/admin/ingest/nope", "", fmt.Errorf("%w: no ingest run %q", admin.ErrNotFound, "nope"), 404, `{"error":"not found: no ingest run \"nope\""}`},
-		{"items", "GET", "/admin/items?topic=ai&society=esr,rsna&society=esr&since=2026-11-19&limit=2", "", nil, 200, `{"items":[]}`},
+		{"items", "GET", "/admin/items?topic=ai&society=esr,rsna&society=esr&since=2026-11-19&limit=2", "", nil, 200, `{"items":[],"next":""}`},
+		{"items, next page", "GET", "/admin/items?cursor=eyJrIjoiMSJ9", "", nil, 200, ""},
+		{"items, bad cursor", "GET", "/admin/items?cursor=%21", "", fmt.Errorf("%w: cursor: not a cursor this listing handed out", admin.ErrBadRequest), 400, `{"error":"bad request: cursor: not a cursor this listing handed out"}`},
 		{"items, bad query", "GET", "/admin/items?limit=0", "", fmt.Errorf("%w: limit", admin.ErrBadRequest), 400, `{"error":"bad request: limit"}`},
 	}
 	for _, tt := range tests {
@@ -173,9 +178,9 @@ func TestFeedRoutesHandOnTheRequest(t *testing.T) {
 		t.Errorf("service asked to delete %q", fake.deleted)
 	}
 
-	do("GET", "/admin/items?topic=ai&society=esr,+rsna&society=esr&since=2026-11-19&limit=2", "")
+	do("GET", "/admin/items?topic=ai&society=esr,+rsna&society=esr&since=2026-11-19&limit=2&cursor=abc", "")
 	q := fake.query
-	if q.Topic != "ai" || strings.Join(q.Societies, "|") != "esr|rsna" || q.Since != "2026-11-19" || q.Limit != "2" {
+	if q.Topic != "ai" || strings.Join(q.Societies, "|") != "esr|rsna" || q.Since != "2026-11-19" || q.Limit != "2" || q.Cursor != "abc" {
 		t.Errorf("service asked for items %+v", q)
 	}
 }

@@ -43,7 +43,9 @@ type AdminActions interface {
 	StartIngest(ctx context.Context, actor string) (ingestruns.Run, error)
 	// IngestRun reports admin.ErrNotFound for an unknown id.
 	IngestRun(ctx context.Context, id string) (ingestruns.Run, error)
-	ListItems(ctx context.Context, q admin.ItemQuery) ([]items.Item, error)
+	// ListItems reports admin.ErrBadRequest for a bad limit, since,
+	// society or cursor.
+	ListItems(ctx context.Context, q admin.ItemQuery) (items.Page, error)
 	Trigger(ctx context.Context, req admin.TriggerRequest) (admin.Run, error)
 	Runs(ctx context.Context, limit int) ([]admin.Run, error)
 	Run(ctx context.Context, id string) (admin.RunDetail, error)

@@ -109,3 +109,28 @@ type Query struct {
 	Since     time.Time
 	Limit     int
 }
+
+// ErrBadCursor is wrapped by a store's error when a listing's cursor is not
+// one the store handed out for that same listing.
+var ErrBadCursor = errors.New("invalid cursor")
+
+// PageQuery selects one page of a listing, newest published first: every
+// item, a topic's, a society's, or both. A store answers it without reading
+// anything but the items' indexes.
+type PageQuery struct {
+	Topic string // "" for any
+	// Societies narrows the listing; none means every society. One
+	// society reads only its own index partition.
+	Societies []string
+	Since     time.Time // zero for any time
+	// Cursor is the Next of the previous page, "" for the first.
+	Cursor string
+	Limit  int
+}
+
+// Page is one page of a listing. Next is an opaque cursor for the page
+// after it, "" when the listing has no more items.
+type Page struct {
+	Items []Item
+	Next  string
+}
