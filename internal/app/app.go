@@ -29,6 +29,7 @@ import (
 	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/feedparse"
 	"github.com/radiogram/radiogram/internal/feeds"
+	"github.com/radiogram/radiogram/internal/feedsout"
 	"github.com/radiogram/radiogram/internal/httpapi"
 	"github.com/radiogram/radiogram/internal/httpfeed"
 	"github.com/radiogram/radiogram/internal/ingest"
@@ -202,6 +203,17 @@ func (a *App) APIHandler(ctx context.Context) (http.Handler, error) {
 			Catalog:     web.CatalogFrom(a.catalog),
 			ClientIP:    pagekit.RemoteIP,
 			Log:         a.Log,
+		},
+		Feeds: &feedsout.Handlers{
+			Items: a.Items,
+			Topic: func(id string) (string, bool) {
+				t, ok := a.Taxonomy.Lookup(id)
+				return t.Name, ok
+			},
+			KnownSociety: a.catalog.KnownSociety,
+			Product:      a.product.Name,
+			BaseURL:      a.Config.BaseURL,
+			Log:          a.Log,
 		},
 		// The console signs its sessions with a key derived from the token,
 		// never with the link keys, and stores them in the admin table.

@@ -67,6 +67,8 @@ type Server struct {
 	// Pages and Console add the subscriber pages and the admin console.
 	Pages   interface{ Register(mux *http.ServeMux) }
 	Console interface{ Register(mux *http.ServeMux) }
+	// Feeds adds the public feeds out (RSS, Atom, JSON Feed).
+	Feeds interface{ Register(mux *http.ServeMux) }
 	// Failures counts wrong bearer tokens per client (the console's
 	// limiter, which the console may share); without it the server keeps
 	// its own, allowing console.MaxFailures within console.FailureWindow.
@@ -103,7 +105,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	for _, pages := range []interface{ Register(*http.ServeMux) }{s.Pages, s.Console} {
+	for _, pages := range []interface{ Register(*http.ServeMux) }{s.Pages, s.Console, s.Feeds} {
 		if pages != nil {
 			pages.Register(mux)
 		}
