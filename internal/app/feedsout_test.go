@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/mmcdole/gofeed"
 
 	"github.com/radiogram/radiogram/internal/feedsout"
@@ -165,6 +168,22 @@ func TestItemPagesAcrossYears(t *testing.T) {
 			t.Fatalf("create %d: %v %v", i, ok, err)
 		}
 		stored = append(stored, it)
+	}
+	// One item stored before the by-published index: ingest's read of its
+	// hashes indexes it.
+	db := dynamodb.NewFromConfig(a.AWS)
+	old := stored[1]
+	if _, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(a.Config.ItemsTable), Key: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: old.Key}},
+		UpdateExpression: aws.String("REMOVE pub_year"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if slices.ContainsFunc(mustPage(t, a, items.PageQuery{Limit: 50}).Items, func(it items.Item) bool { return it.Key == old.Key }) {
+		t.Fatal("an item without pub_year is listed")
+	}
+	if _, err := a.Items.Hashes(ctx, []string{old.Key}); err != nil {
+		t.Fatal(err)
 	}
 	slices.SortFunc(stored, func(x, y items.Item) int {
 		return cmp.Or(y.Published.Compare(x.Published), cmp.Compare(y.Key, x.Key))

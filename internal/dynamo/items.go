@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -95,15 +96,38 @@ func (r itemRecord) item() items.Item {
 // Hashes reads the stored hashes of each key that exists: one BatchGetItem
 // per 100 keys, projecting only the key and the hashes.
 func (s *ItemStore) Hashes(ctx context.Context, keys []string) (map[string]items.Hashes, error) {
-	recs, err := s.getMany(ctx, keys, "id, content_hash, raw_hash")
+	recs, err := s.getMany(ctx, keys, "id, content_hash, raw_hash, pub_key, pub_year")
 	if err != nil {
 		return nil, fmt.Errorf("read item hashes: %w", err)
 	}
 	hashes := make(map[string]items.Hashes, len(recs))
 	for _, r := range recs {
 		hashes[r.ID] = items.Hashes{Raw: r.RawHash, Content: r.ContentHash}
+		if r.PubYear == "" && r.PubKey != "" {
+			s.indexPublished(ctx, r)
+		}
 	}
 	return hashes, nil
+}
+
+// indexPublished adds pub_year to an item stored before the by-published
+// index existed, so that it joins the listings of everything: ingest reads
+// the hashes of every entry its feeds still carry, and so backfills them
+// as it goes. A failure is left for the next run to try again.
+func (s *ItemStore) indexPublished(ctx context.Context, r itemRecord) {
+	year, err := strconv.Atoi(r.PubKey[:min(4, len(r.PubKey))])
+	if err != nil {
+		return
+	}
+	_, _ = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           &s.table,
+		Key:                 stringKey("id", r.ID),
+		UpdateExpression:    aws.String("SET pub_year = :year"),
+		ConditionExpression: aws.String("attribute_exists(id) AND attribute_not_exists(pub_year)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":year": &types.AttributeValueMemberS{Value: strconv.Itoa(max(year, firstPubYear))},
+		},
+	})
 }
 
 // SetRawHash records a stored item's raw hash and nothing else: the item
