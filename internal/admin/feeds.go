@@ -198,12 +198,28 @@ func (s *Service) itemPage(ctx context.Context, q items.PageQuery) (items.Page, 
 }
 
 func (s *Service) knownSociety(ctx context.Context, id string) (bool, error) {
-	if s.KnownSociety != nil {
-		return s.KnownSociety(id), nil
-	}
-	known, err := s.FeedStore.Societies(ctx)
+	known, err := s.SocietyIDs(ctx)
 	if err != nil {
 		return false, err
 	}
 	return slices.Contains(known, id), nil
+}
+
+// SocietyIDs lists the ids of the societies that have or had feeds, from
+// the catalog when there is one: the console's filter must not cost a
+// scan of the feed registry on every page.
+func (s *Service) SocietyIDs(ctx context.Context) ([]string, error) {
+	if s.Catalog == nil {
+		return s.FeedStore.Societies(ctx)
+	}
+	list, err := s.Catalog.Societies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(list))
+	for i, soc := range list {
+		ids[i] = soc.ID
+	}
+	slices.Sort(ids)
+	return ids, nil
 }

@@ -417,3 +417,25 @@ func TestFeedsListsTheRegistry(t *testing.T) {
 		t.Errorf("Feeds = %+v, %v", list, err)
 	}
 }
+
+type staticCatalog []feeds.Society
+
+func (c staticCatalog) Societies(context.Context) ([]feeds.Society, error) { return c, nil }
+
+// With a catalog, neither the console's filter nor the check of a society
+// reads the feed registry.
+func TestSocietiesComeFromTheCatalog(t *testing.T) {
+	h := newFeedHarness()
+	h.feeds.err = errors.New("the registry must not be read")
+	h.svc.Catalog = staticCatalog{{ID: "rsna", Name: "RSNA"}, {ID: "esr", Name: "ESR"}, {ID: "isr", Name: "ISR"}}
+	ids, err := h.svc.SocietyIDs(clientCtx())
+	if err != nil || !slices.Equal(ids, []string{"esr", "isr", "rsna"}) {
+		t.Errorf("SocietyIDs = %v, %v", ids, err)
+	}
+	if page, err := h.svc.ListItems(clientCtx(), ItemQuery{Societies: []string{"isr"}}); err != nil || len(page.Items) != 0 {
+		t.Errorf("a known society without items: %v, %v", page, err)
+	}
+	if _, err := h.svc.ListItems(clientCtx(), ItemQuery{Societies: []string{"nasa"}}); !errors.Is(err, ErrBadRequest) || err.Error() != `unknown society "nasa"` {
+		t.Errorf("an unknown society: %v", err)
+	}
+}

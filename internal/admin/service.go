@@ -15,6 +15,7 @@ import (
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/digest"
 	"github.com/radiogram/radiogram/internal/email"
+	"github.com/radiogram/radiogram/internal/feeds"
 	"github.com/radiogram/radiogram/internal/items"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
@@ -55,6 +56,10 @@ type (
 		// other's shards for the planner function.
 		Start(ctx context.Context, req delivery.Request) (delivery.Report, error)
 	}
+	// SocietyCatalog lists the societies of the registered feeds.
+	SocietyCatalog interface {
+		Societies(ctx context.Context) ([]feeds.Society, error)
+	}
 	// QueueDepth counts the messages waiting in a queue.
 	QueueDepth interface {
 		Depth(ctx context.Context) (int, error)
@@ -83,9 +88,9 @@ type Service struct {
 	Renderer    delivery.Renderer
 	Mail        email.Sender
 	KnownTopic  func(id string) bool
-	// KnownSociety tells whether any feed is or was of a society (the
-	// catalog, cached); without it the feed registry is read.
-	KnownSociety func(id string) bool
+	// Catalog lists the societies (*feeds.Catalog, which reads the feed
+	// registry at most once a minute); without it the registry is read.
+	Catalog SocietyCatalog
 	// TestRecipients are the only addresses a preview may be test-sent to.
 	TestRecipients []string
 	// PreviewLinks returns the inert links a preview carries in place of

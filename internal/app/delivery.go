@@ -208,7 +208,7 @@ func (a *App) AdminService(svc *subscribers.Service) *admin.Service {
 		Renderer:         a.digestRenderer(svc),
 		Mail:             a.MailSender,
 		KnownTopic:       a.catalog.KnownTopic,
-		KnownSociety:     a.catalog.KnownSociety,
+		Catalog:          a.catalog,
 		TestRecipients:   a.Config.AdminEmails,
 		PreviewLinks:     svc.PreviewLinks,
 		Now:              time.Now,

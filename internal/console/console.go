@@ -22,6 +22,9 @@ import (
 // (*admin.Service implements it).
 type Admin interface {
 	Feeds(ctx context.Context) ([]feeds.Feed, error)
+	// SocietyIDs lists the societies with feeds, cached (the items
+	// page's filter).
+	SocietyIDs(ctx context.Context) ([]string, error)
 	// Items lists a page; cursor is the Next of the page before. A bad
 	// cursor is an admin.ErrBadRequest.
 	Items(ctx context.Context, topic, society, cursor string, limit int) (items.Page, error)

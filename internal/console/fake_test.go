@@ -88,6 +88,18 @@ func (f *fakeAdmin) Feeds(ctx context.Context) ([]feeds.Feed, error) {
 	return slices.Clone(f.feeds), nil
 }
 
+func (f *fakeAdmin) SocietyIDs(ctx context.Context) ([]string, error) {
+	list, err := f.Feeds(ctx)
+	var ids []string
+	for _, feed := range list {
+		if !slices.Contains(ids, feed.Society) {
+			ids = append(ids, feed.Society)
+		}
+	}
+	slices.Sort(ids)
+	return ids, err
+}
+
 // Items pages through f.items; its cursor is the offset of the next page.
 func (f *fakeAdmin) Items(ctx context.Context, topic, society, cursor string, limit int) (items.Page, error) {
 	if err := f.failing("Items"); err != nil {

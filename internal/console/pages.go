@@ -96,18 +96,11 @@ func (c *console) itemsPage(w http.ResponseWriter, r *http.Request, s session) {
 	q := r.URL.Query()
 	v := itemsView{frame: c.frame(s, "Items", "items"), Topic: q.Get("topic"), Society: q.Get("society")}
 	v.Topics = c.topicOptions(v.Topic)
-	list, err := c.admin.Feeds(ctx)
+	societies, err := c.admin.SocietyIDs(ctx)
 	if err != nil {
-		c.fail(w, r, s, "list feeds", err)
+		c.fail(w, r, s, "list societies", err)
 		return
 	}
-	var societies []string
-	for _, f := range list {
-		if !slices.Contains(societies, f.Society) {
-			societies = append(societies, f.Society)
-		}
-	}
-	slices.Sort(societies)
 	for _, soc := range societies {
 		v.Societies = append(v.Societies, option{Value: soc, Label: soc, Selected: soc == v.Society})
 	}
