@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -178,11 +179,7 @@ func (s *ItemStore) pageSociety(ctx context.Context, q items.PageQuery, after *c
 // the page is full, then reads the page's items by key. Like pageSociety
 // it returns the pub_key the next page starts after, "" at the end.
 func (s *ItemStore) pagePublished(ctx context.Context, q items.PageQuery, after *cursor, afterYear, afterID string) ([]items.Item, string, error) {
-	type entry struct {
-		ID     string `dynamodbav:"id"`
-		PubKey string `dynamodbav:"pub_key"`
-	}
-	var keys []entry
+	var keys []yearEntry
 	year := max(time.Now().Add(pubYearAhead).UTC().Year(), firstPubYear)
 	if after != nil {
 		year, _ = strconv.Atoi(afterYear)
@@ -191,45 +188,31 @@ func (s *ItemStore) pagePublished(ctx context.Context, q items.PageQuery, after 
 	if !q.Since.IsZero() {
 		floor = max(floor, q.Since.UTC().Year())
 	}
-	for ; year >= floor && len(keys) < q.Limit; year-- {
-		y := strconv.Itoa(year)
-		in := &dynamodb.QueryInput{
-			TableName:                 &s.table,
-			IndexName:                 aws.String(indexByPublished),
-			KeyConditionExpression:    aws.String("pub_year = :year"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":year": &types.AttributeValueMemberS{Value: y}},
-			ProjectionExpression:      aws.String("id, pub_key"),
-			ScanIndexForward:          aws.Bool(false),
-			Limit:                     aws.Int32(int32(queryLimit(q))),
-		}
-		addConditions(in, q)
-		if len(q.Societies) > 1 {
-			names := make([]string, len(q.Societies))
-			for i, soc := range q.Societies {
-				names[i] = fmt.Sprintf(":soc%d", i)
-				in.ExpressionAttributeValues[names[i]] = &types.AttributeValueMemberS{Value: soc}
+	// Years are read newest first in groups of 1, 2, 4 and then 8 at once:
+	// a page the newest year fills costs one query, and a listing that
+	// runs out, and so reads back to firstPubYear, a few round trips.
+	for group := 1; year >= floor && len(keys) < q.Limit; group = min(group*2, maxYearsAtOnce) {
+		n := min(group, year-floor+1)
+		need := q.Limit - len(keys)
+		found := make([][]yearEntry, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			y := strconv.Itoa(year - i)
+			start := ""
+			if after != nil && y == afterYear {
+				start = after.PubKey
 			}
-			andFilter(in, "society IN ("+strings.Join(names, ", ")+")")
+			wg.Go(func() { found[i], errs[i] = s.yearKeys(ctx, q, y, start, afterID, need) })
 		}
-		if after != nil && y == afterYear {
-			in.ExclusiveStartKey = map[string]types.AttributeValue{
-				"id":       &types.AttributeValueMemberS{Value: afterID},
-				"pub_year": &types.AttributeValueMemberS{Value: y},
-				"pub_key":  &types.AttributeValueMemberS{Value: after.PubKey},
+		wg.Wait()
+		for i := range n {
+			if errs[i] != nil {
+				return nil, "", errs[i]
 			}
+			keys = append(keys, found[i][:min(len(found[i]), q.Limit-len(keys))]...)
 		}
-		p := dynamodb.NewQueryPaginator(s.db, in)
-		for p.HasMorePages() && len(keys) < q.Limit {
-			out, err := p.NextPage(ctx)
-			if err != nil {
-				return nil, "", fmt.Errorf("query items published in %s: %w", y, err)
-			}
-			var recs []entry
-			if err := attributevalue.UnmarshalListOfMaps(out.Items, &recs); err != nil {
-				return nil, "", fmt.Errorf("decode items published in %s: %w", y, err)
-			}
-			keys = append(keys, recs[:min(len(recs), q.Limit-len(keys))]...)
-		}
+		year -= n
 	}
 	if len(keys) == 0 {
 		return nil, "", nil
@@ -258,6 +241,60 @@ func (s *ItemStore) pagePublished(ctx context.Context, q items.PageQuery, after 
 		return found, "", nil
 	}
 	return found, keys[len(keys)-1].PubKey, nil
+}
+
+// maxYearsAtOnce bounds the by-published partitions read at once.
+const maxYearsAtOnce = 8
+
+// yearEntry is an entry of by-published, as a listing reads it.
+type yearEntry struct {
+	ID     string `dynamodbav:"id"`
+	PubKey string `dynamodbav:"pub_key"`
+}
+
+// yearKeys reads up to need entries of q from one year's partition of
+// by-published, newest first, after the entry (startKey, startID) if
+// startKey is not "".
+func (s *ItemStore) yearKeys(ctx context.Context, q items.PageQuery, year, startKey, startID string, need int) ([]yearEntry, error) {
+	in := &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		IndexName:                 aws.String(indexByPublished),
+		KeyConditionExpression:    aws.String("pub_year = :year"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":year": &types.AttributeValueMemberS{Value: year}},
+		ProjectionExpression:      aws.String("id, pub_key"),
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(int32(queryLimit(q))),
+	}
+	addConditions(in, q)
+	if len(q.Societies) > 1 {
+		names := make([]string, len(q.Societies))
+		for i, soc := range q.Societies {
+			names[i] = fmt.Sprintf(":soc%d", i)
+			in.ExpressionAttributeValues[names[i]] = &types.AttributeValueMemberS{Value: soc}
+		}
+		andFilter(in, "society IN ("+strings.Join(names, ", ")+")")
+	}
+	if startKey != "" {
+		in.ExclusiveStartKey = map[string]types.AttributeValue{
+			"id":       &types.AttributeValueMemberS{Value: startID},
+			"pub_year": &types.AttributeValueMemberS{Value: year},
+			"pub_key":  &types.AttributeValueMemberS{Value: startKey},
+		}
+	}
+	var keys []yearEntry
+	p := dynamodb.NewQueryPaginator(s.db, in)
+	for p.HasMorePages() && len(keys) < need {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("query items published in %s: %w", year, err)
+		}
+		var recs []yearEntry
+		if err := attributevalue.UnmarshalListOfMaps(out.Items, &recs); err != nil {
+			return nil, fmt.Errorf("decode items published in %s: %w", year, err)
+		}
+		keys = append(keys, recs[:min(len(recs), need-len(keys))]...)
+	}
+	return keys, nil
 }
 
 // queryLimit is how many index entries one request reads: the page, or
