@@ -40,8 +40,8 @@ func TestCursorRoundTripAndRefusals(t *testing.T) {
 func TestPubYear(t *testing.T) {
 	for in, want := range map[time.Time]string{
 		time.Date(2026, 12, 31, 23, 0, 0, 0, time.FixedZone("", -3600)): "2027", // UTC decides
-		time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC):                      "2000",
-		time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC):                      "2000",
+		time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC):                     "2000",
+		time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC):                     "2000",
 		{}: "2000",
 	} {
 		if got := pubYear(in); got != want {
