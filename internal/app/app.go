@@ -213,7 +213,9 @@ func (a *App) APIHandler(ctx context.Context) (http.Handler, error) {
 			KnownSociety: a.catalog.KnownSociety,
 			Product:      a.product.Name,
 			BaseURL:      a.Config.BaseURL,
-			Log:          a.Log,
+			// Readers poll; a minute of staleness spares the items table.
+			CacheFor: time.Minute,
+			Log:      a.Log,
 		},
 		// The console signs its sessions with a key derived from the token,
 		// never with the link keys, and stores them in the admin table.

@@ -296,3 +296,33 @@ func TestStoreFailureIsA500WithoutDetail(t *testing.T) {
 		t.Errorf("%d %s", rec.Code, rec.Body)
 	}
 }
+
+func TestCacheSparesTheStore(t *testing.T) {
+	store := &fakeItems{list: testItems()}
+	now := published
+	h := &Handlers{Items: store, Topic: func(string) (string, bool) { return "", false }, KnownSociety: func(string) bool { return true },
+		CacheFor: time.Minute, Now: func() time.Time { return now }}
+	mux := http.NewServeMux()
+	h.Register(mux)
+	first := get(mux, "/feeds/all.xml")
+	get(mux, "/feeds/all.json")
+	get(mux, "/feeds/society/esr.atom")
+	if len(store.queries) != 2 {
+		t.Errorf("%d reads of the store, want one per listing", len(store.queries))
+	}
+	store.list[0].UpdatedAt = published.Add(3 * time.Hour)
+	now = now.Add(59 * time.Second)
+	if again := get(mux, "/feeds/all.xml"); again.Header().Get("ETag") != first.Header().Get("ETag") || len(store.queries) != 2 {
+		t.Error("the cache was not used within its minute")
+	}
+	now = now.Add(time.Second)
+	if later := get(mux, "/feeds/all.xml"); later.Header().Get("ETag") == first.Header().Get("ETag") || len(store.queries) != 3 {
+		t.Error("the cache outlived its minute")
+	}
+	// An empty listing is not kept: it may be an unknown society's.
+	get(mux, "/feeds/society/nasa.xml")
+	get(mux, "/feeds/society/nasa.xml")
+	if len(store.queries) != 5 {
+		t.Errorf("%d reads, want the empty listing read each time", len(store.queries))
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/radiogram/radiogram/internal/items"
@@ -54,8 +55,25 @@ type Handlers struct {
 	// BaseURL is the configured public address; without it, the domain
 	// API Gateway reports, or else the request's host (a local run).
 	BaseURL string
-	Log     *slog.Logger
+	// CacheFor keeps each listing's latest items in memory this long: a
+	// feed polled by many readers then costs one read of the store per
+	// instance per CacheFor, whatever the polls. 0 reads it every time.
+	CacheFor time.Duration
+	// Now tells the time for the cache; time.Now without it.
+	Now func() time.Time
+	Log *slog.Logger
+
+	mu    sync.Mutex
+	cache map[string]cachedPage
 }
+
+type cachedPage struct {
+	items []items.Item
+	at    time.Time
+}
+
+// maxCached bounds the listings kept: past it the cache starts afresh.
+const maxCached = 1024
 
 // Register adds the public feed routes to mux: /feeds/all.{xml,atom,json},
 // /feeds/topic/{id}.{…} and /feeds/society/{id}.{…}.
@@ -118,19 +136,18 @@ func splitFile(file string) (id, ext string, ok bool) {
 
 func (h *Handlers) serve(w http.ResponseWriter, r *http.Request, scope, ext string, q items.PageQuery) {
 	ctx := r.Context()
-	q.Limit = Latest
-	page, err := h.Items.Page(ctx, q)
+	latest, err := h.latest(ctx, scope, q)
 	if err != nil {
 		h.log().ErrorContext(ctx, "read the items of a feed", "feed", scope, "err", err)
 		writeError(w, http.StatusInternalServerError, "internal error")
 		return
 	}
-	if len(page.Items) == 0 && len(q.Societies) == 1 && (h.KnownSociety == nil || !h.KnownSociety(q.Societies[0])) {
+	if len(latest) == 0 && len(q.Societies) == 1 && (h.KnownSociety == nil || !h.KnownSociety(q.Societies[0])) {
 		notFound(w, fmt.Sprintf("no society %q", q.Societies[0]))
 		return
 	}
 	base := h.baseURL(r)
-	f := Feed{ID: scope, Self: base + r.URL.Path, Items: page.Items, TopicName: h.topicName}
+	f := Feed{ID: scope, Self: base + r.URL.Path, Items: latest, TopicName: h.topicName}
 	switch {
 	case q.Topic != "":
 		name, _ := h.Topic(q.Topic)
@@ -170,6 +187,35 @@ func (h *Handlers) serve(w http.ResponseWriter, r *http.Request, scope, ext stri
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out)
+}
+
+// latest reads a listing's newest items, or takes them from the cache.
+// An empty listing is not kept: it may be an unknown society's.
+func (h *Handlers) latest(ctx context.Context, scope string, q items.PageQuery) ([]items.Item, error) {
+	now := time.Now()
+	if h.Now != nil {
+		now = h.Now()
+	}
+	if h.CacheFor > 0 {
+		h.mu.Lock()
+		c, ok := h.cache[scope]
+		h.mu.Unlock()
+		if ok && now.Sub(c.at) < h.CacheFor {
+			return c.items, nil
+		}
+	}
+	q.Limit = Latest
+	page, err := h.Items.Page(ctx, q)
+	if err != nil || h.CacheFor <= 0 || len(page.Items) == 0 {
+		return page.Items, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.cache == nil || len(h.cache) >= maxCached {
+		h.cache = map[string]cachedPage{}
+	}
+	h.cache[scope] = cachedPage{items: page.Items, at: now}
+	return page.Items, nil
 }
 
 // etag is a strong validator of one rendering: the format, the feed's
