@@ -51,7 +51,8 @@ FUZZ_TARGETS = \
 	./internal/feedback/:FuzzVerifySNSMessage \
 	./internal/tokens/:FuzzVerify \
 	./internal/tokens/:FuzzTamper \
-	./internal/feedparse/:FuzzParse
+	./internal/feedparse/:FuzzParse \
+	./internal/dynamo/:FuzzDecodeCursor
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s), one after another
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -49,3 +49,24 @@ func TestPubYear(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeCursor: whatever a client sends, a cursor either is refused
+// with ErrBadCursor or names a well-formed key of its own listing.
+func FuzzDecodeCursor(f *testing.F) {
+	scope := pageScope(items.PageQuery{})
+	f.Add(encodeCursor(cursor{PubKey: "2026-11-29T08:30:00.000000000Z#esr-1", Scope: scope}))
+	f.Add("")
+	f.Add("eyJrIjoiIn0")
+	f.Fuzz(func(t *testing.T, raw string) {
+		c, year, id, err := decodeCursor(raw, scope)
+		if err != nil {
+			if !errors.Is(err, items.ErrBadCursor) {
+				t.Fatalf("error %v is not ErrBadCursor", err)
+			}
+			return
+		}
+		if !pubKeyPattern.MatchString(c.PubKey) || !strings.HasSuffix(c.PubKey, "#"+id) || len(year) != 4 || c.Scope != scope {
+			t.Fatalf("accepted %+v (%s, %s)", c, year, id)
+		}
+	})
+}
