@@ -464,7 +464,13 @@ func TestParameterPatterns(t *testing.T) {
 		{"AdminEmails", "staff@radiogram.test", true},
 		{"AdminEmails", "a@society.org, b@society.org", true},
 		{"AdminEmails", "a@society.org b@society.org", false},
-		{"UnsubscribeMailto", "unsubscribe@society.org", true},
+		{"InboundUnsubscribeAddress", "unsubscribe@society.org", true},
+		{"InboundUnsubscribeAddress", "", true},
+		{"InboundUnsubscribeAddress", "Unsubscribe <unsubscribe@society.org>", false},
+		{"ListId", "", true},
+		{"ListId", "news.society.org", true},
+		{"ListId", "news", false},
+		{"ListId", "Society <news.society.org>", false},
 	}
 	for _, tt := range tests {
 		pattern := parameterPattern(t, tmpl, tt.param)
