@@ -10,7 +10,8 @@ STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 LAMBDA_BUILD = GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w'
 
 .PHONY: run test tools lint unit parity bench build clean fuzz fuzz-smoke \
-	build-IngestFunction build-ApiFunction build-PlannerFunction build-SenderFunction build-FeedbackFunction
+	build-IngestFunction build-ApiFunction build-PlannerFunction build-SenderFunction build-FeedbackFunction \
+	build-InboundFunction
 
 run: ## the whole service on 127.0.0.1:$(PORT) against a local moto_server
 	@python3 infra/check_requirements.py
@@ -72,6 +73,7 @@ build: ## Lambda binaries for arm64 in bin/<function>/bootstrap
 	$(MAKE) build-PlannerFunction ARTIFACTS_DIR=bin/planner
 	$(MAKE) build-SenderFunction ARTIFACTS_DIR=bin/sender
 	$(MAKE) build-FeedbackFunction ARTIFACTS_DIR=bin/feedback
+	$(MAKE) build-InboundFunction ARTIFACTS_DIR=bin/inbound
 
 # SAM's makefile build method calls these with ARTIFACTS_DIR set.
 build-IngestFunction:
@@ -88,6 +90,9 @@ build-SenderFunction:
 
 build-FeedbackFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/feedback
+
+build-InboundFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/inbound
 
 clean:
 	rm -rf bin .aws-sam

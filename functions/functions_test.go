@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/mail"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -122,9 +124,10 @@ func deploy() (*stack, func(), error) {
 	}
 
 	s.env, err = localenv.Start(ctx, localenv.Options{Parameters: map[string]string{
-		"PublicBaseUrl": "https://news.radiogram.test",
-		"MailFrom":      "Radiogram <news@radiogram.test>",
-		"SesIdentity":   "radiogram.test",
+		"PublicBaseUrl":             "https://news.radiogram.test",
+		"MailFrom":                  "Radiogram <news@radiogram.test>",
+		"SesIdentity":               "radiogram.test",
+		"InboundUnsubscribeAddress": "unsubscribe@radiogram.test",
 	}})
 	if err != nil {
 		cleanup()
@@ -500,6 +503,55 @@ func TestFunctionsRun(t *testing.T) {
 		}
 		if history, err := ledger.History(ctx, reader.ID, 10); err != nil || !strings.HasPrefix(history[0].Feedback, "bounce-permanent") {
 			t.Errorf("ledger %+v, %v: want the bounce noted on the send", history, err)
+		}
+	})
+
+	// The reader answers their digest's List-Unsubscribe mailto; SES hands
+	// the mail to the inbound function as events/inbound-ses.json shows.
+	// The same subject from someone else is dropped, without an error.
+	t.Run("inbound", func(t *testing.T) {
+		fn := start(t, "InboundFunction", false)
+		sent := sentTo(t, "reader@hospital.test")
+		if len(sent) == 0 {
+			t.Fatal("no digest to the reader to answer")
+		}
+		msg, err := mail.ReadMessage(strings.NewReader(sent[0].Raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, mailto, ok := strings.Cut(msg.Header.Get("List-Unsubscribe"), "<mailto:")
+		if !ok {
+			t.Fatalf("List-Unsubscribe %q offers no mailto", msg.Header.Get("List-Unsubscribe"))
+		}
+		u, err := url.Parse("mailto:" + strings.TrimSuffix(mailto, ">"))
+		if err != nil || u.Opaque != "unsubscribe@radiogram.test" {
+			t.Fatalf("mailto %q (%v), want one to the InboundUnsubscribeAddress", mailto, err)
+		}
+		subject := u.Query().Get("subject")
+		sample := sampleEvent(t, "inbound-ses.json")
+		var ev events.SimpleEmailEvent
+		if err := json.Unmarshal(sample, &ev); err != nil {
+			t.Fatal(err)
+		}
+		event := func(from string) []byte {
+			m := ev
+			m.Records = slices.Clone(ev.Records)
+			ses := &m.Records[0].SES
+			ses.Mail.CommonHeaders.From, ses.Mail.CommonHeaders.Subject = []string{from}, subject
+			ses.Receipt.Recipients = []string{"unsubscribe@radiogram.test"}
+			data, err := json.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return data
+		}
+		invoke(t, fn, event("Mallory <mallory@elsewhere.test>"), nil)
+		if got, err := subscriberStore.Get(ctx, reader.ID); err != nil || got.Status != subscribers.StatusConfirmed {
+			t.Fatalf("reader after another sender's mail: %+v, %v; want confirmed", got.Status, err)
+		}
+		invoke(t, fn, event("Reader <reader@hospital.test>"), nil)
+		if got, err := subscriberStore.Get(ctx, reader.ID); err != nil || got.Status != subscribers.StatusUnsubscribed {
+			t.Errorf("reader after their mail: %+v, %v; want unsubscribed", got.Status, err)
 		}
 	})
 }

@@ -235,6 +235,16 @@ AWS_API_CREATED = {
         "lets only the feedback topic send to the feedback queues (moto's CloudFormation skips it with a warning)",
     ),
     "AWS::Scheduler::Schedule": ("after", "the ingest and planner schedules (moto stores them; they never fire)"),
+    "AWS::SES::ReceiptRuleSet": (
+        "before",
+        "the inbound unsubscribe rule set (SES v1 CreateReceiptRuleSet), made only with InboundUnsubscribeAddress; "
+        "like CloudFormation, this never makes it the active set",
+    ),
+    "AWS::SES::ReceiptRule": (
+        "after",
+        "hands mail to the unsubscribe address to the inbound function (SES v1 CreateReceiptRule); moto stores "
+        "it and never receives mail: the tests hand the function the event SES would",
+    ),
 }
 
 # What moto would try to run in Docker, which local runs do not have: the
@@ -580,6 +590,8 @@ class LocalDeployment:
             "AWS::SNS::TopicPolicy": self._make_topic_policy,
             "AWS::SQS::QueuePolicy": self._make_queue_policy,
             "AWS::Scheduler::Schedule": self._make_schedule,
+            "AWS::SES::ReceiptRuleSet": self._make_receipt_rule_set,
+            "AWS::SES::ReceiptRule": self._make_receipt_rule,
         }[rtype]
         return maker(name, props)
 
@@ -767,6 +779,34 @@ class LocalDeployment:
             if e.response["Error"]["Code"] != "ConflictException":
                 raise
             scheduler.update_schedule(**args)
+        return {}
+
+    def _make_receipt_rule_set(self, name, props):
+        set_name = props.get("RuleSetName") or self._physical_name(name)
+        try:
+            self.client("ses").create_receipt_rule_set(RuleSetName=set_name)
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "AlreadyExists":
+                raise
+        return {name: set_name}
+
+    # The receipt rule properties CreateReceiptRule takes under the same
+    # names; a flag comes back from the stack's outputs as text.
+    _RECEIPT_RULE_FLAGS = ("Enabled", "ScanEnabled")
+
+    def _make_receipt_rule(self, name, props):
+        rule = dict(props["Rule"])
+        rule.setdefault("Name", self._physical_name(name))
+        for flag in self._RECEIPT_RULE_FLAGS:
+            if isinstance(rule.get(flag), str):
+                rule[flag] = rule[flag].lower() == "true"
+        ses = self.client("ses")
+        try:
+            ses.create_receipt_rule(RuleSetName=props["RuleSetName"], Rule=rule)
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "AlreadyExists":
+                raise
+            ses.update_receipt_rule(RuleSetName=props["RuleSetName"], Rule=rule)
         return {}
 
     def _enable_time_to_live(self, resources):

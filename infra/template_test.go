@@ -2,6 +2,7 @@ package infra
 
 import (
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -452,5 +453,56 @@ func TestEveryMailUsesTheConfigurationSet(t *testing.T) {
 	}
 	if senders < 2 {
 		t.Errorf("%d functions send mail, want at least the API and the sender", senders)
+	}
+}
+
+// TestInboundUnsubscribeWiring: with InboundUnsubscribeAddress, SES's
+// receipt rule for exactly that address invokes the inbound function
+// asynchronously, and SES alone may invoke it, from that rule; without it,
+// nothing receives mail.
+func TestInboundUnsubscribeWiring(t *testing.T) {
+	tmpl := loadTemplate(t)
+	for _, id := range []string{"InboundRuleSet", "InboundUnsubscribeRule", "InboundInvokePermission"} {
+		if got := tmpl.Resources[id].Condition; got != "ReceivesUnsubscribes" {
+			t.Errorf("%s has condition %q, want ReceivesUnsubscribes", id, got)
+		}
+	}
+	for value, want := range map[string]bool{"": false, "unsubscribe@list.society.org": true} {
+		got, err := tmpl.Condition("ReceivesUnsubscribes", samtemplate.ResolveOptions{Parameters: map[string]string{"InboundUnsubscribeAddress": value}})
+		if err != nil || got != want {
+			t.Errorf("ReceivesUnsubscribes with %q = %v (%v), want %v", value, got, err, want)
+		}
+	}
+	opts := samtemplate.ResolveOptions{Parameters: map[string]string{"InboundUnsubscribeAddress": "unsubscribe@list.society.org"}}
+	rule, err := tmpl.Resolve(tmpl.Resources["InboundUnsubscribeRule"].Properties, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := path(rule, "Rule", "Recipients"); !reflect.DeepEqual(got, []any{"unsubscribe@list.society.org"}) {
+		t.Errorf("rule recipients %v, want the address alone", got)
+	}
+	actions, _ := path(rule, "Rule", "Actions").([]any)
+	if len(actions) != 1 || path(actions[0], "LambdaAction", "InvocationType") != "Event" ||
+		path(actions[0], "LambdaAction", "FunctionArn") != "getatt:InboundFunction.Arn" {
+		t.Errorf("rule actions %v, want one asynchronous Lambda action on the inbound function", actions)
+	}
+	perm, err := tmpl.Resolve(tmpl.Resources["InboundInvokePermission"].Properties, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if path(perm, "Principal") != "ses.amazonaws.com" || path(perm, "FunctionName") != "ref:InboundFunction" || path(perm, "SourceArn") == nil {
+		t.Errorf("permission %v, want SES invoking the inbound function from the stack's rule", perm)
+	}
+	env, err := tmpl.FunctionEnv("InboundFunction", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env["RADIOGRAM_UNSUBSCRIBE_MAILTO"] != "unsubscribe@list.society.org" {
+		t.Errorf("inbound function's address %q, want the parameter", env["RADIOGRAM_UNSUBSCRIBE_MAILTO"])
+	}
+	for _, id := range []string{"ApiFunction", "SenderFunction"} {
+		if env, err := tmpl.FunctionEnv(id, samtemplate.ResolveOptions{}); err != nil || env["RADIOGRAM_UNSUBSCRIBE_MAILTO"] != "" {
+			t.Errorf("%s offers the mailto %q (%v) by default, where nothing receives mail", id, env["RADIOGRAM_UNSUBSCRIBE_MAILTO"], err)
+		}
 	}
 }

@@ -138,8 +138,11 @@ func newApp(ctx context.Context, cfg config.Config, logs io.Writer) (*App, error
 		MailSender:   sesmail.NewSender(sesv2.NewFromConfig(awsCfg), cfg.ConfigurationSet),
 		product: letters.Product{
 			Name: "Radiogram", Link: cfg.BaseURL, PostalAddress: cfg.PostalAddress,
-			From: cfg.MailFrom, ReplyTo: cfg.MailReplyTo,
+			From: cfg.MailFrom, ReplyTo: cfg.MailReplyTo, ListID: cfg.ListID,
 		},
+	}
+	if err := a.product.CheckListID(); err != nil {
+		return nil, fmt.Errorf("RADIOGRAM_LIST_ID or RADIOGRAM_MAIL_FROM: %w", err)
 	}
 	if cfg.SendDLQURL != "" {
 		a.DeadLetters = sqsqueue.New(sqsClient, cfg.SendDLQURL)

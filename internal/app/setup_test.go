@@ -84,6 +84,9 @@ func newTestApp(t testing.TB, feedsFile string) *App {
 		"PostalAddress":     "Radiogram, 1 Test Street, Vienna",
 		"AdminEmails":       "staff@radiogram.test",
 		"SendRatePerSecond": "200",
+		// Digests and alerts offer the mailto, as a stack that receives
+		// mail does (TestInboundUnsubscribe).
+		"InboundUnsubscribeAddress": "unsubscribe@" + domain,
 	}})
 	deployMu.Unlock()
 	if err != nil {

@@ -254,4 +254,11 @@ func checkUnsubscribeHeaders(t *testing.T, m receivedMail, base string) {
 	if got := m.Header.Get("List-Unsubscribe-Post"); got != wantPost {
 		t.Errorf("List-Unsubscribe-Post %q, want %q", got, wantPost)
 	}
+	// Every mail to a subscriber names its list and says it is automatic.
+	if got := m.Header.Get("List-Id"); !strings.HasPrefix(got, "Radiogram <radiogram.list-id.") {
+		t.Errorf("List-Id %q, want the product's list at the From domain", got)
+	}
+	if got := m.Header.Get("Auto-Submitted"); got != "auto-generated" {
+		t.Errorf("Auto-Submitted %q, want auto-generated", got)
+	}
 }

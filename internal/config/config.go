@@ -73,8 +73,13 @@ type Config struct {
 	MailReplyTo      string
 	PostalAddress    string
 	ConfigurationSet string
-	// UnsubscribeMailto is the address of List-Unsubscribe's mailto; ""
-	// offers the https one-click link only.
+	// ListID is the identifier of every mail's List-Id header, e.g.
+	// "news.example.org"; "" makes "radiogram.list-id.<MailFrom's domain>".
+	ListID string
+	// UnsubscribeMailto is the inbound unsubscribe address, offered as
+	// List-Unsubscribe's mailto; "" offers the https one-click link only.
+	// The stack sets it only together with the SES receipt rule that hands
+	// mail sent to it to the inbound function.
 	UnsubscribeMailto string
 	// SendRate caps the account-wide SES rate the senders share, in mails
 	// per second; 0 is no cap: the account's rate, read from SES. A cap
@@ -141,6 +146,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		MailReplyTo:            p.str("RADIOGRAM_MAIL_REPLY_TO", ""),
 		PostalAddress:          p.str("RADIOGRAM_POSTAL_ADDRESS", ""),
 		ConfigurationSet:       p.str("RADIOGRAM_SES_CONFIGURATION_SET", ""),
+		ListID:                 p.str("RADIOGRAM_LIST_ID", ""),
 		UnsubscribeMailto:      p.str("RADIOGRAM_UNSUBSCRIBE_MAILTO", ""),
 		SendRate:               p.integer("RADIOGRAM_SEND_RATE", 0, 0, 100000),
 		SenderConcurrency:      p.integer("RADIOGRAM_SENDER_CONCURRENCY", 1, 1, 1000),

@@ -16,10 +16,11 @@ const (
 	Planner  Role = "planner"
 	Sender   Role = "sender"
 	Feedback Role = "feedback"
+	Inbound  Role = "inbound"
 )
 
 // Roles lists every role, in the template's order.
-var Roles = []Role{Ingest, API, Planner, Sender, Feedback}
+var Roles = []Role{Ingest, API, Planner, Sender, Feedback, Inbound}
 
 // Needs is what one role reads from the environment. An entry "A|B" is
 // satisfied by either variable (a value, or the secret that holds it).
@@ -59,7 +60,7 @@ var (
 	}
 	mailing = []string{
 		"RADIOGRAM_MAIL_FROM", "RADIOGRAM_MAIL_REPLY_TO", "RADIOGRAM_POSTAL_ADDRESS",
-		"RADIOGRAM_UNSUBSCRIBE_MAILTO", "RADIOGRAM_SES_CONFIGURATION_SET",
+		"RADIOGRAM_UNSUBSCRIBE_MAILTO", "RADIOGRAM_SES_CONFIGURATION_SET", "RADIOGRAM_LIST_ID",
 	}
 )
 
@@ -122,6 +123,17 @@ var roleNeeds = map[Role]Needs{
 		Required: []string{
 			"RADIOGRAM_SUPPRESSIONS_TABLE", "RADIOGRAM_SENDS_TABLE", "RADIOGRAM_FEEDBACK_TOPIC_ARN", addressPepper,
 		},
+	},
+	// Inbound handles the mails SES receives at the unsubscribe address:
+	// it verifies the subject's unsubscribe token, reads the subscriber,
+	// unsubscribes and suppresses them. RADIOGRAM_UNSUBSCRIBE_MAILTO is
+	// the address mail must be sent to.
+	Inbound: {
+		Required: []string{
+			"RADIOGRAM_SUBSCRIBERS_TABLE", "RADIOGRAM_SUPPRESSIONS_TABLE",
+			"RADIOGRAM_SIGNING_KEYS|RADIOGRAM_SIGNING_KEYS_SECRET_ARN", addressPepper,
+		},
+		Optional: []string{"RADIOGRAM_UNSUBSCRIBE_MAILTO"},
 	},
 }
 

@@ -9,6 +9,7 @@ package digestmail
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -61,18 +62,22 @@ type Recipient struct {
 type Renderer struct {
 	product           letters.Product
 	unsubscribeMailto string
+	headers           []email.Header // the list headers of every mail
 	theme             *theme
 	err               error // a setup problem, reported by every render
 }
 
 // NewRenderer returns a Renderer for p; an empty p.Name means "Radiogram".
-// unsubscribeMailto, e.g. "unsubscribe@example.org", is offered in
-// List-Unsubscribe next to the https link; "" offers the link only.
+// unsubscribeMailto, the inbound unsubscribe address (e.g.
+// "unsubscribe@example.org"), is offered in List-Unsubscribe next to the
+// https link, with the recipient's signed token in its subject; "" offers
+// the link only. Set it only where mail to it is processed (the inbound
+// function).
 func NewRenderer(p letters.Product, unsubscribeMailto string) *Renderer {
 	if p.Name == "" {
 		p.Name = "Radiogram"
 	}
-	r := &Renderer{product: p, unsubscribeMailto: unsubscribeMailto}
+	r := &Renderer{product: p, unsubscribeMailto: unsubscribeMailto, headers: p.ListHeaders()}
 	var errs []error
 	var err error
 	if r.theme, err = newTheme(); err != nil {
@@ -140,7 +145,7 @@ func (r *Renderer) message(v *view, rc Recipient, html, text string) email.Messa
 		Subject: v.subject,
 		HTML:    html,
 		Text:    text,
-		Headers: email.UnsubscribeHeaders(rc.Links.Unsubscribe, r.unsubscribeMailto),
+		Headers: slices.Concat(r.headers, email.UnsubscribeHeaders(rc.Links.Unsubscribe, r.unsubscribeMailto)),
 		Tags:    map[string]string{"kind": string(v.kind)},
 	}
 }

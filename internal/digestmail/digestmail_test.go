@@ -1,7 +1,9 @@
 package digestmail
 
 import (
+	"bytes"
 	"encoding/json"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -471,6 +473,7 @@ func TestSubject(t *testing.T) {
 }
 
 func TestMessageEnvelope(t *testing.T) {
+	listID := email.Header{Name: "List-Id", Value: "Radiogram <radiogram.list-id.radiogram.example>"}
 	httpLinks := subscribers.Links{
 		Preferences: "http://127.0.0.1:8080/preferences?token=p",
 		Unsubscribe: "http://127.0.0.1:8080/unsubscribe?token=u",
@@ -483,15 +486,24 @@ func TestMessageEnvelope(t *testing.T) {
 		headers []email.Header
 	}{
 		{"digest with mailto", testMailto, weeklyDigest(t, subscribers.FormatHTML), alice.Links, []email.Header{
-			{Name: "List-Unsubscribe", Value: "<https://radiogram.example/unsubscribe?token=unsub&s=1>, <mailto:unsubscribe@radiogram.example?subject=unsubscribe>"},
+			listID, email.AutoSubmitted,
+			{Name: "List-Unsubscribe", Value: "<https://radiogram.example/unsubscribe?token=unsub&s=1>, <mailto:unsubscribe@radiogram.example?subject=unsubscribe%20unsub>"},
 			{Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click"},
 		}},
 		{"alert without mailto", "", oneItemAlert(t, subscribers.FormatText), alice.Links, []email.Header{
+			listID, email.AutoSubmitted,
 			{Name: "List-Unsubscribe", Value: "<https://radiogram.example/unsubscribe?token=unsub&s=1>"},
 			{Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click"},
 		}},
 		{"plain http link: no one-click", testMailto, textDigest(t), httpLinks, []email.Header{
-			{Name: "List-Unsubscribe", Value: "<http://127.0.0.1:8080/unsubscribe?token=u>, <mailto:unsubscribe@radiogram.example?subject=unsubscribe>"},
+			listID, email.AutoSubmitted,
+			{Name: "List-Unsubscribe", Value: "<http://127.0.0.1:8080/unsubscribe?token=u>, <mailto:unsubscribe@radiogram.example?subject=unsubscribe%20u>"},
+		}},
+		// A preview's inert link has no token: a mailto would unsubscribe nobody.
+		{"link without a token: no mailto", testMailto, textDigest(t), subscribers.PreviewLinksAt("https://radiogram.example"), []email.Header{
+			listID, email.AutoSubmitted,
+			{Name: "List-Unsubscribe", Value: "<https://radiogram.example/preview-link?what=unsubscribe>"},
+			{Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click"},
 		}},
 	}
 	for _, tt := range tests {
@@ -524,6 +536,19 @@ func TestMessageEnvelope(t *testing.T) {
 			}
 			if !strings.Contains(string(raw), "List-Unsubscribe: <"+rc.Links.Unsubscribe+">") {
 				t.Errorf("encoded message lacks List-Unsubscribe:\n%s", raw)
+			}
+			parsed, err := mail.ReadMessage(bytes.NewReader(raw))
+			if err != nil {
+				t.Fatalf("parse MIME: %v", err)
+			}
+			for name, want := range map[string]string{
+				"List-Id":        "Radiogram <radiogram.list-id.radiogram.example>",
+				"Auto-Submitted": "auto-generated",
+				"Reply-To":       "<help@radiogram.example>",
+			} {
+				if got := parsed.Header.Get(name); got != want {
+					t.Errorf("MIME %s = %q, want %q", name, got, want)
+				}
 			}
 		})
 	}

@@ -247,16 +247,111 @@ func writeAndClose(w io.WriteCloser, s string) error {
 }
 
 // UnsubscribeHeaders are the List-Unsubscribe headers of a mail whose
-// unsubscribe link is link: the link, a mailto when one is configured, and
-// the RFC 8058 one-click header, which the RFC allows for https links only.
+// unsubscribe link is link: the link; a mailto when one is configured and
+// the link carries a token, the same signed token in its subject
+// ("unsubscribe <token>"), which the inbound function checks against the
+// sender; and the RFC 8058 one-click header, which the RFC allows for https
+// links only. A mailto without a token could unsubscribe nobody, so none is
+// offered for a link without one (a preview's).
 func UnsubscribeHeaders(link, mailto string) []Header {
 	value := "<" + link + ">"
-	if mailto != "" {
-		value += ", <mailto:" + mailto + "?subject=unsubscribe>"
+	u, err := url.Parse(link)
+	if mailto != "" && err == nil {
+		if token := u.Query().Get("token"); token != "" {
+			value += ", <" + UnsubscribeMailto(mailto, token) + ">"
+		}
 	}
 	headers := []Header{{Name: "List-Unsubscribe", Value: value}}
-	if u, err := url.Parse(link); err == nil && u.Scheme == "https" {
+	if err == nil && u.Scheme == "https" {
 		headers = append(headers, Header{Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click"})
 	}
 	return headers
+}
+
+// UnsubscribeSubject is the first word of the subject of an unsubscribe
+// mailto; the signed token follows it after a space.
+const UnsubscribeSubject = "unsubscribe"
+
+// UnsubscribeMailto is the mailto URL that unsubscribes the holder of token
+// by a mail to addr: "mailto:addr?subject=unsubscribe%20<token>". A token
+// uses only [A-Za-z0-9_.-], which need no escaping.
+func UnsubscribeMailto(addr, token string) string {
+	return "mailto:" + addr + "?subject=" + UnsubscribeSubject + "%20" + url.QueryEscape(token)
+}
+
+// AutoSubmitted is the RFC 3834 header every Radiogram mail carries, so that
+// auto-responders (vacation notices, out-of-office) do not answer it.
+var AutoSubmitted = Header{Name: "Auto-Submitted", Value: "auto-generated"}
+
+// ListHeaders are the header fields every Radiogram mail carries:
+// List-Id (RFC 2919), when listID is not empty, and Auto-Submitted.
+func ListHeaders(listID string) []Header {
+	if listID == "" {
+		return []Header{AutoSubmitted}
+	}
+	return []Header{{Name: "List-Id", Value: listID}, AutoSubmitted}
+}
+
+// ListID returns the List-Id value (RFC 2919) for the list named name whose
+// identifier is id, e.g. "Radiogram <radiogram.list-id.example.org>". When
+// id is "", it is made from the name and from's domain:
+// "<name>.list-id.<domain>", the name lower-cased and reduced to letters,
+// digits and hyphens. An id that is not a dot-atom, or a name with
+// characters a phrase cannot hold, is an error.
+func ListID(name, id, from string) (string, error) {
+	if id == "" {
+		addr, err := parseAddress("From", from)
+		if err != nil {
+			return "", fmt.Errorf("list id: %w", err)
+		}
+		_, domain, _ := strings.Cut(addr.Address, "@")
+		id = listLabel(name) + ".list-id." + strings.ToLower(domain)
+	}
+	if !isListID(id) {
+		return "", fmt.Errorf("list id %q: want a dot-separated name such as radiogram.list-id.example.org", id)
+	}
+	phrase := strings.TrimSpace(name)
+	if strings.ContainsFunc(phrase, func(r rune) bool { return r < ' ' || r > '~' || strings.ContainsRune(`"<>()\,;:@[]`, r) }) {
+		// A quoted string would do, but a product name needs none of these.
+		return "", fmt.Errorf("list name %q: only printable ASCII without specials", name)
+	}
+	if phrase == "" {
+		return "<" + id + ">", nil
+	}
+	return phrase + " <" + id + ">", nil
+}
+
+// listLabel is name as one DNS-like label: lower-case letters, digits and
+// hyphens, "list" when nothing is left.
+func listLabel(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case (r == ' ' || r == '-' || r == '_') && b.Len() > 0 && !strings.HasSuffix(b.String(), "-"):
+			b.WriteByte('-')
+		}
+	}
+	if label := strings.TrimSuffix(b.String(), "-"); label != "" {
+		return label
+	}
+	return "list"
+}
+
+// isListID reports whether id is a dot-atom of at least two labels of
+// letters, digits and hyphens, as RFC 2919 asks of a list identifier.
+func isListID(id string) bool {
+	labels := strings.Split(id, ".")
+	if len(id) > 255 || len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || strings.ContainsFunc(l, func(r rune) bool {
+			return (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '-'
+		}) {
+			return false
+		}
+	}
+	return true
 }

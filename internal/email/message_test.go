@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"mime/quotedprintable"
 	netmail "net/mail"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -308,5 +309,62 @@ func TestMIMEInternationalDomain(t *testing.T) {
 	m.To = "jörg@example.org"
 	if _, err := m.MIME(fixedNow); err == nil {
 		t.Error("MIME accepted a non-ASCII local part, which SES cannot deliver")
+	}
+}
+
+func TestUnsubscribeHeaders(t *testing.T) {
+	tests := []struct {
+		name, link, mailto string
+		want               []Header
+	}{
+		{"https link, no mailto", "https://r.example/unsubscribe?token=1.k.c3ViLTE.unsubscribe.0.mac", "", []Header{
+			{"List-Unsubscribe", "<https://r.example/unsubscribe?token=1.k.c3ViLTE.unsubscribe.0.mac>"},
+			{"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"},
+		}},
+		{"mailto carries the link's token", "https://r.example/unsubscribe?token=1.k.c3ViLTE.unsubscribe.0.mac", "unsubscribe@r.example", []Header{
+			{"List-Unsubscribe", "<https://r.example/unsubscribe?token=1.k.c3ViLTE.unsubscribe.0.mac>, <mailto:unsubscribe@r.example?subject=unsubscribe%201.k.c3ViLTE.unsubscribe.0.mac>"},
+			{"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"},
+		}},
+		{"no token, no mailto", "https://r.example/preview-link?what=unsubscribe", "unsubscribe@r.example", []Header{
+			{"List-Unsubscribe", "<https://r.example/preview-link?what=unsubscribe>"},
+			{"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"},
+		}},
+		{"http link: no one-click", "http://127.0.0.1/unsubscribe?token=t", "u@r.example", []Header{
+			{"List-Unsubscribe", "<http://127.0.0.1/unsubscribe?token=t>, <mailto:u@r.example?subject=unsubscribe%20t>"},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := UnsubscribeHeaders(tt.link, tt.mailto); !slices.Equal(got, tt.want) {
+				t.Errorf("UnsubscribeHeaders = %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestListID(t *testing.T) {
+	tests := []struct {
+		name, id, from, want string
+		ok                   bool
+	}{
+		{"Radiogram", "", "Radiogram <news@radiogram.example>", "Radiogram <radiogram.list-id.radiogram.example>", true},
+		{"ESR News & Views", "", "news@ESR.example", "ESR News & Views <esr-news-views.list-id.esr.example>", true},
+		{"Radiogram", "news.esr.example", "news@other.example", "Radiogram <news.esr.example>", true},
+		{"", "news.esr.example", "", "<news.esr.example>", true},
+		{"Radiogram", "", "Radiogram <news@bücher.example>", "Radiogram <radiogram.list-id.xn--bcher-kva.example>", true},
+		{"Radiogram", "news", "news@r.example", "", false},
+		{"Radiogram", "news..example", "news@r.example", "", false},
+		{"Radiogram", "news.example>\r\nBcc: x@y.example", "news@r.example", "", false},
+		{"Radio <gram>", "", "news@r.example", "", false},
+		{"Radiogram", "", "not an address", "", false},
+	}
+	for _, tt := range tests {
+		got, err := ListID(tt.name, tt.id, tt.from)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ListID(%q, %q, %q) = %q, %v; want %q, ok %v", tt.name, tt.id, tt.from, got, err, tt.want, tt.ok)
+		}
+	}
+	if got := ListHeaders(""); !slices.Equal(got, []Header{AutoSubmitted}) {
+		t.Errorf("ListHeaders(\"\") = %v, want Auto-Submitted alone", got)
 	}
 }

@@ -2,7 +2,8 @@
 // and the domain's plain calls: an SQS batch of the send queue becomes
 // delivery jobs handed to the sender, one of the feedback queue becomes SNS
 // messages handed to the feedback processor, the schedule's event becomes an
-// ingest trigger. It also runs, for `make run` and the tests, the in-process
+// ingest trigger, an SES receipt event becomes mails handed to the inbound
+// processor. It also runs, for `make run` and the tests, the in-process
 // SQS source that hands a queue's messages to its function's handler as
 // Lambda's SQS event source does.
 //
@@ -23,6 +24,7 @@ import (
 
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/feedback"
+	"github.com/radiogram/radiogram/internal/inbound"
 	"github.com/radiogram/radiogram/internal/ingest"
 	"github.com/radiogram/radiogram/internal/ingestruns"
 	"github.com/radiogram/radiogram/internal/sqsqueue"
@@ -323,4 +325,45 @@ func orDiscard(log *slog.Logger) *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return log
+}
+
+// MailHandler handles one mail SES received (*inbound.Processor).
+type MailHandler interface {
+	Handle(ctx context.Context, m inbound.Mail) (inbound.Outcome, error)
+}
+
+// SESHandler is the shape of the handler of an SES receipt rule's Lambda
+// action, invoked asynchronously (InvocationType Event).
+type SESHandler func(ctx context.Context, ev events.SimpleEmailEvent) error
+
+// Inbound hands each mail of an SES receipt event to h. A mail that asks
+// for nothing is h's to log and drop; only a failure to act on one is
+// returned, so that Lambda retries the invocation (twice at most, then the
+// failed-invocations queue) — unsubscribing again is harmless.
+func Inbound(h MailHandler, log *slog.Logger) SESHandler {
+	log = orDiscard(log)
+	return func(ctx context.Context, ev events.SimpleEmailEvent) error {
+		var errs []error
+		for _, rec := range ev.Records {
+			if _, err := h.Handle(ctx, inboundMail(rec)); err != nil {
+				log.ErrorContext(ctx, "inbound mail failed", "message", rec.SES.Mail.MessageID, "err", err)
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	}
+}
+
+func inboundMail(rec events.SimpleEmailRecord) inbound.Mail {
+	r := rec.SES.Receipt
+	return inbound.Mail{
+		MessageID:  rec.SES.Mail.MessageID,
+		From:       rec.SES.Mail.CommonHeaders.From,
+		Subject:    rec.SES.Mail.CommonHeaders.Subject,
+		Recipients: r.Recipients,
+		Verdicts: map[string]string{
+			"spam": r.SpamVerdict.Status, "virus": r.VirusVerdict.Status, "spf": r.SPFVerdict.Status,
+			"dkim": r.DKIMVerdict.Status, "dmarc": r.DMARCVerdict.Status,
+		},
+	}
 }

@@ -25,13 +25,40 @@ type Product struct {
 	// EU e-commerce directive) require a physical address.
 	PostalAddress string
 	From          string // "Radiogram <news@radiogram.example>"
-	ReplyTo       string // optional
+	ReplyTo       string // optional; every mail carries it
+	// ListID is the list identifier of the List-Id header, e.g.
+	// "news.example.org"; "" makes one of Name and From's domain
+	// ("radiogram.list-id.example.org").
+	ListID string
+}
+
+// ListHeaders are the header fields every mail of p carries: List-Id
+// (RFC 2919), so that readers can filter and providers recognise the list,
+// and Auto-Submitted (RFC 3834), so that auto-responders stay quiet. A
+// list identifier that CheckListID refuses leaves List-Id out.
+func (p Product) ListHeaders() []email.Header {
+	id, err := email.ListID(p.Name, p.ListID, p.From)
+	if err != nil {
+		id = ""
+	}
+	return email.ListHeaders(id)
+}
+
+// CheckListID reports a List-Id that p cannot carry: the configuration is
+// checked with it at start-up.
+func (p Product) CheckListID() error {
+	if p.Name == "" {
+		p.Name = "Radiogram"
+	}
+	_, err := email.ListID(p.Name, p.ListID, p.From)
+	return err
 }
 
 // Composer writes the transactional mails: the double opt-in confirmation
 // and the link to manage a subscription. It is safe for concurrent use.
 type Composer struct {
 	product Product
+	headers []email.Header // the list headers of every mail
 }
 
 // NewComposer returns a Composer for p; an empty p.Name means "Radiogram".
@@ -39,7 +66,7 @@ func NewComposer(p Product) *Composer {
 	if p.Name == "" {
 		p.Name = "Radiogram"
 	}
-	return &Composer{product: p}
+	return &Composer{product: p, headers: p.ListHeaders()}
 }
 
 // Tag values of the "kind" message tag.
@@ -178,7 +205,7 @@ func (c *Composer) compose(s subscribers.Subscriber, l letter) (email.Message, e
 		To:      s.Email,
 		Subject: l.subject,
 		Text:    c.plainText(l),
-		Headers: l.headers,
+		Headers: slices.Concat(c.headers, l.headers),
 		Tags:    map[string]string{"kind": l.kind},
 	}
 	if s.Preferences.Format != subscribers.FormatText {

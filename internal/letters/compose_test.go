@@ -1,6 +1,9 @@
 package letters
 
 import (
+	"bytes"
+	"net/mail"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +23,8 @@ var testProduct = Product{
 	From:          "Radiogram <news@radiogram.example>",
 	ReplyTo:       "help@radiogram.example",
 }
+
+var testListID = email.Header{Name: "List-Id", Value: "Radiogram <radiogram.list-id.radiogram.example>"}
 
 var testLinks = subscribers.Links{
 	Confirm:     "https://radiogram.example/confirm?token=c0nf1rm&s=1",
@@ -84,8 +89,10 @@ func TestConfirmation(t *testing.T) {
 			if m.Tags["kind"] != KindConfirmation {
 				t.Errorf("Tags = %v, want kind=confirmation", m.Tags)
 			}
-			if len(m.Headers) != 0 {
-				t.Errorf("Headers = %v: a pending sign-up is not on a list to unsubscribe from", m.Headers)
+			// A pending sign-up is not on a list to unsubscribe from, but
+			// the mail is as automatic as any.
+			if want := []email.Header{testListID, email.AutoSubmitted}; !slices.Equal(m.Headers, want) {
+				t.Errorf("Headers = %v, want %v", m.Headers, want)
 			}
 			if (format == subscribers.FormatText) != (m.HTML == "") {
 				t.Errorf("format %s: HTML of %d bytes", format, len(m.HTML))
@@ -133,10 +140,11 @@ func TestManage(t *testing.T) {
 				t.Errorf("Tags = %v, want kind=manage", m.Tags)
 			}
 			wantHeaders := []email.Header{
+				testListID, email.AutoSubmitted,
 				{Name: "List-Unsubscribe", Value: "<" + testLinks.Unsubscribe + ">"},
 				{Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click"},
 			}
-			if len(m.Headers) != len(wantHeaders) || m.Headers[0] != wantHeaders[0] || m.Headers[1] != wantHeaders[1] {
+			if !slices.Equal(m.Headers, wantHeaders) {
 				t.Errorf("Headers = %v, want %v", m.Headers, wantHeaders)
 			}
 			if (format == subscribers.FormatText) != (m.HTML == "") {
@@ -383,6 +391,60 @@ func BenchmarkMIME(b *testing.B) {
 	for b.Loop() {
 		if _, err := m.MIME(time.Date(2025, time.March, 3, 7, 0, 0, 0, time.UTC)); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestListHeadersInMIME: every transactional mail, encoded, carries the
+// configured List-Id, Auto-Submitted and Reply-To.
+func TestListHeadersInMIME(t *testing.T) {
+	p := testProduct
+	p.ListID = "news.esr.example"
+	c := NewComposer(p)
+	alice := testSubscriber(subscribers.FormatHTML)
+	confirmation, err := c.Confirmation(alice, nil, testLinks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	manage, err := c.Manage(alice, testLinks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []email.Message{confirmation, manage} {
+		raw, err := m.MIME(time.Date(2026, 11, 30, 7, 0, 0, 0, time.UTC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed, err := mail.ReadMessage(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, want := range map[string]string{
+			"List-Id":        "Radiogram <news.esr.example>",
+			"Auto-Submitted": "auto-generated",
+			"Reply-To":       "<help@radiogram.example>",
+		} {
+			if got := parsed.Header.Get(name); got != want {
+				t.Errorf("%s: %s = %q, want %q", m.Tags["kind"], name, got, want)
+			}
+		}
+	}
+}
+
+func TestCheckListID(t *testing.T) {
+	for _, tt := range []struct {
+		p    Product
+		good bool
+	}{
+		{testProduct, true},
+		{Product{From: "news@esr.example", ListID: "news.esr.example"}, true},
+		{Product{From: "news@esr.example", ListID: "not an id"}, false},
+		{Product{From: "news@esr.example", ListID: "nodots"}, false},
+		{Product{Name: "News <x>", From: "news@esr.example"}, false},
+		{Product{From: "no address"}, false},
+	} {
+		if err := tt.p.CheckListID(); (err == nil) != tt.good {
+			t.Errorf("%+v: CheckListID = %v, want good %v", tt.p, err, tt.good)
 		}
 	}
 }

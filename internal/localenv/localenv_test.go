@@ -155,7 +155,7 @@ func TestStartDeploysTables(t *testing.T) {
 			t.Errorf("output %s = %q, want a resolved value", output, v)
 		}
 	}
-	if got := slices.Sorted(maps.Keys(env.Functions)); !slices.Equal(got, []string{"ApiFunction", "FeedbackFunction", "IngestFunction", "PlannerFunction", "SenderFunction"}) {
+	if got := slices.Sorted(maps.Keys(env.Functions)); !slices.Equal(got, []string{"ApiFunction", "FeedbackFunction", "InboundFunction", "IngestFunction", "PlannerFunction", "SenderFunction"}) {
 		t.Errorf("functions = %v", got)
 	}
 	sender := env.FunctionEnv("SenderFunction")

@@ -24,9 +24,10 @@ func TestStartDeploysOperations(t *testing.T) {
 	ctx := context.Background()
 
 	env := startEnv(t, Options{Endpoint: server.Endpoint, Parameters: map[string]string{
-		"SesIdentity": "society.test",
-		"MailFrom":    "News <news@society.test>",
-		"AlarmEmail":  "it@society.test",
+		"SesIdentity":               "society.test",
+		"MailFrom":                  "News <news@society.test>",
+		"AlarmEmail":                "it@society.test",
+		"InboundUnsubscribeAddress": "unsubscribe@society.test",
 	}})
 
 	// The DNS records to publish, resolved.
@@ -49,9 +50,20 @@ func TestStartDeploysOperations(t *testing.T) {
 		t.Errorf("identity's DKIM key length %q, want RSA_2048_BIT", got)
 	}
 
+	// The inbound unsubscribe rule hands the address's mail to the
+	// inbound function; the rule set is left for the operator to activate.
+	rule := describeReceiptRule(t, env, env.Outputs["InboundRuleSetName"], env.StackName+"-unsubscribe")
+	if rule.Recipient != "unsubscribe@society.test" || !rule.Enabled || !rule.ScanEnabled ||
+		!strings.HasSuffix(rule.FunctionArn, ":"+env.Functions["InboundFunction"].Name) || rule.InvocationType != "Event" {
+		t.Errorf("receipt rule %+v, want one enabled, scanning, for the address, invoking the inbound function asynchronously", rule)
+	}
+	if got, want := env.Outputs["InboundMxRecord"], "society.test MX 10 inbound-smtp.us-east-1.amazonaws.com"; got != want {
+		t.Errorf("output InboundMxRecord = %q, want %q", got, want)
+	}
+
 	alarms := describeAlarms(t, env, env.StackName+"-")
-	if len(alarms) < 16 {
-		t.Errorf("%d alarms, want at least 16 (5 functions × 2, 2 dead-letter queues, queue age, feeds, 2 reputation)", len(alarms))
+	if len(alarms) < 18 {
+		t.Errorf("%d alarms, want at least 18 (6 functions × 2, 2 dead-letter queues, queue age, feeds, 2 reputation)", len(alarms))
 	}
 	queues := map[string]bool{}
 	for _, a := range alarms {
@@ -118,6 +130,33 @@ func do(t *testing.T, req *http.Request) []byte {
 		t.Fatalf("%s %s: %s %v: %.300s", req.Method, req.URL.Path, resp.Status, err, body)
 	}
 	return body
+}
+
+type receiptRule struct {
+	Recipient      string `xml:"DescribeReceiptRuleResult>Rule>Recipients>member"`
+	Enabled        bool   `xml:"DescribeReceiptRuleResult>Rule>Enabled"`
+	ScanEnabled    bool   `xml:"DescribeReceiptRuleResult>Rule>ScanEnabled"`
+	FunctionArn    string `xml:"DescribeReceiptRuleResult>Rule>Actions>member>LambdaAction>FunctionArn"`
+	InvocationType string `xml:"DescribeReceiptRuleResult>Rule>Actions>member>LambdaAction>InvocationType"`
+}
+
+// describeReceiptRule reads a receipt rule through SES v1's query API,
+// which the Go SDK of this module does not include.
+func describeReceiptRule(t *testing.T, env *Env, ruleSet, rule string) receiptRule {
+	t.Helper()
+	form := url.Values{"Action": {"DescribeReceiptRule"}, "Version": {"2010-12-01"}, "RuleSetName": {ruleSet}, "RuleName": {rule}}
+	req, err := http.NewRequest(http.MethodPost, env.Endpoint+"/", strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", fmt.Sprintf("AWS4-HMAC-SHA256 Credential=test/20260101/%s/ses/aws4_request, SignedHeaders=host, Signature=x", env.Region))
+	body := do(t, req)
+	var out receiptRule
+	if err := xml.Unmarshal(body, &out); err != nil {
+		t.Fatalf("DescribeReceiptRule: %v: %.300s", err, body)
+	}
+	return out
 }
 
 type alarmInfo struct {
