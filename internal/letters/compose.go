@@ -49,7 +49,7 @@ const (
 )
 
 const (
-	signature        = "Best wishes"
+	signature = "Best wishes"
 	// quiet marks a secondary button, which the theme draws grey: leaving
 	// is offered, not promoted. Theme reads only whether a colour is set.
 	quiet = "quiet"
