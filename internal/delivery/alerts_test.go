@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -89,4 +90,33 @@ func TestAlertAfterIngest(t *testing.T) {
 			t.Errorf("logs: %s", logs.String())
 		}
 	})
+}
+
+// TestFirstAlertNoBackfill: a subscriber who confirmed during the day gets,
+// in their first alert, only what arrived after they confirmed; one with a
+// watermark gets what arrived after it.
+func TestFirstAlertNoBackfill(t *testing.T) {
+	fresh := candidate("new", subscribers.Instant, "ai")
+	fresh.Subscriber.ConfirmedAt = until.Add(-90 * time.Minute) // after ai-1, before ai-2
+	old := candidate("old", subscribers.Instant, "ai")
+	old.Subscriber.ConfirmedAt = until.Add(-30 * 24 * time.Hour)
+	p, _, q := newPlanner(fresh, old)
+	if _, err := p.Start(ctx, Request{RunID: "alerts-1", Target: Target{Kind: TargetInstant}, Until: until, StartedBy: "ingest"}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, job := range q.jobs {
+		for _, r := range job.Recipients {
+			got[r.SubscriberID] = append(got[r.SubscriberID], job.ItemKeys...)
+			if r.SubscriberID == "new" && !r.Since.Equal(fresh.Subscriber.ConfirmedAt) {
+				t.Errorf("new subscriber's period starts %s, want their confirmation %s", r.Since, fresh.Subscriber.ConfirmedAt)
+			}
+		}
+	}
+	if want := []string{"ai-2"}; !slices.Equal(got["new"], want) {
+		t.Errorf("first alert of a new subscriber has %v, want %v (no back-fill)", got["new"], want)
+	}
+	if want := []string{"ai-2", "ai-1"}; !slices.Equal(got["old"], want) {
+		t.Errorf("first alert of a subscriber confirmed long ago has %v, want %v", got["old"], want)
+	}
 }

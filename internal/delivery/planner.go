@@ -338,13 +338,13 @@ func (p *Planner) plan(ctx context.Context, req Request) (Report, error) {
 }
 
 // periods returns where each candidate's period starts (their watermark,
-// at most one period back) and the items of all those periods, read in one
+// at most one period back; a first alert at the confirmation) and the items of all those periods, read in one
 // go.
 func (p *Planner) periods(ctx context.Context, candidates []Candidate, until time.Time) ([]time.Time, []items.Item, error) {
 	sinces := make([]time.Time, len(candidates))
 	earliest := until
 	for i, c := range candidates {
-		sinces[i] = digest.Since(c.Watermark, until, c.Subscriber.Preferences.Frequency)
+		sinces[i] = digest.Start(c.Subscriber, c.Watermark, until)
 		if sinces[i].Before(earliest) {
 			earliest = sinces[i]
 		}
