@@ -360,9 +360,9 @@ func itemsHTML(v *view, archive string) string {
 			}
 			b.WriteString("</p>\n")
 			if it.link != "" {
-				fmt.Fprintf(&b, "<%s><a class=\"title-link\" href=\"%s\">%s</a></%s>\n", titleTag, esc(it.link), esc(it.title), titleTag)
+				fmt.Fprintf(&b, "<%s class=\"item-title\"><a class=\"title-link\" href=\"%s\">%s</a></%s>\n", titleTag, esc(it.link), esc(it.title), titleTag)
 			} else {
-				fmt.Fprintf(&b, "<%s>%s</%s>\n", titleTag, esc(it.title), titleTag)
+				fmt.Fprintf(&b, "<%s class=\"item-title\">%s</%s>\n", titleTag, esc(it.title), titleTag)
 			}
 			if it.reason != "" {
 				fmt.Fprintf(&b, "<p class=\"reason\">%s</p>\n", esc(it.reason))

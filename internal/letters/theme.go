@@ -100,7 +100,9 @@ a { color: LINK; }
 .muted { color: MUTED; }
 .meta { margin: 0 0 4px; font-size: 14px; color: MUTED; }
 .badge { display: inline-block; margin-left: 4px; padding: 0 6px; border-radius: 3px; background-color: BADGEBG; color: BADGETEXT; font-size: 13px; }
+.item-title { margin: 0 0 6px; padding-bottom: 0; border-bottom: 0; font-size: 17px; line-height: 1.35; }
 .title-link { color: LINK; text-decoration: none; }
+.more { margin: 8px 0 24px; font-weight: bold; }
 .summary { margin: 0 0 6px; font-size: 16px; }
 .read-on { margin: 0 0 24px; font-size: 15px; }
 .reason { margin: 0 0 4px; font-size: 14px; color: MUTED; font-style: italic; }
