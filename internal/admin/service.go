@@ -389,7 +389,7 @@ func (s *Service) preview(ctx context.Context, req PreviewRequest) (email.Messag
 		if sub.Preferences.Frequency == subscribers.Instant {
 			kind = digest.KindAlert
 		}
-		since = digest.Start(sub, c.Watermark, now) // as the planner would
+		since = digest.Since(c.Watermark, now, sub.Preferences.Frequency)
 		all, err := s.ItemStore.IngestedBetween(ctx, since, now)
 		if err != nil {
 			return email.Message{}, "", err
