@@ -119,4 +119,13 @@ func TestFirstAlertNoBackfill(t *testing.T) {
 	if want := []string{"ai-2", "ai-1"}; !slices.Equal(got["old"], want) {
 		t.Errorf("first alert of a subscriber confirmed long ago has %v, want %v", got["old"], want)
 	}
+
+	// An admin's send is not an alert of news: it still looks a day back.
+	p, _, q = newPlanner(fresh)
+	if _, err := p.Start(ctx, Request{RunID: "admin-1", Target: Target{Kind: TargetAll}, Until: until, StartedBy: "admin"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.jobs) != 1 || !slices.Equal(q.jobs[0].ItemKeys, []string{"ai-2", "ai-1"}) {
+		t.Errorf("admin send to a new instant subscriber: %+v, want ai-2 and ai-1", q.jobs)
+	}
 }

@@ -276,7 +276,7 @@ func (p *Planner) plan(ctx context.Context, req Request) (Report, error) {
 	if err != nil {
 		return rep, fmt.Errorf("check suppressions: %w", err)
 	}
-	sinces, all, err := p.periods(ctx, candidates, rep.Until)
+	sinces, all, err := p.periods(ctx, candidates, rep.Until, req.Target.Kind == TargetInstant)
 	if err != nil {
 		return rep, err
 	}
@@ -338,13 +338,17 @@ func (p *Planner) plan(ctx context.Context, req Request) (Report, error) {
 }
 
 // periods returns where each candidate's period starts (their watermark,
-// at most one period back; a first alert at the confirmation) and the items of all those periods, read in one
-// go.
-func (p *Planner) periods(ctx context.Context, candidates []Candidate, until time.Time) ([]time.Time, []items.Item, error) {
+// at most one period back; for the alerts after an ingest, a first alert
+// at the confirmation) and the items of all those periods, read in one go.
+func (p *Planner) periods(ctx context.Context, candidates []Candidate, until time.Time, afterIngest bool) ([]time.Time, []items.Item, error) {
 	sinces := make([]time.Time, len(candidates))
 	earliest := until
 	for i, c := range candidates {
-		sinces[i] = digest.Start(c.Subscriber, c.Watermark, until)
+		if afterIngest {
+			sinces[i] = digest.AlertSince(c.Subscriber, c.Watermark, until)
+		} else {
+			sinces[i] = digest.Since(c.Watermark, until, c.Subscriber.Preferences.Frequency)
+		}
 		if sinces[i].Before(earliest) {
 			earliest = sinces[i]
 		}

@@ -165,13 +165,14 @@ func Since(watermark, until time.Time, f subscribers.Frequency) time.Time {
 	return watermark
 }
 
-// Start returns where a subscriber's next period starts: Since of their
-// watermark, except that an instant subscriber never sent an alert starts
-// at their confirmation, not a Lookback back: an alert brings what arrived
-// since sign-up, and the first one after sign-up must not back-fill a day
-// of news. (The run that triggers it stored its items after the
-// confirmation, or the subscriber was not yet there to be planned.)
-func Start(sub subscribers.Subscriber, watermark, until time.Time) time.Time {
+// AlertSince returns where the period of an alert after an ingest starts:
+// Since of the watermark, except that an instant subscriber never sent an
+// alert starts at their confirmation, not a Lookback back. An alert brings
+// what arrived since sign-up: the first one must not back-fill a day of
+// news (the ingest that triggers it stored its items after the
+// confirmation, or the subscriber was not yet there to be planned). An
+// admin's send still looks one Lookback back.
+func AlertSince(sub subscribers.Subscriber, watermark, until time.Time) time.Time {
 	f := sub.Preferences.Frequency
 	if f == subscribers.Instant && watermark.IsZero() && !sub.ConfirmedAt.IsZero() && sub.ConfirmedAt.Before(until) {
 		return Since(sub.ConfirmedAt, until, f)

@@ -406,7 +406,7 @@ func TestSince(t *testing.T) {
 	}
 }
 
-func TestStart(t *testing.T) {
+func TestAlertSince(t *testing.T) {
 	until := mustTime(t, "2026-11-22T07:00:00Z")
 	sub := func(f subscribers.Frequency, confirmed string) subscribers.Subscriber {
 		s := subscribers.Subscriber{Preferences: subscribers.Preferences{Frequency: f}}
@@ -430,8 +430,8 @@ func TestStart(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Start(tt.sub, tt.watermark, until); !got.Equal(tt.want) {
-				t.Errorf("Start = %s, want %s", got, tt.want)
+			if got := AlertSince(tt.sub, tt.watermark, until); !got.Equal(tt.want) {
+				t.Errorf("AlertSince = %s, want %s", got, tt.want)
 			}
 		})
 	}
