@@ -129,3 +129,30 @@ func TestFirstAlertNoBackfill(t *testing.T) {
 		t.Errorf("admin send to a new instant subscriber: %+v, want ai-2 and ai-1", q.jobs)
 	}
 }
+
+// TestJobsBySocieties: recipients of the same items share a job only with
+// those who chose the same societies, which their items name.
+func TestJobsBySocieties(t *testing.T) {
+	esr1 := candidate("esr1", subscribers.Daily, "ai")
+	esr1.Subscriber.Preferences.Societies = []string{"esr"}
+	esr2 := candidate("esr2", subscribers.Daily, "ai")
+	esr2.Subscriber.Preferences.Societies = []string{"esr"}
+	all := candidate("all", subscribers.Daily, "ai")
+	p, _, q := newPlanner(esr1, esr2, all)
+	if _, err := p.Start(ctx, Request{RunID: "admin-1", Target: Target{Kind: TargetAll}, Until: until, StartedBy: "admin"}); err != nil {
+		t.Fatal(err)
+	}
+	// Jobs are grouped per shard; within each, never across societies.
+	bySocieties := map[string]int{}
+	for _, job := range q.jobs {
+		for _, r := range job.Recipients {
+			if got, want := strings.Join(job.Societies, ","), map[string]string{"esr1": "esr", "esr2": "esr", "all": ""}[r.SubscriberID]; got != want {
+				t.Errorf("%s is in a job for societies %q, want %q", r.SubscriberID, got, want)
+			}
+			bySocieties[strings.Join(job.Societies, ",")]++
+		}
+	}
+	if bySocieties["esr"] != 2 || bySocieties[""] != 1 {
+		t.Errorf("recipients by societies %v, want esr:2 and none:1", bySocieties)
+	}
+}

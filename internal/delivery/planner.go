@@ -424,12 +424,20 @@ type jobGrouper struct {
 }
 
 func (g *jobGrouper) add(sub subscribers.Subscriber, since time.Time, sel *selection) {
-	job := g.open[sel.content]
+	// Recipients who chose societies read "from a society you follow" on
+	// their items: they share a job only with those who chose the same.
+	key := sel.content
+	var societies []string
+	if len(sub.Preferences.Societies) > 0 {
+		societies = slices.Sorted(slices.Values(sub.Preferences.Societies))
+		key += "|" + strings.Join(societies, ",")
+	}
+	job := g.open[key]
 	if job == nil || len(job.Recipients) == MaxRecipients {
 		j := g.template
-		j.Format, j.Topics, j.ItemKeys = sub.Preferences.Format, sub.Preferences.Topics, sel.keys
+		j.Format, j.Topics, j.Societies, j.ItemKeys = sub.Preferences.Format, sub.Preferences.Topics, societies, sel.keys
 		job = &j
-		g.open[sel.content] = job
+		g.open[key] = job
 		g.all = append(g.all, job)
 	}
 	job.Recipients = append(job.Recipients, Recipient{SubscriberID: sub.ID, Since: since})

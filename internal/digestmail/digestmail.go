@@ -38,9 +38,9 @@ type Content struct {
 	// Chosen are the recipients' topics: an item also filed under another
 	// of them says so ("Also in your topic Screening.").
 	Chosen []string
-	// FollowedSocieties, when every recipient chose these societies, makes
-	// their items say "From a society you follow." Left empty when the
-	// recipients differ, since the content is shared.
+	// FollowedSocieties are the societies every recipient chose (a
+	// delivery job groups by them): their items say "From a society you
+	// follow." Empty when the recipients chose none.
 	FollowedSocieties []string
 }
 

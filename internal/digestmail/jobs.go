@@ -72,7 +72,8 @@ func (r *JobRenderer) WithArchive(a ArchiveLinker) *JobRenderer {
 // the template, which reuses what Compile looked up.
 func (r *JobRenderer) Compile(ctx context.Context, job delivery.Job, list []items.Item) (delivery.Template, error) {
 	societies := r.societyNames(ctx)
-	content := Content{Kind: job.Kind, Format: job.Format, SocietyNames: societies, TopicNames: r.topicNames, Chosen: job.Topics}
+	content := Content{Kind: job.Kind, Format: job.Format, SocietyNames: societies, TopicNames: r.topicNames,
+		Chosen: job.Topics, FollowedSocieties: job.Societies}
 	for _, sec := range digest.GroupByTopic(job.Topics, r.topicOrder, list) {
 		topic, _ := r.taxonomy.Lookup(sec.Topic)
 		content.Sections = append(content.Sections, Section{Topic: topic, Items: sec.Items})
