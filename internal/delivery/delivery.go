@@ -25,6 +25,9 @@ type Job struct {
 	Topics     []string           `json:"topics"` // the recipients' chosen topics, which order the sections
 	ItemKeys   []string           `json:"item_keys"`
 	Recipients []Recipient        `json:"recipients"`
+	// Societies are the recipients' chosen societies, when they chose
+	// some: their items then say they come from a society they follow.
+	Societies []string `json:"societies,omitempty"`
 }
 
 // Recipient is one subscriber of a job, with the start of their period.

@@ -276,7 +276,7 @@ func (p *Planner) plan(ctx context.Context, req Request) (Report, error) {
 	if err != nil {
 		return rep, fmt.Errorf("check suppressions: %w", err)
 	}
-	sinces, all, err := p.periods(ctx, candidates, rep.Until)
+	sinces, all, err := p.periods(ctx, candidates, rep.Until, req.Target.Kind == TargetInstant)
 	if err != nil {
 		return rep, err
 	}
@@ -338,13 +338,17 @@ func (p *Planner) plan(ctx context.Context, req Request) (Report, error) {
 }
 
 // periods returns where each candidate's period starts (their watermark,
-// at most one period back) and the items of all those periods, read in one
-// go.
-func (p *Planner) periods(ctx context.Context, candidates []Candidate, until time.Time) ([]time.Time, []items.Item, error) {
+// at most one period back; for the alerts after an ingest, a first alert
+// at the confirmation) and the items of all those periods, read in one go.
+func (p *Planner) periods(ctx context.Context, candidates []Candidate, until time.Time, afterIngest bool) ([]time.Time, []items.Item, error) {
 	sinces := make([]time.Time, len(candidates))
 	earliest := until
 	for i, c := range candidates {
-		sinces[i] = digest.Since(c.Watermark, until, c.Subscriber.Preferences.Frequency)
+		if afterIngest {
+			sinces[i] = digest.AlertSince(c.Subscriber, c.Watermark, until)
+		} else {
+			sinces[i] = digest.Since(c.Watermark, until, c.Subscriber.Preferences.Frequency)
+		}
 		if sinces[i].Before(earliest) {
 			earliest = sinces[i]
 		}
@@ -420,12 +424,20 @@ type jobGrouper struct {
 }
 
 func (g *jobGrouper) add(sub subscribers.Subscriber, since time.Time, sel *selection) {
-	job := g.open[sel.content]
+	// Recipients who chose societies read "from a society you follow" on
+	// their items: they share a job only with those who chose the same.
+	key := sel.content
+	var societies []string
+	if len(sub.Preferences.Societies) > 0 {
+		societies = slices.Sorted(slices.Values(sub.Preferences.Societies))
+		key += "|" + strings.Join(societies, ",")
+	}
+	job := g.open[key]
 	if job == nil || len(job.Recipients) == MaxRecipients {
 		j := g.template
-		j.Format, j.Topics, j.ItemKeys = sub.Preferences.Format, sub.Preferences.Topics, sel.keys
+		j.Format, j.Topics, j.Societies, j.ItemKeys = sub.Preferences.Format, sub.Preferences.Topics, societies, sel.keys
 		job = &j
-		g.open[sel.content] = job
+		g.open[key] = job
 		g.all = append(g.all, job)
 	}
 	job.Recipients = append(job.Recipients, Recipient{SubscriberID: sub.ID, Since: since})

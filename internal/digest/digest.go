@@ -165,6 +165,21 @@ func Since(watermark, until time.Time, f subscribers.Frequency) time.Time {
 	return watermark
 }
 
+// AlertSince returns where the period of an alert after an ingest starts:
+// Since of the watermark, except that an instant subscriber never sent an
+// alert starts at their confirmation, not a Lookback back. An alert brings
+// what arrived since sign-up: the first one must not back-fill a day of
+// news (the ingest that triggers it stored its items after the
+// confirmation, or the subscriber was not yet there to be planned). An
+// admin's send still looks one Lookback back.
+func AlertSince(sub subscribers.Subscriber, watermark, until time.Time) time.Time {
+	f := sub.Preferences.Frequency
+	if f == subscribers.Instant && watermark.IsZero() && !sub.ConfirmedAt.IsZero() && sub.ConfirmedAt.Before(until) {
+		return Since(sub.ConfirmedAt, until, f)
+	}
+	return Since(watermark, until, f)
+}
+
 // Matches reports whether an item is for a subscriber: one of its topics is
 // among the subscriber's topics, and its society is among theirs (none
 // chosen means every society).

@@ -406,6 +406,37 @@ func TestSince(t *testing.T) {
 	}
 }
 
+func TestAlertSince(t *testing.T) {
+	until := mustTime(t, "2026-11-22T07:00:00Z")
+	sub := func(f subscribers.Frequency, confirmed string) subscribers.Subscriber {
+		s := subscribers.Subscriber{Preferences: subscribers.Preferences{Frequency: f}}
+		if confirmed != "" {
+			s.ConfirmedAt = mustTime(t, confirmed)
+		}
+		return s
+	}
+	tests := []struct {
+		name      string
+		sub       subscribers.Subscriber
+		watermark time.Time
+		want      time.Time
+	}{
+		{"first alert: from the confirmation", sub(subscribers.Instant, "2026-11-22T06:40:00Z"), time.Time{}, mustTime(t, "2026-11-22T06:40:00Z")},
+		{"first alert of a subscriber confirmed long ago: one lookback", sub(subscribers.Instant, "2026-10-01T00:00:00Z"), time.Time{}, mustTime(t, "2026-11-21T07:00:00Z")},
+		{"later alert: from the watermark", sub(subscribers.Instant, "2026-11-22T06:40:00Z"), mustTime(t, "2026-11-22T06:50:00Z"), mustTime(t, "2026-11-22T06:50:00Z")},
+		{"no confirmation time: one lookback", sub(subscribers.Instant, ""), time.Time{}, mustTime(t, "2026-11-21T07:00:00Z")},
+		{"confirmed after the period: one lookback", sub(subscribers.Instant, "2026-11-22T08:00:00Z"), time.Time{}, mustTime(t, "2026-11-21T07:00:00Z")},
+		{"first daily digest: a day back", sub(subscribers.Daily, "2026-11-22T06:40:00Z"), time.Time{}, mustTime(t, "2026-11-21T07:00:00Z")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := AlertSince(tt.sub, tt.watermark, until); !got.Equal(tt.want) {
+				t.Errorf("AlertSince = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestDueSlot(t *testing.T) {
 	at := func(s string) time.Time {
 		v, err := time.Parse(time.RFC3339Nano, s)

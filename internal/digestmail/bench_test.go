@@ -19,9 +19,9 @@ func benchRecipients() []Recipient {
 	for i := range list {
 		token := fmt.Sprintf("v1.%08x.c2lnbmVkLXRva2Vu-%03d_%x", i*2654435761, i, i*i)
 		list[i] = Recipient{
-			Email:  fmt.Sprintf("radiologist.%03d@hospital-%d.example.org", i, i%7),
-			Period: "16–22 November 2026",
-			Why:    whys[i%len(whys)],
+			Email:   fmt.Sprintf("radiologist.%03d@hospital-%d.example.org", i, i%7),
+			Heading: "16–22 November 2026",
+			Why:     whys[i%len(whys)],
 			Links: subscribers.Links{
 				Preferences: "https://radiogram.example/preferences?token=" + token,
 				Unsubscribe: "https://radiogram.example/unsubscribe?token=" + token + "&one-click=1",

@@ -36,6 +36,13 @@ type Content struct {
 	TopicNames map[string]string
 	// Location is the time zone of the items' dates; nil means UTC.
 	Location *time.Location
+	// Chosen are the recipients' topics: an item also filed under another
+	// of them says so ("Also in your topic Screening.").
+	Chosen []string
+	// FollowedSocieties are the societies every recipient chose (a
+	// delivery job groups by them): their items say "From a society you
+	// follow." Empty when the recipients chose none.
+	FollowedSocieties []string
 }
 
 // Section is the items of one topic, under a heading with its name.
@@ -47,14 +54,19 @@ type Section struct {
 // Recipient is what differs per recipient. All of it is filled in after
 // rendering.
 type Recipient struct {
-	Email  string
-	Period string // e.g. "16–22 November 2026", already formatted by the caller
+	Email string
+	// Heading is the mail's first heading, saying what it is, e.g.
+	// "Weekly digest · 23–30 Nov" (see Heading).
+	Heading string
 	// Why says why this mail comes, e.g. "You get this weekly digest
 	// because you chose AI and Screening from all societies."
 	Why string
 	// Links' Preferences and Unsubscribe go in the footer; Unsubscribe
 	// also goes in the List-Unsubscribe header.
 	Links subscribers.Links
+	// Archive is where the items a mail leaves out can be read; it is
+	// needed only when there are more than the renderer's MaxItems.
+	Archive string
 }
 
 // Renderer writes digest and alert mails for one product. It is safe for
@@ -63,8 +75,18 @@ type Renderer struct {
 	product           letters.Product
 	unsubscribeMailto string
 	headers           []email.Header // the list headers of every mail
-	theme             *theme
+	theme             theme
+	maxItems          int
 	err               error // a setup problem, reported by every render
+}
+
+// Option changes a Renderer's defaults.
+type Option func(*Renderer)
+
+// MaxItems sets how many items a mail shows at most (DefaultMaxItems
+// unless set); the rest are counted, with a link to the archive.
+func MaxItems(n int) Option {
+	return func(r *Renderer) { r.maxItems = n }
 }
 
 // NewRenderer returns a Renderer for p; an empty p.Name means "Radiogram".
@@ -73,15 +95,17 @@ type Renderer struct {
 // https link, with the recipient's signed token in its subject; "" offers
 // the link only. Set it only where mail to it is processed (the inbound
 // function).
-func NewRenderer(p letters.Product, unsubscribeMailto string) *Renderer {
+func NewRenderer(p letters.Product, unsubscribeMailto string, opts ...Option) *Renderer {
 	if p.Name == "" {
 		p.Name = "Radiogram"
 	}
-	r := &Renderer{product: p, unsubscribeMailto: unsubscribeMailto, headers: p.ListHeaders()}
+	r := &Renderer{product: p, unsubscribeMailto: unsubscribeMailto, headers: p.ListHeaders(), maxItems: DefaultMaxItems}
+	for _, o := range opts {
+		o(r)
+	}
 	var errs []error
-	var err error
-	if r.theme, err = newTheme(); err != nil {
-		errs = append(errs, err)
+	if r.maxItems < 1 {
+		errs = append(errs, fmt.Errorf("max items %d: want at least 1", r.maxItems))
 	}
 	if unsubscribeMailto != "" && !isMailtoAddress(unsubscribeMailto) {
 		errs = append(errs, fmt.Errorf("unsubscribe mailto %q: not a bare address", unsubscribeMailto))
@@ -97,7 +121,7 @@ func (r *Renderer) Render(c Content, rc Recipient) (email.Message, error) {
 	if err != nil {
 		return email.Message{}, fmt.Errorf("render %s: %w", c.Kind, err)
 	}
-	if err := checkRecipient(rc); err != nil {
+	if err := checkRecipient(rc, v); err != nil {
 		return email.Message{}, fmt.Errorf("render %s: %w", c.Kind, err)
 	}
 	f := recipientFields(rc)
@@ -125,11 +149,11 @@ func (r *Renderer) Compile(c Content) (*Template, error) {
 		if err != nil {
 			return nil, fmt.Errorf("compile %s: %w", c.Kind, err)
 		}
-		if t.html, err = split(html, ph, htmlEscaper); err != nil {
+		if t.html, err = split(html, ph, v.needsArchive(), htmlEscaper); err != nil {
 			return nil, fmt.Errorf("compile %s: HTML part: %w", c.Kind, err)
 		}
 	}
-	if t.text, err = split(r.plainText(v, ph), ph, textEscaper); err != nil {
+	if t.text, err = split(r.plainText(v, ph), ph, v.needsArchive(), textEscaper); err != nil {
 		return nil, fmt.Errorf("compile %s: text part: %w", c.Kind, err)
 	}
 	return t, nil
@@ -155,35 +179,41 @@ type field int
 
 const (
 	fieldEmail field = iota
-	fieldPeriod
+	fieldHeading
 	fieldWhy
 	fieldPreferences
 	fieldUnsubscribe
+	fieldArchive // only in a mail with more items than it shows
 	numFields
 )
 
-var fieldNames = [numFields]string{"email", "period", "why", "preferences link", "unsubscribe link"}
+var fieldNames = [numFields]string{"email", "heading", "why", "preferences link", "unsubscribe link", "archive link"}
 
 func (f field) String() string { return fieldNames[f] }
 
-func (f field) isLink() bool { return f == fieldPreferences || f == fieldUnsubscribe }
+func (f field) isLink() bool {
+	return f == fieldPreferences || f == fieldUnsubscribe || f == fieldArchive
+}
+
+// needsArchive reports whether the mail links to the archive.
+func (v *view) needsArchive() bool { return v.more > 0 }
 
 // fieldValues holds a value for each field: a recipient's, or the placeholders.
 type fieldValues [numFields]string
 
 func recipientFields(rc Recipient) fieldValues {
-	return fieldValues{rc.Email, rc.Period, rc.Why, rc.Links.Preferences, rc.Links.Unsubscribe}
+	return fieldValues{rc.Email, rc.Heading, rc.Why, rc.Links.Preferences, rc.Links.Unsubscribe, rc.Archive}
 }
 
 // checkRecipient refuses values that could not be filled in the same way
 // they render: control characters (a line break would also break the
 // text part's layout) and invalid UTF-8 are changed by HTML parsing.
-func checkRecipient(rc Recipient) error {
+func checkRecipient(rc Recipient, v *view) error {
 	if rc.Email == "" {
 		return errors.New("recipient has no email address")
 	}
-	if rc.Period == "" {
-		return errors.New("recipient has no period")
+	if rc.Heading == "" {
+		return errors.New("recipient has no heading")
 	}
 	for f, value := range recipientFields(rc) {
 		if !utf8.ValidString(value) || strings.ContainsFunc(value, unicode.IsControl) {
@@ -195,6 +225,11 @@ func checkRecipient(rc Recipient) error {
 	}
 	if err := letters.CheckLink(rc.Links.Unsubscribe); err != nil {
 		return fmt.Errorf("recipient's unsubscribe link: %w", err)
+	}
+	if v.needsArchive() {
+		if err := letters.CheckLink(rc.Archive); err != nil {
+			return fmt.Errorf("recipient's archive link: %w", err)
+		}
 	}
 	return nil
 }

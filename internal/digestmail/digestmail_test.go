@@ -2,6 +2,7 @@ package digestmail
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"net/mail"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 
@@ -113,9 +115,9 @@ func mustLoadLocation(t testing.TB, name string) *time.Location {
 }
 
 var alice = Recipient{
-	Email:  "alice@example.org",
-	Period: "16–22 November 2026",
-	Why:    "You get this weekly digest because you chose AI and Screening from all societies.",
+	Email:   "alice@example.org",
+	Heading: "Weekly digest · 16–22 Nov",
+	Why:     "You get this weekly digest because you chose AI and Screening from all societies.",
 	Links: subscribers.Links{
 		Preferences: "https://radiogram.example/preferences?token=pr3fs&s=1",
 		Unsubscribe: "https://radiogram.example/unsubscribe?token=unsub&s=1",
@@ -128,35 +130,35 @@ var alice = Recipient{
 var trickyRecipients = []Recipient{
 	alice,
 	{
-		Email:  "o'brien+digest&co@example.org",
-		Period: `16–22 "November" <2026> & más`,
-		Why:    `You chose "AI" & <Screening> from Société Française de Radiologie — ça va? &amp; &#39; {{.}}`,
+		Email:   "o'brien+digest&co@example.org",
+		Heading: `16–22 "November" <2026> & más`,
+		Why:     `You chose "AI" & <Screening> from Société Française de Radiologie — ça va? &amp; &#39; {{.}}`,
 		Links: subscribers.Links{
 			Preferences: `https://radiogram.example/preferences?token=a'b(c)&x=<y>&z="q"&é=ü`,
 			Unsubscribe: "https://radiogram.example/unsub scribe?t=%41%zz%4&amp;w=☃#frag",
 		},
 	},
 	{
-		Email:  strings.Repeat("x", 64) + "@" + strings.Repeat("sub.", 40) + "radiology-department.example.org",
-		Period: "Monday 16 November 2026 to Sunday 22 November 2026 (Europe/Vienna, UTC+01:00) 🩻",
-		Why:    strings.Repeat("You get this daily digest because you chose Neuroradiology, Musculoskeletal imaging & Paediatric radiology from RSNA and ESR. ", 4),
+		Email:   strings.Repeat("x", 64) + "@" + strings.Repeat("sub.", 40) + "radiology-department.example.org",
+		Heading: "Monday 16 November 2026 to Sunday 22 November 2026 (Europe/Vienna, UTC+01:00) 🩻",
+		Why:     strings.Repeat("You get this daily digest because you chose Neuroradiology, Musculoskeletal imaging & Paediatric radiology from RSNA and ESR. ", 4),
 		Links: subscribers.Links{
 			Preferences: "http://127.0.0.1:8080/preferences?token=" + strings.Repeat("A1b2-_", 40),
 			Unsubscribe: "http://127.0.0.1:8080/unsubscribe?token=" + strings.Repeat("Z9y8-_", 40),
 		},
 	},
 	{
-		Email:  "ÜNICODE@bücher.example",
-		Period: "22 November 2026, 07:00",
-		Why:    "",
-		Links:  alice.Links,
+		Email:   "ÜNICODE@bücher.example",
+		Heading: "22 November 2026, 07:00",
+		Why:     "",
+		Links:   alice.Links,
 	},
 }
 
 func TestGolden(t *testing.T) {
 	r := NewRenderer(testProduct, testMailto)
 	alertRecipient := alice
-	alertRecipient.Period = "21 November 2026, 14:00"
+	alertRecipient.Heading = "Alert · 21 Nov"
 	alertRecipient.Why = "You get alerts as news arrives because you chose Neuroradiology from all societies."
 	tests := []struct {
 		name      string
@@ -252,14 +254,14 @@ func TestFillValuesLandEscaped(t *testing.T) {
 	}
 	rc := alice
 	rc.Why = `<script>alert(1)</script> "><img src=x onerror=alert(1)>`
-	rc.Period = "<b>now</b>"
+	rc.Heading = "<b>now</b>"
 	m, err := tmpl.Fill(rc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkNoActiveContent(t, m.HTML)
 	text := visibleText(t, m.HTML)
-	for _, want := range []string{rc.Why, rc.Period, rc.Email, "Manage your preferences", "Unsubscribe"} {
+	for _, want := range []string{rc.Why, rc.Heading, rc.Email, "Manage your preferences", "Unsubscribe"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("HTML text does not show %q", want)
 		}
@@ -353,6 +355,9 @@ func checkNoActiveContent(t *testing.T, page string) {
 			if strings.HasPrefix(strings.ToLower(a.Key), "on") {
 				t.Errorf("<%s> has an event handler %s=%q", n.Data, a.Key, a.Val)
 			}
+			if a.Key == "href" && strings.HasPrefix(a.Val, "#section-") {
+				continue // the table of contents
+			}
 			if a.Key == "href" || a.Key == "src" {
 				v := strings.ToLower(strings.TrimSpace(a.Val))
 				if !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "mailto:") {
@@ -441,29 +446,33 @@ func TestSubject(t *testing.T) {
 		content Content
 		want    string
 	}{
-		{"digest", testProduct, weeklyDigest(t, subscribers.FormatHTML),
-			"Radiogram · 8 new items: AI, Screening, Neuroradiology"},
-		{"digest of more topics than the subject lists", testProduct, Content{Kind: digest.KindDigest, Sections: many},
-			"Radiogram · 5 new items: Topic 0, Topic 1, Topic 2 and 2 more"},
+		{"digest: the best-scored item leads", testProduct, weeklyDigest(t, subscribers.FormatHTML),
+			"ESR publishes statement on AI as second reader in breast… + 7 more · Radiogram"},
+		{"digest of equal scores: the newest leads", testProduct, Content{Kind: digest.KindDigest, Sections: many},
+			"Breast density notification rule takes effect: what… + 4 more · Radiogram"},
 		{"an item under two topics is one item", testProduct, Content{Kind: digest.KindDigest, Sections: []Section{
 			{Topic: topicAI, Items: it[0:1]}, {Topic: topicScreening, Items: it[0:1]},
-		}}, "Radiogram · 1 new item: AI, Screening"},
+		}}, "ESR publishes statement on AI as second reader in breast screening · Radiogram"},
 		{"alert of one item", testProduct, oneItemAlert(t, subscribers.FormatHTML),
-			"Radiogram alert · New: Stroke imaging: perfusion CT or MRI before thrombectomy in the late window?"},
-		{"alert of three items", testProduct, Content{Kind: digest.KindAlert, Sections: []Section{
+			"Stroke imaging: perfusion CT or MRI before thrombectomy in the late… · Radiogram"},
+		{"alert of three items: the newest leads", testProduct, Content{Kind: digest.KindAlert, Sections: []Section{
 			{Topic: topicAI, Items: it[1:3]}, {Topic: topicNeuro, Items: it[6:7]},
-		}}, "Radiogram alert · New: Deep learning model flags chest X-ray findings across sites — but accuracy varies by… and 2 more"},
+		}}, "Stroke imaging: perfusion CT or MRI before thrombectomy in… + 2 more · Radiogram"},
 		{"long title is cut, line break is a space", testProduct, Content{Kind: digest.KindAlert, Sections: []Section{
 			{Topic: topicAI, Items: []items.Item{longTitle}},
-		}}, "Radiogram alert · New: A very long title about radiology about radiology about radiology about radiology about…"},
+		}}, "A very long title about radiology about radiology about radiology… · Radiogram"},
 		{"unnamed product", letters.Product{}, oneItemAlert(t, subscribers.FormatText),
-			"Radiogram alert · New: Stroke imaging: perfusion CT or MRI before thrombectomy in the late window?"},
+			"Stroke imaging: perfusion CT or MRI before thrombectomy in the late… · Radiogram"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m, err := NewRenderer(tt.product, "").Render(tt.content, alice)
 			if err != nil {
 				t.Fatal(err)
+			}
+			t.Logf("%s: %d characters", m.Subject, len([]rune(m.Subject)))
+			if n := utf8.RuneCountInString(strings.TrimSuffix(m.Subject, " · "+cmp.Or(tt.product.Name, "Radiogram"))); n > maxSubjectHeadline {
+				t.Errorf("subject's headline has %d characters, want at most %d", n, maxSubjectHeadline)
 			}
 			if m.Subject != tt.want {
 				t.Errorf("subject = %q, want %q", m.Subject, tt.want)
@@ -617,9 +626,9 @@ func TestRefusals(t *testing.T) {
 		change func(*Recipient)
 	}{
 		{"no email", func(rc *Recipient) { rc.Email = "" }},
-		{"no period", func(rc *Recipient) { rc.Period = "" }},
+		{"no period", func(rc *Recipient) { rc.Heading = "" }},
 		{"line break in why", func(rc *Recipient) { rc.Why = "Because.\r\nBcc: x@y.example" }},
-		{"invalid UTF-8 in period", func(rc *Recipient) { rc.Period = "16\xff22 November" }},
+		{"invalid UTF-8 in period", func(rc *Recipient) { rc.Heading = "16\xff22 November" }},
 		{"script preferences link", func(rc *Recipient) { rc.Links.Preferences = "javascript:alert(1)" }},
 		{"relative unsubscribe link", func(rc *Recipient) { rc.Links.Unsubscribe = "/unsubscribe?token=u" }},
 		{"no unsubscribe link", func(rc *Recipient) { rc.Links.Unsubscribe = "" }},
@@ -644,8 +653,8 @@ func TestSplitFailsLoudly(t *testing.T) {
 	ph := newPlaceholders()
 	para := func(f field) string { return "<p>" + ph[f] + "</p>" }
 	href := func(f field) string { return `<a href="` + ph[f] + `">x</a>` }
-	whole := para(fieldEmail) + para(fieldPeriod) + para(fieldWhy) + href(fieldPreferences) + href(fieldUnsubscribe)
-	if _, err := split(whole, ph, htmlEscaper); err != nil {
+	whole := para(fieldEmail) + para(fieldHeading) + para(fieldWhy) + href(fieldPreferences) + href(fieldUnsubscribe)
+	if _, err := split(whole, ph, false, htmlEscaper); err != nil {
 		t.Fatalf("split of a well-formed page: %v", err)
 	}
 	tests := []struct {
@@ -659,12 +668,12 @@ func TestSplitFailsLoudly(t *testing.T) {
 		{"URL-escaped", strings.Replace(whole, ph[fieldPreferences], strings.ReplaceAll(ph[fieldPreferences], "/", "%2F"), 1), htmlEscaper, "preferences link found 0 times"},
 		{"link outside an href", strings.Replace(whole, href(fieldUnsubscribe), para(fieldUnsubscribe), 1), htmlEscaper, "not a whole href value"},
 		{"link as part of an href", strings.Replace(whole, `href="`+ph[fieldUnsubscribe], `href="/r?u=`+ph[fieldUnsubscribe], 1), htmlEscaper, "not a whole href value"},
-		{"text in an attribute", strings.Replace(whole, para(fieldPeriod), `<p title="`+ph[fieldPeriod]+`"></p>`, 1), htmlEscaper, "inside a tag"},
-		{"why wrapped with other words", "a " + ph[fieldWhy] + " b\n" + ph[fieldEmail] + ph[fieldPeriod] + ph[fieldPreferences] + ph[fieldUnsubscribe], textEscaper, "not a paragraph of its own"},
+		{"text in an attribute", strings.Replace(whole, para(fieldHeading), `<p title="`+ph[fieldHeading]+`"></p>`, 1), htmlEscaper, "inside a tag"},
+		{"why wrapped with other words", "a " + ph[fieldWhy] + " b\n" + ph[fieldEmail] + ph[fieldHeading] + ph[fieldPreferences] + ph[fieldUnsubscribe], textEscaper, "not a paragraph of its own"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := split(tt.out, ph, tt.escaper)
+			_, err := split(tt.out, ph, false, tt.escaper)
 			if err == nil || !strings.Contains(err.Error(), tt.mentions) {
 				t.Errorf("split error = %v, want one mentioning %q", err, tt.mentions)
 			}

@@ -22,6 +22,13 @@ type SocietyLister interface {
 	Societies(ctx context.Context) ([]feeds.Society, error)
 }
 
+// ArchiveLinker gives the link to the archive of what a subscriber's
+// mail for (since, until] leaves out. The archive is not built yet: the
+// app links to its public address for now.
+type ArchiveLinker interface {
+	ArchiveURL(ctx context.Context, sub subscribers.Subscriber, since, until time.Time) string
+}
+
 // JobRenderer renders delivery jobs (a delivery.Renderer): sections grouped
 // by the recipients' topics, and each recipient's period, reason and signed
 // links filled in. It is safe for concurrent use.
@@ -32,6 +39,7 @@ type JobRenderer struct {
 	topicNames map[string]string // by id, for badges and the why line
 	societies  SocietyLister
 	links      func(context.Context, subscribers.Subscriber) subscribers.Links
+	archive    ArchiveLinker // nil: mails link to no archive and must show every item
 }
 
 var _ delivery.Renderer = (*JobRenderer)(nil)
@@ -54,11 +62,18 @@ func NewJobRenderer(mail *Renderer, taxonomy *topics.Taxonomy, societies Society
 	return r
 }
 
+// WithArchive makes r link mails with more items than they show to a.
+func (r *JobRenderer) WithArchive(a ArchiveLinker) *JobRenderer {
+	r.archive = a
+	return r
+}
+
 // Compile renders a job once; what differs per recipient is filled in by
 // the template, which reuses what Compile looked up.
 func (r *JobRenderer) Compile(ctx context.Context, job delivery.Job, list []items.Item) (delivery.Template, error) {
 	societies := r.societyNames(ctx)
-	content := Content{Kind: job.Kind, Format: job.Format, SocietyNames: societies, TopicNames: r.topicNames}
+	content := Content{Kind: job.Kind, Format: job.Format, SocietyNames: societies, TopicNames: r.topicNames,
+		Chosen: job.Topics, FollowedSocieties: job.Societies}
 	for _, sec := range digest.GroupByTopic(job.Topics, r.topicOrder, list) {
 		topic, _ := r.taxonomy.Lookup(sec.Topic)
 		content.Sections = append(content.Sections, Section{Topic: topic, Items: sec.Items})
@@ -94,17 +109,57 @@ func (t *jobTemplate) Fill(ctx context.Context, sub subscribers.Subscriber, sinc
 
 // FillWithLinks is Fill with the given links in place of the recipient's
 // own: an admin preview fills in inert ones.
-func (t *jobTemplate) FillWithLinks(_ context.Context, sub subscribers.Subscriber, since, until time.Time, links subscribers.Links) (email.Message, error) {
+func (t *jobTemplate) FillWithLinks(ctx context.Context, sub subscribers.Subscriber, since, until time.Time, links subscribers.Links) (email.Message, error) {
 	loc, err := subscribers.LoadLocation(sub.Preferences.TimeZone)
 	if err != nil {
 		loc = time.UTC
 	}
-	return t.tmpl.Fill(Recipient{
-		Email:  sub.Email,
-		Period: digest.PeriodLabel(since, until, loc),
-		Why:    whyLine(sub.Preferences, t.renderer.topicNames, t.societies),
-		Links:  links,
-	})
+	rc := Recipient{
+		Email:   sub.Email,
+		Heading: Heading(t.tmpl.view.kind, sub.Preferences.Frequency, since, until, loc),
+		Why:     whyLine(sub.Preferences, t.renderer.topicNames, t.societies),
+		Links:   links,
+	}
+	if t.tmpl.view.needsArchive() {
+		if t.renderer.archive != nil {
+			rc.Archive = t.renderer.archive.ArchiveURL(ctx, sub, since, until)
+		} else if site := t.renderer.mail.product.Link; site != "" {
+			rc.Archive = strings.TrimSuffix(site, "/") + "/news"
+		}
+	}
+	return t.tmpl.Fill(rc)
+}
+
+// Heading says what a mail is and when, in the subscriber's zone loc:
+// "Daily digest · 29–30 Nov", "Weekly digest · 23–30 Nov", "Alert · 30 Nov".
+func Heading(kind digest.Kind, f subscribers.Frequency, since, until time.Time, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	what := "Daily digest"
+	switch {
+	case kind == digest.KindAlert:
+		return "Alert · " + until.In(loc).Format("2 Jan")
+	case f == subscribers.Weekly:
+		what = "Weekly digest"
+	}
+	return what + " · " + shortPeriod(since.In(loc), until.In(loc))
+}
+
+// shortPeriod is "29–30 Nov", "28 Nov – 4 Dec", "28 Dec 2026 – 3 Jan 2027"
+// or, within one day, "30 Nov".
+func shortPeriod(start, end time.Time) string {
+	switch {
+	case start.IsZero() || !start.Before(end):
+		return end.Format("2 Jan")
+	case start.Year() != end.Year():
+		return start.Format("2 Jan 2006") + " – " + end.Format("2 Jan 2006")
+	case start.Month() != end.Month():
+		return start.Format("2 Jan") + " – " + end.Format("2 Jan")
+	case start.Day() != end.Day():
+		return start.Format("2") + "–" + end.Format("2 Jan")
+	}
+	return end.Format("2 Jan")
 }
 
 // whyLine tells a recipient with preferences p, in one sentence, why this mail

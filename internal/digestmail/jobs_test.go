@@ -107,7 +107,7 @@ func TestJobRenderer(t *testing.T) {
 			Frequency: subscribers.Daily, TimeZone: "Europe/Vienna", Format: subscribers.FormatText,
 		},
 	}
-	job := delivery.Job{Kind: digest.KindDigest, Until: until, Format: subscribers.FormatText, Topics: sub.Preferences.Topics}
+	job := delivery.Job{Kind: digest.KindDigest, Until: until, Format: subscribers.FormatText, Topics: sub.Preferences.Topics, Societies: sub.Preferences.Societies}
 
 	tests := []struct {
 		name      string
@@ -147,6 +147,9 @@ func TestJobRenderer(t *testing.T) {
 			}
 			if strings.Contains(text, "News c1") {
 				t.Errorf("an item of an unchosen topic was rendered:\n%s", msg.Text)
+			}
+			if n := strings.Count(text, "From a society you follow."); n != 2 {
+				t.Errorf("%d items say they come from a followed society, want 2:\n%s", n, msg.Text)
 			}
 		})
 	}

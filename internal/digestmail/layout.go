@@ -1,9 +1,11 @@
 package digestmail
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
-	"regexp"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/radiogram/radiogram/internal/digest"
+	"github.com/radiogram/radiogram/internal/items"
 	"github.com/radiogram/radiogram/internal/letters"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
@@ -21,36 +24,54 @@ import (
 // view is a Content checked and put into words once, for both parts. All
 // of its text is plain: each part escapes it as it needs.
 type view struct {
-	kind     digest.Kind
-	format   subscribers.Format
-	subject  string
-	sections []sectionView
+	kind      digest.Kind
+	format    subscribers.Format
+	subject   string
+	preheader string // the next few headlines after the subject's
+	sections  []sectionView
+	shown     int // items in the mail
+	more      int // items left out of it, for the archive
 }
 
 type sectionView struct {
-	name  string
-	items []itemView
+	name   string // "" for an alert's single list
+	anchor string // the id the table of contents links to
+	items  []itemView
 }
 
 type itemView struct {
+	key     string
 	title   string
 	society string
 	date    string // "" when the feed gave none
-	topics  []string
+	badge   string // at most one topic, never the section's own
+	reason  string // why it matched beyond its topic, "" when it did not
 	link    string // "" unless an absolute http(s) URL
-	summary string
+	site    string // the link's host, for "Read on <site> →"
+	summary string // cut at a sentence or word boundary
+	// rank orders items for the subject and the cap: the newest first for
+	// an alert; for a digest the best score on its section's topic first.
+	published time.Time
+	score     float64
 }
 
 const (
-	greeting  = "Hello,"
 	signature = "Best wishes"
-	// dateLayout matches the periods callers write, "16–22 November 2026".
-	dateLayout = "2 January 2006"
-	// maxSubjectTitle keeps an alert's subject short enough to read in an
-	// inbox list; the full title is in the mail.
-	maxSubjectTitle = 90
-	// maxSubjectTopics is how many topic names a digest's subject lists.
-	maxSubjectTopics = 3
+	// dateLayout is an item's date, short: the heading names the period.
+	dateLayout = "2 Jan 2006"
+	// maxSubjectHeadline keeps the headline and its "+ N more" within
+	// what an inbox list shows before the product name.
+	maxSubjectHeadline = 70
+	// maxSummary is where a summary is cut, in characters: a few lines,
+	// enough to decide whether to read on.
+	maxSummary = 280
+	// preheaderHeadlines is how many headlines after the subject's the
+	// hidden preheader names.
+	preheaderHeadlines = 3
+	// DefaultMaxItems is how many items a mail shows unless MaxItems
+	// says otherwise: a mail of 25 stays far below the 102 KB at which
+	// Gmail clips the HTML and hides the footer with the unsubscribe link.
+	DefaultMaxItems = 25
 )
 
 func (r *Renderer) prepare(c Content) (*view, error) {
@@ -81,51 +102,138 @@ func (r *Renderer) prepare(c Content) (*view, error) {
 		topicNames[s.Topic.ID] = sectionName(s)
 	}
 
-	count := 0
-	seen := make(map[string]bool)
+	// Every item once, under its first section.
+	var all []itemView
+	sectionOf := map[string]int{}
+	var sections []sectionView
 	for _, s := range c.Sections {
 		if len(s.Items) == 0 {
 			continue
 		}
-		sv := sectionView{name: sectionName(s)}
-		for _, it := range s.Items {
-			// An item filed under two topics is still one new item.
-			if it.Key == "" || !seen[it.Key] {
-				count++
-				seen[it.Key] = true
+		sections = append(sections, sectionView{name: sectionName(s)})
+		n := len(sections) - 1
+		for i, it := range s.Items {
+			key := it.Key
+			if key == "" {
+				key = "\x00" + strconv.Itoa(n) + "/" + strconv.Itoa(i)
 			}
-			iv := itemView{
-				title:   oneLine(it.Title),
-				society: oneLine(c.SocietyNames[it.Society]),
-				link:    it.Link,
-				summary: oneLine(it.Summary),
+			if _, dup := sectionOf[key]; dup {
+				continue
 			}
-			if iv.title == "" {
-				iv.title = "Untitled"
-			}
-			if iv.society == "" {
-				iv.society = oneLine(strings.ToUpper(it.Society))
-			}
-			if !it.Published.IsZero() {
-				iv.date = it.Published.In(loc).Format(dateLayout)
-			}
-			for _, id := range it.TopicIDs() {
-				if name := topicNames[id]; name != "" {
-					iv.topics = append(iv.topics, name)
-				}
-			}
-			if letters.CheckLink(iv.link) != nil {
-				iv.link = ""
-			}
-			sv.items = append(sv.items, iv)
+			sectionOf[key] = n
+			all = append(all, r.itemView(c, s, it, key, topicNames, loc))
 		}
-		v.sections = append(v.sections, sv)
 	}
-	if count == 0 {
+	if len(all) == 0 {
 		return nil, errors.New("no items")
 	}
-	v.subject = r.subject(v, count)
+
+	ranked := slices.Clone(all)
+	slices.SortStableFunc(ranked, func(a, b itemView) int {
+		if v.kind == digest.KindDigest {
+			if c := cmp.Compare(b.score, a.score); c != 0 {
+				return c
+			}
+		}
+		return b.published.Compare(a.published)
+	})
+	v.subject = r.subject(ranked[0].title, len(ranked)-1)
+	maxItems := r.maxItems
+	v.shown = min(len(ranked), maxItems)
+	v.more = len(ranked) - v.shown
+	kept := map[string]bool{}
+	for _, it := range ranked[:v.shown] {
+		kept[it.key] = true
+	}
+
+	if v.kind == digest.KindAlert {
+		// An alert is one list, newest first, led by the subject's item.
+		v.sections = []sectionView{{items: ranked[:v.shown]}}
+	} else {
+		for _, it := range all {
+			if kept[it.key] {
+				n := sectionOf[it.key]
+				sections[n].items = append(sections[n].items, it)
+			}
+		}
+		for _, s := range sections {
+			if len(s.items) > 0 {
+				s.anchor = "section-" + strconv.Itoa(len(v.sections)+1)
+				v.sections = append(v.sections, s)
+			}
+		}
+	}
+
+	// The preheader follows the order of the mail, after the subject's
+	// headline.
+	var next []string
+	for _, s := range v.sections {
+		for _, it := range s.items {
+			if it.key != ranked[0].key && len(next) < preheaderHeadlines {
+				next = append(next, it.title)
+			}
+		}
+	}
+	if len(next) > 0 {
+		v.preheader = "Also: " + strings.Join(next, " · ")
+	}
 	return v, nil
+}
+
+// itemView puts one item of section s into words.
+func (r *Renderer) itemView(c Content, s Section, it items.Item, key string, topicNames map[string]string, loc *time.Location) itemView {
+	iv := itemView{
+		key:       key,
+		title:     oneLine(it.Title),
+		society:   oneLine(c.SocietyNames[it.Society]),
+		link:      it.Link,
+		summary:   cutSummary(oneLine(it.Summary), maxSummary),
+		published: it.Published,
+	}
+	if iv.title == "" {
+		iv.title = "Untitled"
+	}
+	if iv.society == "" {
+		iv.society = oneLine(strings.ToUpper(it.Society))
+	}
+	if !it.Published.IsZero() {
+		iv.date = it.Published.In(loc).Format(dateLayout)
+	}
+	var reasons, also []string
+	if slices.Contains(c.FollowedSocieties, it.Society) {
+		reasons = append(reasons, "from a society you follow")
+	}
+	for _, t := range it.Topics {
+		if t.ID == s.Topic.ID {
+			iv.score = t.Score
+			continue
+		}
+		name := topicNames[t.ID]
+		if name == "" {
+			continue
+		}
+		if slices.Contains(c.Chosen, t.ID) {
+			also = append(also, name)
+		} else if iv.badge == "" {
+			iv.badge = name
+		}
+	}
+	if len(also) > 0 {
+		reasons = append(reasons, "also in your topic "+joinWords(also))
+	}
+	if len(reasons) > 0 {
+		iv.reason = strings.ToUpper(reasons[0][:1]) + strings.Join(reasons, "; ")[1:] + "."
+	}
+	if iv.badge == "" && c.Kind == digest.KindAlert {
+		// An alert has no sections: its badge says the item's topic.
+		iv.badge = topicNames[s.Topic.ID]
+	}
+	if letters.CheckLink(iv.link) != nil {
+		iv.link = ""
+	} else if u, err := url.Parse(iv.link); err == nil {
+		iv.site = strings.TrimPrefix(u.Hostname(), "www.")
+	}
+	return iv
 }
 
 func sectionName(s Section) string {
@@ -136,26 +244,44 @@ func sectionName(s Section) string {
 }
 
 // subject depends on the content only, so that all recipients of one mail
-// share it: "Radiogram · 5 new items: AI, Screening" for a digest,
-// "Radiogram alert · New: <first title> and 2 more" for an alert.
-func (r *Renderer) subject(v *view, count int) string {
-	name := r.product.Name
-	if v.kind == digest.KindAlert {
-		s := name + " alert · New: " + truncate(v.sections[0].items[0].title, maxSubjectTitle)
-		if count > 1 {
-			s += " and " + strconv.Itoa(count-1) + " more"
-		}
+// share it: the top headline and how many more, then the product:
+// "ESR statement on AI in screening + 7 more · Radiogram".
+func (r *Renderer) subject(headline string, more int) string {
+	tail := ""
+	if more > 0 {
+		tail = " + " + strconv.Itoa(more) + " more"
+	}
+	return truncate(headline, maxSubjectHeadline-utf8.RuneCountInString(tail)) + tail + " · " + r.product.Name
+}
+
+// cutSummary shortens s to at most max characters, at the end of a
+// sentence when one ends in the latter two thirds, else between words
+// with an ellipsis.
+func cutSummary(s string, max int) string {
+	if utf8.RuneCountInString(s) <= max {
 		return s
 	}
-	var topicNames []string
-	for _, s := range v.sections[:min(len(v.sections), maxSubjectTopics)] {
-		topicNames = append(topicNames, s.name)
+	cut := string([]rune(s)[:max])
+	end := -1
+	for _, stop := range []string{". ", "! ", "? "} {
+		if i := strings.LastIndex(cut, stop); i > end {
+			end = i
+		}
 	}
-	list := strings.Join(topicNames, ", ")
-	if more := len(v.sections) - len(topicNames); more > 0 {
-		list += " and " + strconv.Itoa(more) + " more"
+	if end >= len(cut)/3 {
+		return cut[:end+1]
 	}
-	return fmt.Sprintf("%s · %d new %s: %s", name, count, plural(count, "item", "items"), list)
+	return truncate(s, max)
+}
+
+// footerNote is the reason for the mail and where it went, as one
+// paragraph of the footer.
+func footerNote(why, email string) string {
+	return why + " This email was sent to " + email + "."
+}
+
+func moreLine(n int) string {
+	return strconv.Itoa(n) + " more " + plural(n, "item", "items") + " in the archive"
 }
 
 func plural(n int, one, many string) string {
@@ -163,19 +289,6 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
-}
-
-func intro(k digest.Kind, period string) string {
-	if k == digest.KindAlert {
-		return "New from radiology societies, " + period + "."
-	}
-	return "Here is the news from radiology societies for " + period + "."
-}
-
-// footerNote is the reason for the mail and where it went, as one
-// paragraph of the footer.
-func footerNote(why, email string) string {
-	return why + " This email was sent to " + email + "."
 }
 
 // html renders the HTML part with hermes. Feed text is attacker-controlled
@@ -194,9 +307,10 @@ func (r *Renderer) html(v *view, f fieldValues) (string, error) {
 		},
 	}
 	body := hermes.Body{
-		Title:        greeting, // not per recipient: every recipient shares it
-		Intros:       []string{intro(v.kind, f[fieldPeriod])},
-		FreeMarkdown: hermes.Markdown(itemsHTML(v)),
+		Name:         v.subject,             // the document's <title>
+		Title:        f[fieldHeading],       // the first heading
+		Intros:       []string{v.preheader}, // hidden, for the inbox preview
+		FreeMarkdown: hermes.Markdown(itemsHTML(v, f[fieldArchive])),
 		Signature:    signature,
 		// The theme shows the actions in the footer.
 		Actions: []hermes.Action{
@@ -214,44 +328,59 @@ func (r *Renderer) html(v *view, f fieldValues) (string, error) {
 	return out, nil
 }
 
-// Inline styles of the items block, in the colours of hermes' default
-// theme; the CSS inliner keeps them over the theme's rules.
-const (
-	headingStyle = "margin:28px 0 12px;padding-bottom:6px;border-bottom:1px solid #EDEFF2;font-size:17px"
-	metaStyle    = "margin:0 0 4px;font-size:13px;line-height:1.6em;color:#9BA2AB"
-	badgeStyle   = "display:inline-block;margin-left:4px;padding:0 6px;border-radius:3px;background-color:#F2F4F6;color:#51545E;font-size:12px;line-height:1.6em"
-	titleStyle   = "margin:0 0 6px;font-size:16px;line-height:1.4em"
-	linkStyle    = "color:#3869D4;text-decoration:none"
-	summaryStyle = "margin:0 0 24px;font-size:15px"
-)
-
-// itemsHTML lays out the sections as one raw HTML block for hermes'
-// FreeMarkdown. Markdown copies a block that opens with <div> and closes
-// with </div> on its own line verbatim, so no markdown syntax in feed text
-// (links, emphasis) is ever interpreted; and since every piece of feed
-// text is HTML-escaped, none of it can close the block early either.
-func itemsHTML(v *view) string {
+// itemsHTML lays out the table of contents, the sections and the archive
+// link as one raw HTML block for hermes' FreeMarkdown. Markdown copies a
+// block that opens with <div> and closes with </div> on its own line
+// verbatim, so no markdown syntax in feed text (links, emphasis) is ever
+// interpreted; and since every piece of feed text is HTML-escaped, none of
+// it can close the block early either. The classes are styled by the
+// theme's head (inlined by hermes, and overridden in dark mode).
+func itemsHTML(v *view, archive string) string {
 	esc := html.EscapeString
 	var b strings.Builder
 	b.WriteString("<div class=\"digest\">\n")
+	titleTag := "h3"
+	if v.kind == digest.KindAlert {
+		titleTag = "h2" // no section headings above them
+	} else if len(v.sections) > 1 {
+		b.WriteString("<h2>In this digest</h2>\n<ul class=\"toc\">\n")
+		for _, s := range v.sections {
+			fmt.Fprintf(&b, "<li class=\"toc-entry\"><a href=\"#%s\">%s</a> (%d)</li>\n", s.anchor, esc(s.name), len(s.items))
+		}
+		b.WriteString("</ul>\n")
+	}
 	for _, s := range v.sections {
-		fmt.Fprintf(&b, "<h2 style=\"%s\">%s</h2>\n", headingStyle, esc(s.name))
+		if s.name != "" {
+			fmt.Fprintf(&b, "<h2 id=\"%s\">%s</h2>\n", s.anchor, esc(s.name))
+		}
 		for _, it := range s.items {
-			fmt.Fprintf(&b, "<p style=\"%s\">%s", metaStyle, esc(joinNonEmpty(" · ", it.society, it.date)))
-			for _, t := range it.topics {
-				fmt.Fprintf(&b, " <span style=\"%s\">%s</span>", badgeStyle, esc(t))
+			fmt.Fprintf(&b, "<p class=\"meta\">%s", esc(joinNonEmpty(" · ", it.society, it.date)))
+			if it.badge != "" {
+				fmt.Fprintf(&b, " <span class=\"badge\">%s</span>", esc(it.badge))
 			}
 			b.WriteString("</p>\n")
 			if it.link != "" {
-				fmt.Fprintf(&b, "<h3 style=\"%s\"><a href=\"%s\" target=\"_blank\" style=\"%s\">%s</a></h3>\n",
-					titleStyle, esc(it.link), linkStyle, esc(it.title))
+				fmt.Fprintf(&b, "<%s class=\"item-title\"><a class=\"title-link\" href=\"%s\">%s</a></%s>\n", titleTag, esc(it.link), esc(it.title), titleTag)
 			} else {
-				fmt.Fprintf(&b, "<h3 style=\"%s\">%s</h3>\n", titleStyle, esc(it.title))
+				fmt.Fprintf(&b, "<%s class=\"item-title\">%s</%s>\n", titleTag, esc(it.title), titleTag)
+			}
+			if it.reason != "" {
+				fmt.Fprintf(&b, "<p class=\"reason\">%s</p>\n", esc(it.reason))
 			}
 			if it.summary != "" {
-				fmt.Fprintf(&b, "<p style=\"%s\">%s</p>\n", summaryStyle, esc(it.summary))
+				fmt.Fprintf(&b, "<p class=\"summary\">%s</p>\n", esc(it.summary))
+			}
+			if it.link != "" {
+				fmt.Fprintf(&b, "<p class=\"read-on\"><a href=\"%s\">Read on %s →</a></p>\n", esc(it.link), esc(it.site))
+			} else {
+				b.WriteString("<p class=\"read-on\"></p>\n")
 			}
 		}
+	}
+	if v.more > 0 {
+		// The archive link is the recipient's: escaped as hermes' inliner
+		// escapes the other links, so that Fill matches Render.
+		fmt.Fprintf(&b, "<p class=\"more\"><a href=\"%s\">%s →</a></p>\n", esc(normalizeURL(archive)), esc(moreLine(v.more)))
 	}
 	b.WriteString("</div>\n")
 	return b.String()
@@ -260,33 +389,47 @@ func itemsHTML(v *view) string {
 // plainText writes the mail to be read as text, not as HTML with the tags
 // stripped. The per-recipient values sit where their length changes no
 // other line: the why alone in its paragraph (wrapped by itself), the
-// others on lines that are never wrapped.
+// others on lines that are never wrapped. The links to manage and end the
+// subscription come before the "-- " that starts a signature, which mail
+// clients fold away.
 func (r *Renderer) plainText(v *view, f fieldValues) string {
 	var b strings.Builder
-	b.WriteString(greeting + "\n\n")
-	b.WriteString(intro(v.kind, f[fieldPeriod]) + "\n\n")
+	b.WriteString(f[fieldHeading] + "\n\n")
+	if len(v.sections) > 1 {
+		b.WriteString("In this digest:\n")
+		for _, s := range v.sections {
+			fmt.Fprintf(&b, "  %s (%d)\n", s.name, len(s.items))
+		}
+		b.WriteString("\n")
+	}
 	for _, s := range v.sections {
-		b.WriteString(s.name + "\n" + strings.Repeat("=", utf8.RuneCountInString(s.name)) + "\n\n")
+		if s.name != "" {
+			b.WriteString(s.name + "\n" + strings.Repeat("=", utf8.RuneCountInString(s.name)) + "\n\n")
+		}
 		for _, it := range s.items {
 			b.WriteString(letters.Wrap(it.title) + "\n")
-			meta := joinNonEmpty(" · ", it.society, it.date, strings.Join(it.topics, ", "))
-			b.WriteString(letters.Wrap(meta) + "\n")
-			if it.link != "" {
-				b.WriteString(it.link + "\n")
+			b.WriteString(letters.Wrap(joinNonEmpty(" · ", it.society, it.date, it.badge)) + "\n")
+			if it.reason != "" {
+				b.WriteString(letters.Wrap(it.reason) + "\n")
 			}
 			if it.summary != "" {
 				b.WriteString("\n" + letters.Wrap(it.summary) + "\n")
 			}
+			if it.link != "" {
+				b.WriteString("Read on " + it.site + ":\n" + it.link + "\n")
+			}
 			b.WriteString("\n")
 		}
 	}
+	if v.more > 0 {
+		b.WriteString(moreLine(v.more) + ":\n" + f[fieldArchive] + "\n\n")
+	}
 	b.WriteString(signature + ",\n" + r.product.Name + "\n\n")
-	// "-- " starts a signature block that mail clients fold away.
+	b.WriteString("Manage your preferences:\n" + f[fieldPreferences] + "\n\n")
+	b.WriteString("Unsubscribe:\n" + f[fieldUnsubscribe] + "\n\n")
 	b.WriteString("-- \n")
 	b.WriteString(letters.Wrap(f[fieldWhy]) + "\n")
 	b.WriteString("This email was sent to " + f[fieldEmail] + ".\n\n")
-	b.WriteString("Manage your preferences:\n" + f[fieldPreferences] + "\n\n")
-	b.WriteString("Unsubscribe:\n" + f[fieldUnsubscribe] + "\n\n")
 	b.WriteString(r.product.FooterLine() + "\n")
 	if r.product.Link != "" {
 		b.WriteString(r.product.Link + "\n")
@@ -325,32 +468,50 @@ func truncate(s string, maxRunes int) string {
 	return strings.TrimRightFunc(cut, unicode.IsSpace) + "…"
 }
 
-// theme is hermes' default theme with a footer that also carries the
-// reason for the mail and the links to manage or end the subscription:
-// the body's actions, which the default theme leaves out of a body made of
-// free markdown. Recipients expect these under the sign-off, next to the
-// postal address, as in any newsletter.
-type theme struct {
-	hermes.Default
-	htmlTemplate string
-}
+// theme lays out digests and alerts for hermes, on the page head and
+// colours of letters.MailHead: the hidden preheader (the body's intro),
+// the product's name, the heading (the body's title), the items (its free
+// markdown), the sign-off, and a footer with the reason for the mail and
+// the links to manage or end the subscription (its actions), next to the
+// postal address, as in any newsletter. Layout tables are marked
+// role="presentation" so that screen readers read them as text.
+type theme struct{}
 
-func (t *theme) HTMLTemplate() string { return t.htmlTemplate }
+func (theme) Name() string { return "radiogram-digest" }
 
-// defaultFooter is the paragraph of hermes' default theme that theme
-// replaces.
-var defaultFooter = regexp.MustCompile(`<p class="sub center">\s*\{\{\s*\.Hermes\.Product\.Copyright\s*\}\}\s*</p>`)
+func (theme) HTMLTemplate() string { return digestTemplate }
 
-const footerTemplate = `{{ range .Email.Body.Actions }}{{ with .Instructions }}<p class="sub center">{{ . }}</p>
-                    {{ end }}{{ end }}<p class="sub center">{{ range $i, $a := .Email.Body.Actions }}{{ if $i }} · {{ end }}<a href="{{ $a.Button.Link }}">{{ $a.Button.Text }}</a>{{ end }}</p>
-                    <p class="sub center">{{ .Hermes.Product.Copyright }}</p>`
+// PlainTextTemplate is unused: the text part is written by hand.
+func (theme) PlainTextTemplate() string { return "" }
 
-func newTheme() (*theme, error) {
-	base := new(hermes.Default).HTMLTemplate()
-	if n := len(defaultFooter.FindAllStringIndex(base, -1)); n != 1 {
-		// A hermes upgrade changed its footer: better no mail than one
-		// without an unsubscribe link.
-		return nil, fmt.Errorf("hermes default theme: found its footer %d times, want once", n)
-	}
-	return &theme{htmlTemplate: defaultFooter.ReplaceAllLiteralString(base, footerTemplate)}, nil
-}
+// preheaderPad follows the preheader so that inbox previews stop there
+// rather than go on with the mail's first words.
+var preheaderPad = strings.Repeat("&#847;&zwnj;&nbsp;", 20)
+
+var digestTemplate = `<!DOCTYPE html>
+<html lang="en">
+` + letters.MailHead + `
+<body>
+{{ range .Email.Body.Intros }}{{ if . }}<div class="preheader" style="display:none;max-height:0;max-width:0;overflow:hidden;opacity:0;font-size:1px;line-height:1px;mso-hide:all">{{ . }}` + preheaderPad + `</div>
+{{ end }}{{ end }}<table class="wrapper" role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0">
+<tr><td align="center">
+<table class="card" role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0">
+<tr><td class="masthead"><a class="masthead-link" href="{{ .Hermes.Product.Link }}">{{ .Hermes.Product.Name }}</a></td></tr>
+<tr><td class="card-cell">
+<h1>{{ .Email.Body.Title }}</h1>
+{{ .Email.Body.FreeMarkdown.ToHTML }}
+<p>{{ .Email.Body.Signature }},<br>{{ .Hermes.Product.Name }}</p>
+</td></tr>
+</table>
+<table class="footer" role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0">
+<tr><td class="footer-cell">
+{{ range .Email.Body.Actions }}{{ with .Instructions }}<p class="footer-text">{{ . }}</p>
+{{ end }}{{ end }}<p class="footer-text">{{ range $i, $a := .Email.Body.Actions }}{{ if $i }} · {{ end }}<a href="{{ $a.Button.Link }}">{{ $a.Button.Text }}</a>{{ end }}</p>
+<p class="footer-text">{{ .Hermes.Product.Copyright }}</p>
+</td></tr>
+</table>
+</td></tr>
+</table>
+</body>
+</html>
+`

@@ -26,7 +26,7 @@ type Template struct {
 // Fill makes the message for one recipient; its HTML and text are byte for
 // byte what Render makes. It is safe for concurrent use.
 func (t *Template) Fill(rc Recipient) (email.Message, error) {
-	if err := checkRecipient(rc); err != nil {
+	if err := checkRecipient(rc, t.view); err != nil {
 		return email.Message{}, fmt.Errorf("fill %s: %w", t.view.kind, err)
 	}
 	f := recipientFields(rc)
@@ -92,8 +92,9 @@ type escaper func(f field, before, after string) (func(string) string, error)
 
 // split cuts out at each placeholder of ph, each of which must occur
 // exactly once: a missing one would silently leave a recipient's value
-// out, an extra one (say, transformed by hermes) would be sent as is.
-func split(out string, ph fieldValues, escaperFor escaper) (parts, error) {
+// out, an extra one (say, transformed by hermes) would be sent as is. The
+// archive link occurs only in a mail with archive set, and then once.
+func split(out string, ph fieldValues, archive bool, escaperFor escaper) (parts, error) {
 	type found struct {
 		field field
 		at    int
@@ -101,6 +102,12 @@ func split(out string, ph fieldValues, escaperFor escaper) (parts, error) {
 	var all []found
 	for i, token := range ph {
 		f := field(i)
+		if f == fieldArchive && !archive {
+			if strings.Contains(out, token) {
+				return parts{}, fmt.Errorf("placeholder for the %s found in a mail without one", f)
+			}
+			continue
+		}
 		if n := strings.Count(out, token); n != 1 {
 			return parts{}, fmt.Errorf("placeholder for the %s found %d times, want once", f, n)
 		}

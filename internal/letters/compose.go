@@ -76,8 +76,10 @@ const (
 )
 
 const (
-	signature        = "Best wishes"
-	unsubscribeColor = "#6B6E76" // grey: leaving is offered, not promoted
+	signature = "Best wishes"
+	// quiet marks a secondary button, which the theme draws grey: leaving
+	// is offered, not promoted. Theme reads only whether a colour is set.
+	quiet = "quiet"
 )
 
 // Confirmation is the double opt-in mail: it says what s signed up for and
@@ -141,19 +143,19 @@ func (c *Composer) Manage(s subscribers.Subscriber, links subscribers.Links) (em
 				instructions: "Or stop receiving " + c.product.Name + " news:",
 				label:        "Unsubscribe",
 				link:         links.Unsubscribe,
-				color:        unsubscribeColor,
+				color:        quiet,
 			},
 			{
 				instructions: "Download everything " + c.product.Name + " holds about you, as a JSON file. This link and the next work for an hour:",
 				label:        "Download my data",
 				link:         links.Export,
-				color:        unsubscribeColor,
+				color:        quiet,
 			},
 			{
 				instructions: "Or erase your data, which also stops all email:",
 				label:        "Erase my data",
 				link:         links.Erase,
-				color:        unsubscribeColor,
+				color:        quiet,
 			},
 		},
 		outros: []string{
@@ -187,7 +189,7 @@ type action struct {
 	instructions string
 	label        string
 	link         string
-	color        string // "" for the theme's blue
+	color        string // "" for a primary button, quiet for a secondary one
 }
 
 func (c *Composer) compose(s subscribers.Subscriber, l letter) (email.Message, error) {
@@ -246,7 +248,7 @@ func (c *Composer) html(l letter) (string, error) {
 	// Generate* fills its defaults into the receiver, so every mail gets a
 	// fresh value and the Composer stays safe for concurrent use.
 	h := hermes.Hermes{
-		Theme: new(hermes.Default),
+		Theme: Theme{},
 		Product: hermes.Product{
 			Name:        c.product.Name,
 			Link:        c.product.Link,
@@ -255,6 +257,7 @@ func (c *Composer) html(l letter) (string, error) {
 		},
 	}
 	body := hermes.Body{
+		Name:       l.subject, // the document's <title> in Theme
 		Title:      l.title,
 		Intros:     l.intros,
 		Dictionary: l.facts,
@@ -288,7 +291,10 @@ func (c *Composer) plainText(l letter) string {
 			width = max(width, len(f.Key))
 		}
 		for _, f := range l.facts {
-			fmt.Fprintf(&b, "  %-*s  %s\n", width+1, f.Key+":", f.Value)
+			// A long list of topics wraps under itself, not under the key.
+			indent := strings.Repeat(" ", 2+width+1+2)
+			value := strings.ReplaceAll(wrapWidth(f.Value, textWidth-len(indent)), "\n", "\n"+indent)
+			fmt.Fprintf(&b, "  %-*s  %s\n", width+1, f.Key+":", value)
 		}
 		b.WriteString("\n")
 	}
@@ -314,7 +320,9 @@ const textWidth = 72
 
 // Wrap breaks a paragraph between words so that lines stay within
 // textWidth; a word longer than that (a URL) keeps its own line.
-func Wrap(paragraph string) string {
+func Wrap(paragraph string) string { return wrapWidth(paragraph, textWidth) }
+
+func wrapWidth(paragraph string, textWidth int) string {
 	var b strings.Builder
 	lineLen := 0
 	for _, word := range strings.Fields(paragraph) {
