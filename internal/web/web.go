@@ -51,6 +51,12 @@ type Handlers struct {
 	// Lambda and locally; without it the connection's address is used.
 	ClientIP func(r *http.Request) string
 	Log      *slog.Logger
+	// Items reads the public archive (/news); without it the archive's
+	// pages are not served.
+	Items ItemReader
+	// Archive verifies the signed archive links of mails; without it
+	// such links are answered as not found.
+	Archive ArchiveLinks
 }
 
 // maxBodyBytes bounds every request body, as the API does; no form needs more.
@@ -102,6 +108,19 @@ func (h *Handlers) Register(mux *http.ServeMux) {
 	guard := s.guard()
 	for _, r := range routes {
 		mux.Handle(r.pattern, guard.Wrap(r.handle))
+	}
+	if h.Items != nil {
+		a := &archive{site: s, items: h.Items, periods: h.Archive}
+		public, personal := guard, guard
+		public.ContentSecurityPolicy, public.CacheControl = archiveCSP, archiveCache
+		personal.ContentSecurityPolicy = archiveCSP
+		for _, r := range a.routes() {
+			g := personal
+			if r.public {
+				g = public
+			}
+			mux.Handle(r.pattern, g.Wrap(r.handle))
+		}
 	}
 }
 
