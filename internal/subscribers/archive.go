@@ -24,7 +24,9 @@ const archiveLinkValidity = 90 * 24 * time.Hour
 // login; the token names the subscriber and the period, never an address.
 // It implements digestmail.ArchiveLinker.
 func (s *Service) ArchiveURL(ctx context.Context, sub Subscriber, since, until time.Time) string {
-	subject := sub.ID + "|" + strconv.FormatInt(since.Unix(), 10) + "|" + strconv.FormatInt(until.Unix(), 10)
+	// Microseconds: the period's bounds come back as the digest had them,
+	// to well below the store's resolution of first-seen times.
+	subject := sub.ID + "|" + strconv.FormatInt(since.UnixMicro(), 10) + "|" + strconv.FormatInt(until.UnixMicro(), 10)
 	token := s.Signer.Sign(subject, tokens.Archive, s.now().Add(archiveLinkValidity))
 	return s.baseURL(ctx) + ArchivePathPrefix + token
 }
@@ -68,5 +70,5 @@ func parseArchiveSubject(subject string) (id string, since, until time.Time, ok 
 	if err1 != nil || err2 != nil || hi < lo {
 		return "", since, until, false
 	}
-	return parts[0], time.Unix(lo, 0).UTC(), time.Unix(hi, 0).UTC(), true
+	return parts[0], time.UnixMicro(lo).UTC(), time.UnixMicro(hi).UTC(), true
 }

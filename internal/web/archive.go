@@ -81,8 +81,9 @@ type itemView struct {
 // archive holds what the archive's handlers read.
 type archive struct {
 	*site
-	items   ItemReader
-	periods ArchiveLinks
+	items    ItemReader
+	periods  ArchiveLinks
+	pageSize int
 }
 
 // routes are the archive's routes, each guarded by the caller.
@@ -150,7 +151,7 @@ func (a *archive) society(w http.ResponseWriter, r *http.Request) {
 
 // listing renders one page of q's items, with the feed at feedBase.
 func (a *archive) listing(w http.ResponseWriter, r *http.Request, cat Catalog, q items.PageQuery, v archiveView, feedBase, feedName string) {
-	q.Cursor, q.Limit = r.URL.Query().Get("cursor"), archivePageSize
+	q.Cursor, q.Limit = r.URL.Query().Get("cursor"), a.pageSize
 	page, err := a.items.Page(r.Context(), q)
 	if errors.Is(err, items.ErrBadCursor) {
 		a.badCursor(w, r)
@@ -216,10 +217,10 @@ func (a *archive) forReader(w http.ResponseWriter, r *http.Request) {
 		}
 		start = i + 1
 	}
-	end := min(start+archivePageSize, len(picked))
+	end := min(start+a.pageSize, len(picked))
 	v := archiveView{
 		frame:   a.archiveFrame("Your news", "", ""),
-		Heading: "Your news, " + period(since, until),
+		Heading: "Your news, " + period(since, until, readerZone(sub)),
 		Lead:    "The items of this period on your topics and from your societies, as your preferences stand now, newest first.",
 		Empty:   "No items of this period match your topics and societies now.",
 		Items:   a.view(a.readCatalog(r), picked[start:end]),
@@ -230,9 +231,19 @@ func (a *archive) forReader(w http.ResponseWriter, r *http.Request) {
 	a.render(w, r, http.StatusOK, "news.html", v)
 }
 
-// period names (since, until] as a reader would: "29–30 Nov 2026".
-func period(since, until time.Time) string {
-	from, to := since.UTC(), until.UTC()
+// readerZone is the reader's time zone, in which their mail named the
+// period.
+func readerZone(sub subscribers.Subscriber) *time.Location {
+	loc, err := subscribers.LoadLocation(sub.Preferences.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// period names (since, until] in loc as a reader would: "29–30 Nov 2026".
+func period(since, until time.Time, loc *time.Location) string {
+	from, to := since.In(loc), until.In(loc)
 	switch {
 	case from.Year() != to.Year():
 		return from.Format("2 Jan 2006") + " – " + to.Format("2 Jan 2006")

@@ -340,7 +340,7 @@ func TestArchivePeriodNames(t *testing.T) {
 		{d(2026, 11, 30), d(2026, 11, 30).Add(time.Hour), "30 Nov 2026"},
 	}
 	for _, tt := range tests {
-		if got := period(tt.since, tt.until); got != tt.want {
+		if got := period(tt.since, tt.until, time.UTC); got != tt.want {
 			t.Errorf("period(%v, %v) = %q, want %q", tt.since, tt.until, got, tt.want)
 		}
 	}

@@ -4,6 +4,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -57,6 +58,9 @@ type Handlers struct {
 	// Archive verifies the signed archive links of mails; without it
 	// such links are answered as not found.
 	Archive ArchiveLinks
+	// ArchivePageSize is how many items an archive page lists; 20
+	// without it.
+	ArchivePageSize int
 }
 
 // maxBodyBytes bounds every request body, as the API does; no form needs more.
@@ -110,7 +114,7 @@ func (h *Handlers) Register(mux *http.ServeMux) {
 		mux.Handle(r.pattern, guard.Wrap(r.handle))
 	}
 	if h.Items != nil {
-		a := &archive{site: s, items: h.Items, periods: h.Archive}
+		a := &archive{site: s, items: h.Items, periods: h.Archive, pageSize: cmp.Or(h.ArchivePageSize, archivePageSize)}
 		public, personal := guard, guard
 		public.ContentSecurityPolicy, public.CacheControl = archiveCSP, archiveCache
 		personal.ContentSecurityPolicy = archiveCSP
