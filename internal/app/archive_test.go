@@ -51,17 +51,7 @@ func TestArchive(t *testing.T) {
 	}
 
 	// The same pages on pages of three, to walk the cursor.
-	svc, err := a.SubscriberService(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	(&web.Handlers{
-		Subscribers: svc, Catalog: web.CatalogFrom(a.catalog), Log: a.Log,
-		Items: a.Items, Archive: svc, ArchivePageSize: 3,
-	}).Register(mux)
-	small := httptest.NewServer(mux)
-	defer small.Close()
+	svc, small := smallArchive(t, a)
 
 	topic, society := all[0].Topics[0].ID, all[0].Society
 	hasTopic := func(it items.Item) bool { return slices.Contains(it.TopicIDs(), topic) }
@@ -125,6 +115,24 @@ func TestArchive(t *testing.T) {
 		t.Fatal(err)
 	}
 	archiveGet(t, link, http.StatusNotFound)
+}
+
+// smallArchive serves the app's subscriber pages with archive pages of
+// three items, so that the test's few items take several pages.
+func smallArchive(t testing.TB, a *App) (*subscribers.Service, *httptest.Server) {
+	t.Helper()
+	svc, err := a.SubscriberService(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	(&web.Handlers{
+		Subscribers: svc, Catalog: web.CatalogFrom(a.catalog), Log: a.Log,
+		Items: a.Items, Archive: svc, ArchivePageSize: 3,
+	}).Register(mux)
+	small := httptest.NewServer(mux)
+	t.Cleanup(small.Close)
+	return svc, small
 }
 
 // archiveGet reads an archive page, checks its status, and returns the
