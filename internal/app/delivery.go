@@ -189,8 +189,14 @@ func (p pacedMail) Send(ctx context.Context, m email.Message) (string, error) {
 // the items a mail leaves out are behind a signed link to the reader's
 // own filter of the archive for the mail's period.
 func (a *App) digestRenderer(svc *subscribers.Service) *digestmail.JobRenderer {
-	return digestmail.NewJobRenderer(digestmail.NewRenderer(a.product, a.Config.UnsubscribeMailto), a.Taxonomy, a.catalog, svc.Links).
-		WithArchive(svc)
+	return a.previewRenderer(svc).WithArchive(svc)
+}
+
+// previewRenderer renders the admin's previews and test sends: their
+// links are inert, and "more in the archive" goes to the public /news,
+// never to the previewed reader's own signed filter.
+func (a *App) previewRenderer(svc *subscribers.Service) *digestmail.JobRenderer {
+	return digestmail.NewJobRenderer(digestmail.NewRenderer(a.product, a.Config.UnsubscribeMailto), a.Taxonomy, a.catalog, svc.Links)
 }
 
 // AdminService returns the admin actions: feeds, ingest, items, sends,
@@ -208,7 +214,7 @@ func (a *App) AdminService(svc *subscribers.Service) *admin.Service {
 		Planner:          a.Planner(),
 		DeadLetters:      a.DeadLetters,
 		Pause:            a.AdminStore,
-		Renderer:         a.digestRenderer(svc),
+		Renderer:         a.previewRenderer(svc),
 		Mail:             a.MailSender,
 		KnownTopic:       a.catalog.KnownTopic,
 		Catalog:          a.catalog,
