@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -11,7 +13,9 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/digest"
+	"github.com/radiogram/radiogram/internal/digestmail"
 	"github.com/radiogram/radiogram/internal/items"
 	"github.com/radiogram/radiogram/internal/subscribers"
 	"github.com/radiogram/radiogram/internal/web"
@@ -183,4 +187,70 @@ func archiveWalk(t *testing.T, base, path string) []string {
 	}
 	t.Fatalf("%s does not end", path)
 	return nil
+}
+
+// TestDigestLinksToReadersArchive renders a digest with more items than a
+// mail shows, as the sender does: its "more in the archive" link is the
+// reader's signed filter of the mail's period, which opens without login.
+// An admin preview of the same mail links the public /news instead.
+func TestDigestLinksToReadersArchive(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, srv := newIngestedApp(t)
+	stored := mustPage(t, a, items.PageQuery{Limit: 200}).Items
+	topic := stored[0].Topics[0].ID
+	reader := addConfirmed(t, a, "digest-archive@example.org", subscribers.Preferences{
+		Topics: []string{topic}, Frequency: subscribers.Daily, Hour: 7, TimeZone: "UTC", Format: subscribers.FormatHTML,
+	})
+	// More items than a mail shows: copies of a stored one.
+	var list []items.Item
+	for i := range digestmail.DefaultMaxItems + 5 {
+		it := stored[0]
+		it.Key = fmt.Sprintf("%s-%d", it.Key, i)
+		list = append(list, it)
+	}
+	keys := make([]string, len(list))
+	for i, it := range list {
+		keys[i] = it.Key
+	}
+	job := delivery.Job{Kind: digest.KindDigest, Until: time.Now(), Format: subscribers.FormatHTML, Topics: reader.Preferences.Topics, ItemKeys: keys}
+	svc, err := a.SubscriberService(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	since := stored[len(stored)-1].FirstSeen.Add(-time.Hour)
+
+	tmpl, err := a.digestRenderer(svc).Compile(ctx, job, list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := tmpl.Fill(ctx, reader, since, job.Until)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := regexp.MustCompile(regexp.QuoteMeta(srv.URL+subscribers.ArchivePathPrefix) + `[A-Za-z0-9_.-]+`).FindString(msg.Text)
+	if link == "" {
+		t.Fatalf("the digest has no signed archive link:\n%s", msg.Text)
+	}
+	want := []string{}
+	for _, it := range stored {
+		if digest.Matches(reader.Preferences, it) {
+			want = append(want, it.Key)
+		}
+	}
+	if got, _ := archiveGet(t, link, http.StatusOK); !slices.Equal(got, want) {
+		t.Errorf("the digest's archive link lists %v, want %v", got, want)
+	}
+
+	preview, err := a.previewRenderer(svc).Compile(ctx, job, list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err = preview.Fill(ctx, reader, since, job.Until)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(msg.Text, subscribers.ArchivePathPrefix) || !strings.Contains(msg.Text, srv.URL+"/news") {
+		t.Errorf("a preview's archive link is not the public /news:\n%s", msg.Text)
+	}
 }
