@@ -1,6 +1,7 @@
 // Package web owns the pages and routes subscribers use — sign-up, confirm,
-// preferences, unsubscribe, export and erase — server-rendered with
-// html/template and working fully without JavaScript.
+// preferences, unsubscribe, export and erase — and the public archive of
+// the news (/news), server-rendered with html/template and working fully
+// without JavaScript; the archive's pages run none.
 package web
 
 import (
