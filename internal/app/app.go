@@ -206,6 +206,8 @@ func (a *App) APIHandler(ctx context.Context) (http.Handler, error) {
 			Catalog:     web.CatalogFrom(a.catalog),
 			ClientIP:    pagekit.RemoteIP,
 			Log:         a.Log,
+			Items:       a.Items,
+			Archive:     svc,
 		},
 		Feeds: &feedsout.Handlers{
 			Items: a.Items,

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -186,19 +185,18 @@ func (p pacedMail) Send(ctx context.Context, m email.Message) (string, error) {
 	return p.mail.Send(ctx, m)
 }
 
-// digestRenderer renders digests and alerts with links signed by svc.
+// digestRenderer renders digests and alerts with links signed by svc;
+// the items a mail leaves out are behind a signed link to the reader's
+// own filter of the archive for the mail's period.
 func (a *App) digestRenderer(svc *subscribers.Service) *digestmail.JobRenderer {
-	return digestmail.NewJobRenderer(digestmail.NewRenderer(a.product, a.Config.UnsubscribeMailto), a.Taxonomy, a.catalog, svc.Links).
-		WithArchive(publicArchive{base: a.Config.BaseURL})
+	return a.previewRenderer(svc).WithArchive(svc)
 }
 
-// publicArchive links the items a mail leaves out to the public archive.
-// For now that is the site's /news for everyone: the archive pages, and a
-// signed link to each reader's own filter of the period, come later.
-type publicArchive struct{ base string }
-
-func (p publicArchive) ArchiveURL(context.Context, subscribers.Subscriber, time.Time, time.Time) string {
-	return strings.TrimSuffix(p.base, "/") + "/news"
+// previewRenderer renders the admin's previews and test sends: their
+// links are inert, and "more in the archive" goes to the public /news,
+// never to the previewed reader's own signed filter.
+func (a *App) previewRenderer(svc *subscribers.Service) *digestmail.JobRenderer {
+	return digestmail.NewJobRenderer(digestmail.NewRenderer(a.product, a.Config.UnsubscribeMailto), a.Taxonomy, a.catalog, svc.Links)
 }
 
 // AdminService returns the admin actions: feeds, ingest, items, sends,
@@ -216,7 +214,7 @@ func (a *App) AdminService(svc *subscribers.Service) *admin.Service {
 		Planner:          a.Planner(),
 		DeadLetters:      a.DeadLetters,
 		Pause:            a.AdminStore,
-		Renderer:         a.digestRenderer(svc),
+		Renderer:         a.previewRenderer(svc),
 		Mail:             a.MailSender,
 		KnownTopic:       a.catalog.KnownTopic,
 		Catalog:          a.catalog,

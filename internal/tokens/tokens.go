@@ -37,6 +37,9 @@ const (
 	MailedExport Purpose = "mailed-export"
 	MailedErase  Purpose = "mailed-erase"
 	Session      Purpose = "session" // admin console session cookies and their CSRF tokens
+	// Archive opens a reader's own filter of the archive for one period:
+	// the "more in the archive" link of a digest.
+	Archive Purpose = "archive"
 
 	// Export and Erase are the data links' former purposes: any page or
 	// mail minted them, valid for a day. Nothing mints them any more; they
@@ -47,7 +50,7 @@ const (
 
 func (p Purpose) known() bool {
 	switch p {
-	case Confirm, Preferences, Unsubscribe, MailedExport, MailedErase, Export, Erase, Session:
+	case Confirm, Preferences, Unsubscribe, MailedExport, MailedErase, Export, Erase, Session, Archive:
 		return true
 	}
 	return false

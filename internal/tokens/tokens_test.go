@@ -16,7 +16,7 @@ var (
 	future = now.Add(48 * time.Hour)
 )
 
-var allPurposes = []Purpose{Confirm, Preferences, Unsubscribe, Export, Erase, Session}
+var allPurposes = []Purpose{Confirm, Preferences, Unsubscribe, Export, Erase, Session, Archive}
 
 // testKey derives a distinct 32-byte key per name, so tests need no key
 // literals.

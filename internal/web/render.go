@@ -15,7 +15,7 @@ var templateFiles embed.FS
 //go:embed static
 var staticFiles embed.FS
 
-var pageNames = []string{"signup.html", "preferences.html", "action.html", "message.html"}
+var pageNames = []string{"signup.html", "preferences.html", "action.html", "message.html", "news.html", "item.html"}
 
 // renderer renders the pages, each parsed with the base layout and the
 // shared partials. It panics if the embedded templates do not parse, which

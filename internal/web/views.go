@@ -16,6 +16,11 @@ type frame struct {
 	Title   string
 	Assets  *pagekit.Assets
 	Problem *fieldProblem // the form error to show, if any
+	// NoScript leaves out the script: the archive's pages run none.
+	NoScript bool
+	// Feeds are the page's feed in each format, named FeedName.
+	Feeds    []feedLink
+	FeedName string
 }
 
 // ErrorFor returns the error to show next to a form field, if it is the

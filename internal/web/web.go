@@ -1,9 +1,11 @@
 // Package web owns the pages and routes subscribers use — sign-up, confirm,
-// preferences, unsubscribe, export and erase — server-rendered with
-// html/template and working fully without JavaScript.
+// preferences, unsubscribe, export and erase — and the public archive of
+// the news (/news), server-rendered with html/template and working fully
+// without JavaScript; the archive's pages run none.
 package web
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -51,6 +53,15 @@ type Handlers struct {
 	// Lambda and locally; without it the connection's address is used.
 	ClientIP func(r *http.Request) string
 	Log      *slog.Logger
+	// Items reads the public archive (/news); without it the archive's
+	// pages are not served.
+	Items ItemReader
+	// Archive verifies the signed archive links of mails; without it
+	// such links are answered as not found.
+	Archive ArchiveLinks
+	// ArchivePageSize is how many items an archive page lists; 20
+	// without it.
+	ArchivePageSize int
 }
 
 // maxBodyBytes bounds every request body, as the API does; no form needs more.
@@ -102,6 +113,19 @@ func (h *Handlers) Register(mux *http.ServeMux) {
 	guard := s.guard()
 	for _, r := range routes {
 		mux.Handle(r.pattern, guard.Wrap(r.handle))
+	}
+	if h.Items != nil {
+		a := &archive{site: s, items: h.Items, periods: h.Archive, pageSize: cmp.Or(h.ArchivePageSize, archivePageSize)}
+		public, personal := guard, guard
+		public.ContentSecurityPolicy, public.CacheControl = archiveCSP, archiveCache
+		personal.ContentSecurityPolicy = archiveCSP
+		for _, r := range a.routes() {
+			g := personal
+			if r.public {
+				g = public
+			}
+			mux.Handle(r.pattern, g.Wrap(r.handle))
+		}
 	}
 }
 
