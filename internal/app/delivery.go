@@ -196,7 +196,8 @@ func (a *App) digestRenderer(svc *subscribers.Service) *digestmail.JobRenderer {
 // links are inert, and "more in the archive" goes to the public /news,
 // never to the previewed reader's own signed filter.
 func (a *App) previewRenderer(svc *subscribers.Service) *digestmail.JobRenderer {
-	return digestmail.NewJobRenderer(digestmail.NewRenderer(a.product, a.Config.UnsubscribeMailto), a.Taxonomy, a.catalog, svc.Links)
+	r := digestmail.NewRenderer(a.product, a.Config.UnsubscribeMailto, digestmail.MaxItems(a.Config.MailMaxItems))
+	return digestmail.NewJobRenderer(r, a.Taxonomy, a.catalog, svc.Links)
 }
 
 // AdminService returns the admin actions: feeds, ingest, items, sends,

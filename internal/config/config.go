@@ -11,6 +11,10 @@ import (
 	"time"
 )
 
+// MaxMailItems bounds RADIOGRAM_MAIL_MAX_ITEMS: 50 items keep a mail's
+// HTML well under 90 KB (internal/digestmail's TestCapAndSize).
+const MaxMailItems = 50
+
 // Config is every setting a Radiogram process reads.
 type Config struct {
 	Region string
@@ -95,6 +99,10 @@ type Config struct {
 	AdminEmails []string
 
 	LogLevel slog.Level
+	// MailMaxItems is the most items one digest or alert shows; the rest
+	// are counted, with a link to the archive. Bounded so that no mail's
+	// HTML passes 90 KB, where Gmail clips it.
+	MailMaxItems int
 	// MetricsNamespace is the CloudWatch namespace of the metrics every
 	// function writes (package metrics); the stack names it per stack.
 	MetricsNamespace string
@@ -154,6 +162,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		AdminEmails:            p.list("RADIOGRAM_ADMIN_EMAILS"),
 		LogLevel:               p.level("RADIOGRAM_LOG_LEVEL"),
 		MetricsNamespace:       p.str("RADIOGRAM_METRICS_NAMESPACE", ""),
+		MailMaxItems:           p.integer("RADIOGRAM_MAIL_MAX_ITEMS", 25, 1, MaxMailItems),
 	}
 	if p.err == nil && c.AdminToken != "" && len(c.AdminToken) < MinAdminTokenLen {
 		// The token is a password: the error names its length, never it.

@@ -29,6 +29,13 @@ func TestParse(t *testing.T) {
 		{name: "concurrency out of range", env: map[string]string{"RADIOGRAM_FETCH_CONCURRENCY": "0"}, wantErr: "from 1 to 64"},
 		{name: "bad bool", env: map[string]string{"RADIOGRAM_ALLOW_LOOPBACK": "maybe"}, wantErr: "RADIOGRAM_ALLOW_LOOPBACK"},
 		{name: "bad level", env: map[string]string{"RADIOGRAM_LOG_LEVEL": "loud"}, wantErr: "RADIOGRAM_LOG_LEVEL"},
+		// More items than 50 could take a mail's HTML past Gmail's 90 KB.
+		{name: "mail items above the bound", env: map[string]string{"RADIOGRAM_MAIL_MAX_ITEMS": "51"}, wantErr: "RADIOGRAM_MAIL_MAX_ITEMS"},
+		{name: "mail items", env: map[string]string{"RADIOGRAM_MAIL_MAX_ITEMS": "10"}, check: func(t *testing.T, c Config) {
+			if c.MailMaxItems != 10 {
+				t.Errorf("MailMaxItems = %d, want 10", c.MailMaxItems)
+			}
+		}},
 		{name: "max items per feed default", env: map[string]string{}, check: func(t *testing.T, c Config) {
 			if c.MaxItemsPerFeed != 200 {
 				t.Errorf("MaxItemsPerFeed = %d, want 200", c.MaxItemsPerFeed)

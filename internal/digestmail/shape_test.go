@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/radiogram/radiogram/internal/config"
 	"github.com/radiogram/radiogram/internal/delivery"
 	"github.com/radiogram/radiogram/internal/digest"
 	"github.com/radiogram/radiogram/internal/items"
@@ -63,6 +64,7 @@ func TestCapAndSize(t *testing.T) {
 		{"digest of 1,500", digest.KindDigest, 1500, 0, 1475},
 		{"alert of 1,500", digest.KindAlert, 1500, 0, 1475},
 		{"digest of 30, cap 10", digest.KindDigest, 30, 10, 20},
+		{"digest of 1,500, the largest cap configuration allows", digest.KindDigest, 1500, config.MaxMailItems, 1500 - config.MaxMailItems},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var opts []Option
