@@ -3,22 +3,19 @@ package sesmail
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/radiogram/radiogram/internal/awsconfig"
 )
 
 // Account is the account's SES sending limits, as SES reports them.
@@ -75,44 +72,10 @@ func (r *AccountReader) Read(ctx context.Context) (Account, error) {
 // sendQuota calls SES v1 GetSendQuota (a Query API: a signed form POST,
 // an XML answer).
 func (r *AccountReader) sendQuota(ctx context.Context) (Account, error) {
-	endpoint := "https://email." + r.cfg.Region + ".amazonaws.com/"
-	if r.cfg.BaseEndpoint != nil {
-		endpoint = strings.TrimSuffix(*r.cfg.BaseEndpoint, "/") + "/"
-	}
-	body := url.Values{"Action": {"GetSendQuota"}, "Version": {"2010-12-01"}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(body))
+	raw, err := awsconfig.CallQuery(ctx, r.cfg, "ses", "https://email."+r.cfg.Region+".amazonaws.com/",
+		url.Values{"Action": {"GetSendQuota"}, "Version": {"2010-12-01"}})
 	if err != nil {
 		return Account{}, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	if r.cfg.Credentials == nil {
-		return Account{}, errors.New("no AWS credentials")
-	}
-	creds, err := r.cfg.Credentials.Retrieve(ctx)
-	if err != nil {
-		return Account{}, fmt.Errorf("credentials: %w", err)
-	}
-	sum := sha256.Sum256([]byte(body))
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "ses", r.cfg.Region, time.Now()); err != nil {
-		return Account{}, fmt.Errorf("sign: %w", err)
-	}
-	var client interface {
-		Do(*http.Request) (*http.Response, error)
-	} = http.DefaultClient
-	if r.cfg.HTTPClient != nil {
-		client = r.cfg.HTTPClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return Account{}, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return Account{}, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return Account{}, fmt.Errorf("HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(raw))
 	}
 	var doc struct {
 		Result struct {
