@@ -278,25 +278,19 @@ type IngestExecutor interface {
 // record whose run could not be carried out or recorded, or that another
 // invocation is carrying out now, is reported back and comes back later.
 func IngestRequests(runs IngestExecutor, log *slog.Logger) SQSHandler {
-	log = orDiscard(log)
-	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-		var resp events.SQSEventResponse
-		for _, rec := range ev.Records {
-			var msg sqsqueue.IngestMessage
-			err := json.Unmarshal([]byte(rec.Body), &msg)
-			if err == nil && msg.RunID == "" {
-				err = errors.New(`the body names no run ("run_id")`)
-			}
-			if err == nil {
-				err = runs.Execute(ctx, msg.RunID)
-			}
-			if err != nil {
-				log.ErrorContext(ctx, "ingest request failed", "message", rec.MessageId, "run", msg.RunID, "receive_count", rec.Attributes["ApproximateReceiveCount"], "err", err)
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
-			}
+	return eachRecord("ingest request failed", orDiscard(log), func(ctx context.Context, rec events.SQSMessage) error {
+		var msg sqsqueue.IngestMessage
+		if err := json.Unmarshal([]byte(rec.Body), &msg); err != nil {
+			return err
 		}
-		return resp, nil
-	}
+		if msg.RunID == "" {
+			return errors.New(`the body names no run ("run_id")`)
+		}
+		if err := runs.Execute(ctx, msg.RunID); err != nil {
+			return fmt.Errorf("run %s: %w", msg.RunID, err)
+		}
+		return nil
+	})
 }
 
 // IngestRuns is everything the ingest function does (*ingestruns.Service).

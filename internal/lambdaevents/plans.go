@@ -23,17 +23,26 @@ type ShardPlanner interface {
 // safe. done, if set, sees every planned shard's report (for metrics).
 func PlanShards(p ShardPlanner, done func(context.Context, delivery.Report), log *slog.Logger) SQSHandler {
 	log = orDiscard(log)
+	return eachRecord("plan failed", log, func(ctx context.Context, rec events.SQSMessage) error {
+		rep, err := planShard(ctx, p, rec.Body)
+		if err == nil && done != nil {
+			done(ctx, rep)
+		}
+		return err
+	})
+}
+
+// eachRecord is an SQS handler that hands each record to handle, and
+// reports back, logged as failure with the record's receive count, each
+// record handle failed on: it comes back, and after the queue's
+// maxReceiveCount waits in its dead-letter queue.
+func eachRecord(failure string, log *slog.Logger, handle func(context.Context, events.SQSMessage) error) SQSHandler {
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		var resp events.SQSEventResponse
 		for _, rec := range ev.Records {
-			rep, err := planShard(ctx, p, rec.Body)
-			if err != nil {
-				log.ErrorContext(ctx, "plan failed", "message", rec.MessageId, "receive_count", rec.Attributes["ApproximateReceiveCount"], "err", err)
+			if err := handle(ctx, rec); err != nil {
+				log.ErrorContext(ctx, failure, "message", rec.MessageId, "receive_count", rec.Attributes["ApproximateReceiveCount"], "err", err)
 				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
-				continue
-			}
-			if done != nil {
-				done(ctx, rep)
 			}
 		}
 		return resp, nil
