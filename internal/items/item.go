@@ -39,6 +39,28 @@ var ErrRejected = errors.New("item rejected by the store")
 type TopicScore struct {
 	ID    string  `json:"id" dynamodbav:"id"`
 	Score float64 `json:"score" dynamodbav:"score"`
+	// Source says what gave the item this topic, so readers and admins can
+	// see why it is there: one of the Source constants ("" in items stored
+	// before sources were kept).
+	Source string `json:"source,omitempty" dynamodbav:"source,omitempty"`
+	// Matched lists the taxonomy terms that decided a SourceRules topic,
+	// strongest first.
+	Matched []Match `json:"matched,omitempty" dynamodbav:"matched,omitempty"`
+}
+
+// Where a topic came from.
+const (
+	SourceRules    = "rules"    // the taxonomy's rules matched the item's text
+	SourceFeed     = "feed"     // the feed's registry entry gives it to its items
+	SourceFallback = "fallback" // nothing else fitted
+	SourceAdmin    = "admin"    // an admin set the item's topics
+)
+
+// Match is one taxonomy term found in an item, and the field it was found
+// in: "title", "summary" or "category".
+type Match struct {
+	Term  string `json:"term" dynamodbav:"term"`
+	Field string `json:"field" dynamodbav:"field"`
 }
 
 // Item is one normalised feed entry.
