@@ -34,6 +34,11 @@ type Feed struct {
 	URL     string   `json:"url"`
 	Enabled bool     `json:"enabled"`
 	Topics  []string `json:"topics,omitempty"` // defaults for items the tagger cannot place
+	// AlwaysTopics are given to every item of the feed besides the tagger's
+	// (a federation for one modality). Only the registry sets them, and
+	// ingest reads them from the registry (Registry.AlwaysTopics), so a
+	// change to the file reaches a feed already in the table.
+	AlwaysTopics []string `json:"always_topics,omitempty"`
 
 	ETag                string    `json:"etag,omitempty"`
 	LastModified        string    `json:"last_modified,omitempty"`
@@ -103,6 +108,8 @@ type registryEntry struct {
 	URL     string   `json:"url"`
 	Enabled *bool    `json:"enabled"`
 	Topics  []string `json:"topics"`
+	// AlwaysTopics: see Feed.
+	AlwaysTopics []string `json:"always_topics"`
 }
 
 // Registry is the set of feeds a deployment starts from.
@@ -113,9 +120,20 @@ type Registry struct {
 	Version string
 }
 
+// AlwaysTopics are the always_topics of the registry's feed with this id
+// (none for a feed the registry does not list, such as one an admin added).
+func (r Registry) AlwaysTopics(feedID string) []string {
+	for _, f := range r.Feeds {
+		if f.ID == feedID {
+			return f.AlwaysTopics
+		}
+	}
+	return nil
+}
+
 // ParseRegistry reads a registry file:
 // [{"society":"esr","name":"European Society of Radiology","url":"https://..."}].
-// knownTopic validates default topics; nil accepts any.
+// knownTopic validates topics and always_topics; nil accepts any.
 func ParseRegistry(data []byte, knownTopic func(string) bool) (Registry, error) {
 	var entries []registryEntry
 	dec := json.NewDecoder(strings.NewReader(string(data)))
@@ -126,13 +144,18 @@ func ParseRegistry(data []byte, knownTopic func(string) bool) (Registry, error) 
 	seen := make(map[string]bool, len(entries))
 	reg := Registry{Feeds: make([]Feed, 0, len(entries))}
 	for i, e := range entries {
-		f := Feed{Society: e.Society, Name: strings.TrimSpace(e.Name), URL: strings.TrimSpace(e.URL), Enabled: e.Enabled == nil || *e.Enabled, Topics: e.Topics}
+		f := Feed{Society: e.Society, Name: strings.TrimSpace(e.Name), URL: strings.TrimSpace(e.URL), Enabled: e.Enabled == nil || *e.Enabled, Topics: e.Topics, AlwaysTopics: e.AlwaysTopics}
 		if err := f.Validate(); err != nil {
 			return Registry{}, fmt.Errorf("feed registry entry %d: %w", i+1, err)
 		}
 		for _, t := range f.Topics {
 			if knownTopic != nil && !knownTopic(t) {
 				return Registry{}, fmt.Errorf("feed registry entry %d: unknown topic %q", i+1, t)
+			}
+		}
+		for _, t := range f.AlwaysTopics {
+			if knownTopic != nil && !knownTopic(t) {
+				return Registry{}, fmt.Errorf("feed registry entry %d: unknown topic %q in always_topics", i+1, t)
 			}
 		}
 		f.ID = IDFor(f.Society, f.URL)

@@ -2,9 +2,13 @@ package feeds
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/radiogram/radiogram/infra"
+	"github.com/radiogram/radiogram/internal/topics"
 )
 
 func TestParseRegistry(t *testing.T) {
@@ -25,6 +29,7 @@ func TestParseRegistry(t *testing.T) {
 		{name: "relative url", data: `[{"society":"esr","name":"ESR","url":"/feed"}]`, wantErr: "http or https"},
 		{name: "credentials", data: `[{"society":"esr","name":"ESR","url":"https://u:p@e.org/"}]`, wantErr: "credentials"},
 		{name: "unknown topic", data: `[{"society":"esr","name":"ESR","url":"https://e.org","topics":["astrology"]}]`, wantErr: `unknown topic "astrology"`},
+		{name: "unknown always topic", data: `[{"society":"esr","name":"ESR","url":"https://e.org","always_topics":["astrology"]}]`, wantErr: `unknown topic "astrology" in always_topics`},
 		{name: "duplicate", data: `[{"society":"esr","name":"ESR","url":"https://e.org"},{"society":"esr","name":"ESR 2","url":"https://e.org"}]`, wantErr: "entry 2: https://e.org is listed twice"},
 	}
 	for _, tt := range tests {
@@ -70,6 +75,47 @@ func TestParseRegistryDefaults(t *testing.T) {
 	}
 	if again.Version == reg.Version {
 		t.Error("a different file must give a different version")
+	}
+}
+
+func TestRegistryAlwaysTopics(t *testing.T) {
+	reg, err := ParseRegistry([]byte(`[
+		{"society":"wfumb","name":"WFUMB","url":"https://wfumb.example/feed","always_topics":["ultrasound"],"topics":["ultrasound","events"]},
+		{"society":"esr","name":"ESR","url":"https://esr.example/feed"}]`), func(id string) bool { return id == "ultrasound" || id == "events" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	wfumb, esr := reg.Feeds[0], reg.Feeds[1]
+	if !slices.Equal(wfumb.AlwaysTopics, []string{"ultrasound"}) || !slices.Equal(wfumb.Topics, []string{"ultrasound", "events"}) {
+		t.Errorf("wfumb: always %v, topics %v", wfumb.AlwaysTopics, wfumb.Topics)
+	}
+	if got := reg.AlwaysTopics(wfumb.ID); !slices.Equal(got, []string{"ultrasound"}) {
+		t.Errorf("AlwaysTopics(wfumb) = %v, want [ultrasound]", got)
+	}
+	if got := reg.AlwaysTopics(esr.ID); got != nil {
+		t.Errorf("AlwaysTopics(esr) = %v, want none", got)
+	}
+	if got := reg.AlwaysTopics(IDFor("rsna", "https://rsna.example/feed")); got != nil {
+		t.Errorf("AlwaysTopics(a feed not in the registry) = %v, want none", got)
+	}
+}
+
+// The default registry gives the single-modality societies' items their
+// modality whatever else they are about.
+func TestDefaultRegistryAlwaysTopics(t *testing.T) {
+	taxonomy, err := topics.Load(infra.Topics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := ParseRegistry(infra.Feeds, func(id string) bool { _, ok := taxonomy.Lookup(id); return ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{"wfumb": {"ultrasound"}, "efsumb": {"ultrasound"}, "wmis": {"molecular"}, "eanm": {"molecular"}, "snmmi": {"molecular"}}
+	for _, f := range reg.Feeds {
+		if !slices.Equal(f.AlwaysTopics, want[f.Society]) {
+			t.Errorf("%s: always_topics %v, want %v", f.Society, f.AlwaysTopics, want[f.Society])
+		}
 	}
 }
 

@@ -39,7 +39,7 @@ func BenchmarkParseNormaliseTag(b *testing.B) {
 					b.Fatal(err)
 				}
 				for _, it := range doc.Items {
-					if len(tagger.Tag(it.Title, it.Summary, nil)) == 0 {
+					if len(tagger.Tag(topics.Text{Title: it.Title, Summary: it.Summary}, topics.FeedTopics{})) == 0 {
 						b.Fatal("untagged item")
 					}
 				}

@@ -21,6 +21,7 @@ import (
 	"github.com/radiogram/radiogram/internal/httpfeed"
 	"github.com/radiogram/radiogram/internal/items"
 	"github.com/radiogram/radiogram/internal/metrics"
+	"github.com/radiogram/radiogram/internal/topics"
 )
 
 // FeedStore keeps the registry and each feed's fetch state.
@@ -66,9 +67,9 @@ type Metrics interface {
 	Emit(ms ...metrics.Metric) error
 }
 
-// Tagger places an item in the topic taxonomy.
+// Tagger places an item in the topic taxonomy (*topics.Tagger).
 type Tagger interface {
-	Tag(title, text string, defaults []string) []items.TopicScore
+	Tag(text topics.Text, feed topics.FeedTopics) []items.TopicScore
 }
 
 // Runner runs ingests. Its fields are set once at start-up.
@@ -367,7 +368,8 @@ func (r *Runner) store(ctx context.Context, f feeds.Feed, parsed []feedparse.Ent
 			res.Unchanged++
 			continue
 		}
-		it.Topics = r.Tagger.Tag(it.Title, it.Summary, f.Topics)
+		it.Topics = r.Tagger.Tag(topics.Text{Title: it.Title, Summary: it.Summary, Categories: e.Categories()},
+			topics.FeedTopics{Always: r.Registry.AlwaysTopics(f.ID), Defaults: f.Topics})
 		if exists {
 			it.UpdatedAt = now
 			if err := r.Items.Update(ctx, it); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/radiogram/radiogram/internal/feeds"
 	"github.com/radiogram/radiogram/internal/httpfeed"
 	"github.com/radiogram/radiogram/internal/items"
+	"github.com/radiogram/radiogram/internal/topics"
 )
 
 // memFeeds and memItems are in-memory stores: the run's logic is tested here
@@ -154,7 +155,7 @@ func (p docParser) Scan(body []byte, _, _ string, _ time.Time) (*feedparse.Feed,
 
 type constTagger struct{}
 
-func (constTagger) Tag(string, string, []string) []items.TopicScore {
+func (constTagger) Tag(topics.Text, topics.FeedTopics) []items.TopicScore {
 	return []items.TopicScore{{ID: "ai", Score: 1}}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/radiogram/radiogram/internal/feeds"
 	"github.com/radiogram/radiogram/internal/httpfeed"
 	"github.com/radiogram/radiogram/internal/items"
+	"github.com/radiogram/radiogram/internal/topics"
 )
 
 // countingTagger counts the items it tags: an unchanged item must not reach it.
@@ -20,10 +21,10 @@ type countingTagger struct {
 	titles []string
 }
 
-func (c *countingTagger) Tag(title, _ string, _ []string) []items.TopicScore {
+func (c *countingTagger) Tag(text topics.Text, _ topics.FeedTopics) []items.TopicScore {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.titles = append(c.titles, title)
+	c.titles = append(c.titles, text.Title)
 	return []items.TopicScore{{ID: "ai", Score: 1}}
 }
 

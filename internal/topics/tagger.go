@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"unicode"
@@ -21,7 +22,43 @@ const (
 	// defaults or the fallback: below any topic a rule actually matched,
 	// which scores at least 0.5.
 	unscoredConfidence = 0.1
+	// alwaysConfidence is the score of a topic the feed gives every item:
+	// as sure as a rule that just reaches the threshold.
+	alwaysConfidence = 0.5
+
+	// maxMatched bounds the terms kept as a topic's reason.
+	maxMatched = 5
 )
+
+// The fields of an item the tagger reads, each with its own weight.
+type field int
+
+const (
+	fieldTitle field = iota
+	fieldSummary
+	fieldCategory
+	numFields
+)
+
+var fieldNames = [numFields]string{fieldTitle: "title", fieldSummary: "summary", fieldCategory: "category"}
+
+// Text is what the tagger reads of an item.
+type Text struct {
+	Title   string
+	Summary string
+	// Categories are the feed entry's own tags or sections; each is matched
+	// on its own, so a phrase never spans two.
+	Categories []string
+}
+
+// FeedTopics are the topics an item's feed gives it (its registry entry).
+type FeedTopics struct {
+	// Always are given to every item of the feed besides what the rules find
+	// (a federation for one modality).
+	Always []string
+	// Defaults are given only when no rule places the item.
+	Defaults []string
+}
 
 // Tagger assigns topics to items. It is built once from a taxonomy and is
 // safe for concurrent use.
@@ -33,18 +70,22 @@ type Tagger struct {
 	byWord       map[string][]matcher
 	byPrefix     map[string][]matcher
 	prefixLength []int
+	hasNotAbout  bool
 }
 
 type compiledRule struct {
 	topic  int
-	weight float64
+	term   string
+	weight float64 // the model's weight when the topic has a model
 }
 
-// matcher recognises one spelling of a rule: its first word is the map key
-// it is filed under, rest the words that must follow.
+// matcher recognises one spelling of a rule or of a "not about" phrase: its
+// first word is the map key it is filed under, rest the words that must
+// follow. target is a rule index, or for a "not about" phrase its topic.
 type matcher struct {
-	rest []word
-	rule int
+	rest     []word
+	target   int
+	notAbout bool
 }
 
 // word is one word of a pattern: lower-case and stemmed, or a raw prefix.
@@ -74,83 +115,184 @@ func NewTagger(t *Taxonomy) *Tagger {
 		byPrefix: make(map[string][]matcher),
 	}
 	for topic, rules := range t.rules {
+		model := t.models[topic]
 		for _, r := range rules {
 			ruleIndex := len(g.rules)
-			g.rules = append(g.rules, compiledRule{topic: topic, weight: r.Weight})
-			for _, term := range append([]string{r.Term}, r.Variants...) {
-				// Load validated every term, so the error cannot happen.
-				words, _ := parsePattern(term)
-				first, m := words[0], matcher{rest: words[1:], rule: ruleIndex}
-				if first.prefix {
-					g.byPrefix[first.text] = append(g.byPrefix[first.text], m)
-					if !slices.Contains(g.prefixLength, len(first.text)) {
-						g.prefixLength = append(g.prefixLength, len(first.text))
-					}
-				} else {
-					g.byWord[first.text] = append(g.byWord[first.text], m)
-				}
+			weight := r.Weight
+			if model != nil {
+				weight = model.Weights[r.Term]
 			}
+			g.rules = append(g.rules, compiledRule{topic: topic, term: r.Term, weight: weight})
+			for _, term := range append([]string{r.Term}, r.Variants...) {
+				g.add(term, matcher{target: ruleIndex})
+			}
+		}
+		for _, phrase := range t.notAbout[topic] {
+			g.add(phrase, matcher{target: topic, notAbout: true})
+			g.hasNotAbout = true
 		}
 	}
 	return g
 }
 
-// Tag scores an item's title and plain text against every topic; a rule
-// matched in the title weighs more than one matched in the text.
+// add files a matcher for pattern under its first word.
+func (g *Tagger) add(pattern string, m matcher) {
+	// Load validated every pattern, so the error cannot happen.
+	words, _ := parsePattern(pattern)
+	first := words[0]
+	m.rest = words[1:]
+	if first.prefix {
+		g.byPrefix[first.text] = append(g.byPrefix[first.text], m)
+		if !slices.Contains(g.prefixLength, len(first.text)) {
+			g.prefixLength = append(g.prefixLength, len(first.text))
+		}
+	} else {
+		g.byWord[first.text] = append(g.byWord[first.text], m)
+	}
+}
+
+// Tag scores an item's title, summary and categories against every topic;
+// a rule adds its weight times the weight of each field it is found in.
 //
-// The result holds the topics that reach both the taxonomy's threshold and
-// its relative threshold (a share of the best topic's score), best first,
-// at most the taxonomy's max_topics. Scores are in (0,1): raw/(raw+
-// threshold), so a topic that just reaches the threshold scores 0.5 and
-// stronger evidence approaches 1.
+// A topic with a learned model is tagged when the model says so (its score
+// is the model's probability); any other topic when it reaches both its
+// threshold and the relative threshold (a share of the best such score),
+// scoring raw/(raw+threshold), so a topic that just reaches the threshold
+// scores 0.5 and stronger evidence approaches 1. The rules' topics come
+// best first, at most the taxonomy's max_topics, each with the terms and
+// fields that decided it.
 //
-// The result is never empty: when no topic reaches the threshold, the item
-// gets defaults (the feed's own topics; unknown ids are ignored), else the
-// taxonomy's fallback.
-func (g *Tagger) Tag(title, text string, defaults []string) []items.TopicScore {
+// The feed's Always topics follow. The result is never empty: when nothing
+// else places the item, it gets the feed's defaults (unknown ids are
+// ignored), else the taxonomy's fallback.
+func (g *Tagger) Tag(text Text, feed FeedTopics) []items.TopicScore {
 	tax := g.taxonomy
-	if len(text) > maxTextBytes {
-		cut := maxTextBytes
-		for cut > 0 && !utf8.RuneStart(text[cut]) {
-			cut--
+	var counts [numFields][]int
+	counts[fieldTitle] = g.countMatches(text.Title, nil)
+	counts[fieldSummary] = g.countMatches(lead(text.Summary), nil)
+	if tax.fieldWeights[fieldCategory] > 0 {
+		for _, c := range text.Categories {
+			counts[fieldCategory] = g.countMatches(c, counts[fieldCategory])
 		}
-		text = text[:cut]
 	}
-	inTitle := g.countMatches(title)
-	inText := g.countMatches(text)
 
+	// evidence[i] is how much rule i was found: its field weights, the
+	// summary's a little more when the summary repeats it.
+	evidence := make([]float64, len(g.rules))
+	for f := range numFields {
+		for i, n := range counts[f] {
+			if n > 0 {
+				evidence[i] += g.fieldEvidence(field(f), n)
+			}
+		}
+	}
 	scores := make([]float64, len(tax.topics))
+	found := make([]bool, len(tax.topics))
 	for i, r := range g.rules {
-		if inTitle[i] > 0 {
-			scores[r.topic] += r.weight * tax.titleWeight
-		}
-		if inText[i] > 0 {
-			scores[r.topic] += r.weight * repetition(inText[i])
+		if evidence[i] > 0 {
+			scores[r.topic] += r.weight * evidence[i]
+			found[r.topic] = true
 		}
 	}
 
-	cutoff := max(tax.threshold, tax.relativeThreshold*slices.Max(scores))
+	best := 0.0
+	for i, s := range scores {
+		if tax.models[i] == nil {
+			best = max(best, s)
+		}
+	}
 	var tagged []items.TopicScore
 	for i, s := range scores {
-		if s >= cutoff {
-			tagged = append(tagged, items.TopicScore{ID: tax.topics[i].ID, Score: s / (s + tax.threshold)})
+		var score float64
+		switch model := tax.models[i]; {
+		case model != nil:
+			z := model.Bias + s
+			if !found[i] || z < 0 {
+				continue
+			}
+			score = 1 / (1 + math.Exp(-z))
+		case s >= max(tax.thresholds[i], tax.relativeThreshold*best):
+			score = s / (s + tax.thresholds[i])
+		default:
+			continue
 		}
+		tagged = append(tagged, items.TopicScore{ID: tax.topics[i].ID, Score: score, Source: items.SourceRules})
 	}
-	if len(tagged) > 0 {
-		// Stable, so equal scores keep the taxonomy's display order.
-		slices.SortStableFunc(tagged, func(a, b items.TopicScore) int { return cmp.Compare(b.Score, a.Score) })
-		return tagged[:min(len(tagged), tax.maxTopics)]
+	// Stable, so equal scores keep the taxonomy's display order.
+	slices.SortStableFunc(tagged, func(a, b items.TopicScore) int { return cmp.Compare(b.Score, a.Score) })
+	tagged = tagged[:min(len(tagged), tax.maxTopics)]
+	for i := range tagged {
+		tagged[i].Matched = g.matched(tax.index[tagged[i].ID], &counts)
 	}
 
-	for _, id := range defaults {
-		if _, known := tax.index[id]; known && !slices.ContainsFunc(tagged, func(ts items.TopicScore) bool { return ts.ID == id }) {
-			tagged = append(tagged, items.TopicScore{ID: id, Score: unscoredConfidence})
+	tagged = g.appendFeedTopics(tagged, feed.Always, alwaysConfidence)
+	if len(tagged) == 0 {
+		tagged = g.appendFeedTopics(tagged, feed.Defaults, unscoredConfidence)
+	}
+	if len(tagged) == 0 {
+		tagged = []items.TopicScore{{ID: tax.fallback, Score: unscoredConfidence, Source: items.SourceFallback}}
+	}
+	return tagged
+}
+
+// appendFeedTopics adds the known ids not yet tagged, as given by the feed.
+func (g *Tagger) appendFeedTopics(tagged []items.TopicScore, ids []string, score float64) []items.TopicScore {
+	for _, id := range ids {
+		if _, known := g.taxonomy.index[id]; known && !slices.ContainsFunc(tagged, func(ts items.TopicScore) bool { return ts.ID == id }) {
+			tagged = append(tagged, items.TopicScore{ID: id, Score: score, Source: items.SourceFeed})
 		}
 	}
-	if len(tagged) > 0 {
-		return tagged
+	return tagged
+}
+
+// fieldEvidence is what a rule found n times in a field adds, before its
+// weight.
+func (g *Tagger) fieldEvidence(f field, n int) float64 {
+	w := g.taxonomy.fieldWeights[f]
+	if f == fieldSummary {
+		return w * repetition(n)
 	}
-	return []items.TopicScore{{ID: tax.fallback, Score: unscoredConfidence}}
+	return w
+}
+
+// matched lists the terms that decided a topic: its rules' positive
+// contributions, field by field, strongest first, at most maxMatched.
+func (g *Tagger) matched(topic int, counts *[numFields][]int) []items.Match {
+	type contribution struct {
+		match items.Match
+		value float64
+	}
+	var all []contribution
+	for i, r := range g.rules {
+		if r.topic != topic || r.weight <= 0 {
+			continue
+		}
+		for f := range numFields {
+			if n := counts[f]; n != nil && n[i] > 0 {
+				if v := r.weight * g.fieldEvidence(field(f), n[i]); v > 0 {
+					all = append(all, contribution{items.Match{Term: r.term, Field: fieldNames[f]}, v})
+				}
+			}
+		}
+	}
+	slices.SortStableFunc(all, func(a, b contribution) int { return cmp.Compare(b.value, a.value) })
+	var out []items.Match
+	for _, c := range all[:min(len(all), maxMatched)] {
+		out = append(out, c.match)
+	}
+	return out
+}
+
+// lead is the start of a text, at most maxTextBytes, cut on a rune.
+func lead(text string) string {
+	if len(text) <= maxTextBytes {
+		return text
+	}
+	cut := maxTextBytes
+	for cut > 0 && !utf8.RuneStart(text[cut]) {
+		cut--
+	}
+	return text[:cut]
 }
 
 // repetition grows with how often a rule matches in the text, but slowly:
@@ -159,29 +301,66 @@ func repetition(count int) float64 {
 	return 1 + 0.5*float64(min(count, 3)-1)
 }
 
-// countMatches reports, per rule, how many times it matches in s.
-func (g *Tagger) countMatches(s string) []int {
-	counts := make([]int, len(g.rules))
+// hit is one match in a text: of a rule, or of a topic's "not about"
+// phrase, over tokens [start, end).
+type hit struct {
+	m          *matcher
+	start, end int
+}
+
+// countMatches adds, per rule, how many times it matches in s to counts
+// (allocated when nil) and returns counts. A match right after a negation
+// cue, or inside a "not about" phrase of its topic, does not count.
+func (g *Tagger) countMatches(s string, counts []int) []int {
+	if counts == nil {
+		counts = make([]int, len(g.rules))
+	}
 	tokens := tokenize(s)
+	var hits []hit
 	for i, t := range tokens {
 		following := tokens[i+1:]
-		for _, m := range g.byWord[t.stem] {
+		for j := range g.byWord[t.stem] {
+			m := &g.byWord[t.stem][j]
 			if m.matchesAt(following) {
-				counts[m.rule]++
+				hits = append(hits, hit{m, i, i + 1 + len(m.rest)})
 			}
 		}
 		for _, n := range g.prefixLength {
 			if n > len(t.raw) {
 				continue
 			}
-			for _, m := range g.byPrefix[t.raw[:n]] {
-				if m.matchesAt(following) {
-					counts[m.rule]++
+			list := g.byPrefix[t.raw[:n]]
+			for j := range list {
+				if m := &list[j]; m.matchesAt(following) {
+					hits = append(hits, hit{m, i, i + 1 + len(m.rest)})
 				}
 			}
 		}
 	}
+	for _, h := range hits {
+		if h.m.notAbout || g.negated(tokens, h.start) || (g.hasNotAbout && g.insideNotAbout(hits, h)) {
+			continue
+		}
+		counts[h.m.target]++
+	}
 	return counts
+}
+
+// negated reports whether the word before position i is a negation cue.
+func (g *Tagger) negated(tokens []token, i int) bool {
+	return i > 0 && slices.Contains(g.taxonomy.negationCues, tokens[i-1].raw)
+}
+
+// insideNotAbout reports whether a rule's hit lies within a "not about"
+// phrase of the rule's topic.
+func (g *Tagger) insideNotAbout(hits []hit, h hit) bool {
+	topic := g.rules[h.m.target].topic
+	for _, o := range hits {
+		if o.m.notAbout && o.m.target == topic && o.start <= h.start && h.end <= o.end {
+			return true
+		}
+	}
+	return false
 }
 
 // matchesAt reports whether the matcher's remaining words begin tokens.

@@ -73,7 +73,7 @@ func TestTagMatchesWholeWordsOnly(t *testing.T) {
 		{"Abnormalities in the bone", []string{"general"}},
 	}
 	for _, tt := range tests {
-		if got := ids(g.Tag("", tt.text, nil)); !slices.Equal(got, tt.want) {
+		if got := ids(g.Tag(Text{Summary: tt.text}, FeedTopics{})); !slices.Equal(got, tt.want) {
 			t.Errorf("Tag(%q) = %v, want %v", tt.text, got, tt.want)
 		}
 	}
@@ -94,7 +94,7 @@ func TestTagIgnoresCaseAndFoldsPlurals(t *testing.T) {
 		{"ONCOLOGIC imaging", "cancer"},
 	}
 	for _, tt := range tests {
-		if got := ids(g.Tag("", tt.text, nil)); !slices.Equal(got, []string{tt.want}) {
+		if got := ids(g.Tag(Text{Summary: tt.text}, FeedTopics{})); !slices.Equal(got, []string{tt.want}) {
 			t.Errorf("Tag(%q) = %v, want [%s]", tt.text, got, tt.want)
 		}
 	}
@@ -103,27 +103,27 @@ func TestTagIgnoresCaseAndFoldsPlurals(t *testing.T) {
 func TestTagTitleWeighsMore(t *testing.T) {
 	g := newTestTagger(t, nil)
 
-	inTitle := g.Tag("Guideline on MRI", "", nil)
-	inText := g.Tag("", "Guideline on MRI", nil)
+	inTitle := g.Tag(Text{Title: "Guideline on MRI"}, FeedTopics{})
+	inText := g.Tag(Text{Summary: "Guideline on MRI"}, FeedTopics{})
 	if inTitle[0].Score <= inText[0].Score {
 		t.Errorf("score from the title %.3f, from the text %.3f; want the title's higher", inTitle[0].Score, inText[0].Score)
 	}
 
 	// "algorithm" weighs 2: enough in the title, not in the text.
-	if got := ids(g.Tag("A new algorithm", "", nil)); !slices.Equal(got, []string{"ai"}) {
+	if got := ids(g.Tag(Text{Title: "A new algorithm"}, FeedTopics{})); !slices.Equal(got, []string{"ai"}) {
 		t.Errorf("weight-2 term in the title: %v, want [ai]", got)
 	}
-	if got := ids(g.Tag("", "A new algorithm", nil)); !slices.Equal(got, []string{"general"}) {
+	if got := ids(g.Tag(Text{Summary: "A new algorithm"}, FeedTopics{})); !slices.Equal(got, []string{"general"}) {
 		t.Errorf("weight-2 term in the text: %v, want [general]", got)
 	}
 }
 
 func TestTagNegativeRule(t *testing.T) {
 	g := newTestTagger(t, nil)
-	if got := ids(g.Tag("", "The college urged Congress to act.", nil)); !slices.Equal(got, []string{"general"}) {
+	if got := ids(g.Tag(Text{Summary: "The college urged Congress to act."}, FeedTopics{})); !slices.Equal(got, []string{"general"}) {
 		t.Errorf("US Congress: %v, want [general]", got)
 	}
-	if got := ids(g.Tag("", "The congress opens on Monday.", nil)); !slices.Equal(got, []string{"events"}) {
+	if got := ids(g.Tag(Text{Summary: "The congress opens on Monday."}, FeedTopics{})); !slices.Equal(got, []string{"events"}) {
 		t.Errorf("a congress: %v, want [events]", got)
 	}
 }
@@ -146,7 +146,7 @@ func TestTagNeverEmpty(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := g.Tag(tt.title, tt.text, tt.defaults)
+			got := g.Tag(Text{Title: tt.title, Summary: tt.text}, FeedTopics{Defaults: tt.defaults})
 			if !slices.Equal(ids(got), tt.want) {
 				t.Errorf("Tag = %v, want %v", ids(got), tt.want)
 			}
@@ -161,7 +161,7 @@ func TestTagNeverEmpty(t *testing.T) {
 
 func TestTagScoresSortedAndBounded(t *testing.T) {
 	g := newTestTagger(t, nil)
-	got := g.Tag("AI guideline", "The guideline covers AI, MRI and an algorithm. A study of MRI at the congress.", nil)
+	got := g.Tag(Text{Title: "AI guideline", Summary: "The guideline covers AI, MRI and an algorithm. A study of MRI at the congress."}, FeedTopics{})
 
 	if want := []string{"ai", "guidelines", "mri", "studies"}; !slices.Equal(ids(got), want) {
 		t.Errorf("Tag = %v, want %v (events dropped by max_topics)", ids(got), want)
@@ -189,11 +189,11 @@ func cmpFloat(a, b float64) int {
 func TestTagRelativeThreshold(t *testing.T) {
 	title, text := "AI algorithm for AI triage", "Artificial intelligence flags cases for MRI."
 	without := newTestTagger(t, nil)
-	if got := ids(without.Tag(title, text, nil)); !slices.Equal(got, []string{"ai", "mri"}) {
+	if got := ids(without.Tag(Text{Title: title, Summary: text}, FeedTopics{})); !slices.Equal(got, []string{"ai", "mri"}) {
 		t.Fatalf("without relative threshold: %v, want [ai mri]", got)
 	}
 	with := newTestTagger(t, func(f *taxonomyFile) { f.RelativeThreshold = 0.5 })
-	if got := ids(with.Tag(title, text, nil)); !slices.Equal(got, []string{"ai"}) {
+	if got := ids(with.Tag(Text{Title: title, Summary: text}, FeedTopics{})); !slices.Equal(got, []string{"ai"}) {
 		t.Errorf("with relative threshold 0.5: %v, want [ai]: a passing mention is not a topic", got)
 	}
 }
@@ -202,7 +202,7 @@ func TestTagReadsOnlyTheLeadOfLongTexts(t *testing.T) {
 	g := newTestTagger(t, nil)
 	// Multi-byte filler, so the cut falls inside a rune.
 	filler := strings.Repeat("é", maxTextBytes)
-	if got := ids(g.Tag("", "MRI: "+filler+" ultrasound", nil)); !slices.Equal(got, []string{"mri"}) {
+	if got := ids(g.Tag(Text{Summary: "MRI: " + filler + " ultrasound"}, FeedTopics{})); !slices.Equal(got, []string{"mri"}) {
 		t.Errorf("Tag(long text) = %v, want [mri]: the tail is past the lead", got)
 	}
 }
@@ -212,7 +212,7 @@ func TestTagConcurrentUse(t *testing.T) {
 	inputs := []string{"AI guideline", "MRI-guided oncology", "urged Congress", "", "A study of ultrasound"}
 	want := make([][]items.TopicScore, len(inputs))
 	for i, in := range inputs {
-		want[i] = g.Tag(in, in, []string{"mri"})
+		want[i] = g.Tag(Text{Title: in, Summary: in}, FeedTopics{Defaults: []string{"mri"}})
 	}
 
 	var wg sync.WaitGroup
@@ -220,7 +220,7 @@ func TestTagConcurrentUse(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			for i, in := range inputs {
-				if got := g.Tag(in, in, []string{"mri"}); !reflect.DeepEqual(got, want[i]) {
+				if got := g.Tag(Text{Title: in, Summary: in}, FeedTopics{Defaults: []string{"mri"}}); !reflect.DeepEqual(got, want[i]) {
 					errs <- fmt.Errorf("Tag(%q) = %v concurrently, %v alone", in, got, want[i])
 				}
 			}
@@ -250,5 +250,213 @@ func TestStem(t *testing.T) {
 		if got := stem(in); got != want {
 			t.Errorf("stem(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestTagReasons(t *testing.T) {
+	g := newTestTagger(t, nil)
+	got := g.Tag(Text{
+		Title:   "AI guideline",
+		Summary: "An algorithm, artificial intelligence and AI again; the guideline's algorithm.",
+	}, FeedTopics{})
+	want := []items.TopicScore{
+		// ai: "artificial intelligence" in the title (3×2) and twice in the
+		// summary (3×1.5), "algorithm" twice in the summary (2×1.5).
+		{ID: "ai", Source: items.SourceRules, Matched: []items.Match{
+			{Term: "artificial intelligence", Field: "title"},
+			{Term: "artificial intelligence", Field: "summary"},
+			{Term: "algorithm", Field: "summary"},
+		}},
+		{ID: "guidelines", Source: items.SourceRules, Matched: []items.Match{
+			{Term: "guideline", Field: "title"},
+			{Term: "guideline", Field: "summary"},
+		}},
+	}
+	for i := range got {
+		got[i].Score = 0
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Tag = %+v\nwant %+v", got, want)
+	}
+}
+
+func TestTagReasonsKeepTheStrongestFive(t *testing.T) {
+	g := newTestTagger(t, func(f *taxonomyFile) {
+		f.Topics[0].Rules = []Rule{
+			{Term: "one", Weight: 1}, {Term: "two", Weight: 2}, {Term: "three", Weight: 3},
+			{Term: "four", Weight: 4}, {Term: "five", Weight: 5}, {Term: "six", Weight: 6},
+			{Term: "never", Weight: -1},
+		}
+	})
+	got := g.Tag(Text{Summary: "one two three four five six never"}, FeedTopics{})
+	var terms []string
+	for _, m := range got[0].Matched {
+		terms = append(terms, m.Term)
+	}
+	if want := []string{"six", "five", "four", "three", "two"}; got[0].ID != "ai" || !slices.Equal(terms, want) {
+		t.Errorf("Tag = %+v, want ai matched by %v", got, want)
+	}
+}
+
+func TestTagSources(t *testing.T) {
+	g := newTestTagger(t, nil)
+	tests := []struct {
+		name string
+		text Text
+		feed FeedTopics
+		want []items.TopicScore
+	}{
+		{"fallback", Text{Title: "Board news"}, FeedTopics{},
+			[]items.TopicScore{{ID: "general", Source: items.SourceFallback}}},
+		{"defaults", Text{Title: "Board news"}, FeedTopics{Defaults: []string{"ultrasound"}},
+			[]items.TopicScore{{ID: "ultrasound", Source: items.SourceFeed}}},
+		{"always, nothing else", Text{Title: "Board news"}, FeedTopics{Always: []string{"ultrasound"}, Defaults: []string{"mri"}},
+			[]items.TopicScore{{ID: "ultrasound", Source: items.SourceFeed}}},
+		{"always besides the rules", Text{Title: "MRI guideline"}, FeedTopics{Always: []string{"ultrasound", "cardiac"}, Defaults: []string{"studies"}},
+			[]items.TopicScore{{ID: "mri", Source: items.SourceRules}, {ID: "guidelines", Source: items.SourceRules}, {ID: "ultrasound", Source: items.SourceFeed}}},
+		{"always also found by the rules", Text{Title: "Ultrasound"}, FeedTopics{Always: []string{"ultrasound"}},
+			[]items.TopicScore{{ID: "ultrasound", Source: items.SourceRules}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := g.Tag(tt.text, tt.feed)
+			var simple []items.TopicScore
+			for _, s := range got {
+				if s.Source != items.SourceRules && (s.Matched != nil || s.Score >= 1) {
+					t.Errorf("%s from %s: %+v, want no matched terms and a modest score", s.ID, s.Source, s)
+				}
+				simple = append(simple, items.TopicScore{ID: s.ID, Source: s.Source})
+			}
+			if !reflect.DeepEqual(simple, tt.want) {
+				t.Errorf("Tag = %+v, want %+v", simple, tt.want)
+			}
+		})
+	}
+}
+
+func TestTagCategories(t *testing.T) {
+	text := Text{Title: "Board news", Categories: []string{"Ultrasound", "Artificial", "Intelligence"}}
+	if got := ids(newTestTagger(t, nil).Tag(text, FeedTopics{})); !slices.Equal(got, []string{"general"}) {
+		t.Errorf("categories without a weight: %v, want [general]: read only when weighted", got)
+	}
+	weighted := newTestTagger(t, func(f *taxonomyFile) { f.FieldWeights = &FieldWeights{Category: ptr(1.0)} })
+	got := weighted.Tag(text, FeedTopics{})
+	// Each category is matched on its own: "Artificial" and "Intelligence"
+	// do not make the phrase.
+	if len(got) != 1 || got[0].ID != "ultrasound" || !reflect.DeepEqual(got[0].Matched, []items.Match{{Term: "ultrasound", Field: "category"}}) {
+		t.Errorf("categories weighted 1: %+v, want ultrasound matched in a category", got)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestTagFieldWeights(t *testing.T) {
+	tests := []struct {
+		name   string
+		adjust func(f *taxonomyFile)
+		text   Text
+		want   []string
+	}{
+		// "algorithm" weighs 2 against a threshold of 3.
+		{"title weight 2 by default", nil, Text{Title: "algorithm"}, []string{"ai"}},
+		{"title_weight still read", func(f *taxonomyFile) { f.TitleWeight = 1 }, Text{Title: "algorithm"}, []string{"general"}},
+		{"field_weights override title_weight", func(f *taxonomyFile) {
+			f.TitleWeight = 1
+			f.FieldWeights = &FieldWeights{Title: ptr(1.5)}
+		}, Text{Title: "algorithm"}, []string{"ai"}},
+		{"summary weight", func(f *taxonomyFile) { f.FieldWeights = &FieldWeights{Summary: ptr(1.5)} }, Text{Summary: "algorithm"}, []string{"ai"}},
+		{"a field weighted 0 is ignored", func(f *taxonomyFile) { f.FieldWeights = &FieldWeights{Summary: ptr(0.0)} }, Text{Summary: "AI"}, []string{"general"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ids(newTestTagger(t, tt.adjust).Tag(tt.text, FeedTopics{})); !slices.Equal(got, tt.want) {
+				t.Errorf("Tag = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTagPerTopicThreshold(t *testing.T) {
+	// "algorithm" in the summary scores 2, under the taxonomy's 3.
+	text := Text{Summary: "A new algorithm"}
+	g := newTestTagger(t, func(f *taxonomyFile) { f.Topics[0].Threshold = 2 })
+	got := g.Tag(text, FeedTopics{})
+	if !slices.Equal(ids(got), []string{"ai"}) || got[0].Score != 0.5 {
+		t.Errorf("ai threshold 2: %+v, want ai scoring 0.5", got)
+	}
+	g = newTestTagger(t, func(f *taxonomyFile) { f.Topics[1].Threshold = 7 })
+	if got := ids(g.Tag(Text{Title: "MRI", Summary: "AI"}, FeedTopics{})); !slices.Equal(got, []string{"ai"}) {
+		t.Errorf("mri threshold 7: %v, want [ai]", got)
+	}
+}
+
+func TestTagNotAbout(t *testing.T) {
+	g := newTestTagger(t, func(f *taxonomyFile) {
+		f.Topics[5].Rules = []Rule{{Term: "congress", Weight: 3}}
+		f.Topics[5].NotAbout = []string{"urged congress", "members of congress"}
+		f.Topics[0].NotAbout = []string{"ai act"}
+	})
+	tests := []struct {
+		text string
+		want []string
+	}{
+		{"The college urged Congress to act.", []string{"general"}},
+		{"Members of Congress voted.", []string{"general"}},
+		{"The congress opens on Monday.", []string{"events"}},
+		{"Members of Congress met at the congress.", []string{"events"}},
+		// A phrase hides only its own topic's terms.
+		{"The EU AI Act: artificial intelligence rules", []string{"ai"}},
+		{"The EU AI Act comes into force", []string{"general"}},
+	}
+	for _, tt := range tests {
+		if got := ids(g.Tag(Text{Summary: tt.text}, FeedTopics{})); !slices.Equal(got, tt.want) {
+			t.Errorf("Tag(%q) = %v, want %v", tt.text, got, tt.want)
+		}
+	}
+}
+
+func TestTagNegationCues(t *testing.T) {
+	g := newTestTagger(t, func(f *taxonomyFile) { f.NegationCues = []string{"non", "without"} })
+	tests := []struct {
+		text string
+		want []string
+	}{
+		{"Non-oncologic imaging", []string{"general"}},
+		{"Reading without AI", []string{"general"}},
+		{"Non-contrast MRI", []string{"mri"}}, // the cue negates only the word after it
+		{"Oncologic imaging", []string{"cancer"}},
+	}
+	for _, tt := range tests {
+		if got := ids(g.Tag(Text{Summary: tt.text}, FeedTopics{})); !slices.Equal(got, tt.want) {
+			t.Errorf("Tag(%q) = %v, want %v", tt.text, got, tt.want)
+		}
+	}
+}
+
+func TestTagModel(t *testing.T) {
+	g := newTestTagger(t, func(f *taxonomyFile) {
+		// The model trusts "algorithm" alone and distrusts "ai" alone.
+		f.Topics[0].Model = &Model{Bias: -1, Weights: map[string]float64{"algorithm": 1.5, "artificial intelligence": 0.5}}
+	})
+	tests := []struct {
+		text Text
+		want []string
+	}{
+		{Text{Summary: "An algorithm"}, []string{"ai"}},                // -1 + 1.5
+		{Text{Summary: "AI"}, []string{"general"}},                     // -1 + 0.5
+		{Text{Title: "AI"}, []string{"ai"}},                            // -1 + 0.5×2
+		{Text{Summary: "An algorithm for MRI"}, []string{"ai", "mri"}}, // p(ai) 0.62, mri 3/(3+3)
+		{Text{}, []string{"general"}},
+	}
+	for _, tt := range tests {
+		got := g.Tag(tt.text, FeedTopics{})
+		if !slices.Equal(ids(got), tt.want) {
+			t.Errorf("Tag(%+v) = %v, want %v", tt.text, ids(got), tt.want)
+		}
+	}
+	got := g.Tag(Text{Summary: "An algorithm"}, FeedTopics{})
+	if want := 1 / (1 + math.Exp(-0.5)); math.Abs(got[0].Score-want) > 1e-9 ||
+		!reflect.DeepEqual(got[0].Matched, []items.Match{{Term: "algorithm", Field: "summary"}}) {
+		t.Errorf("Tag = %+v, want ai scoring %.3f matched by algorithm", got, want)
 	}
 }

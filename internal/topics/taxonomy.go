@@ -5,6 +5,7 @@
 package topics
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,13 +28,33 @@ type Topic struct {
 // are folded, so "guideline" also matches "guidelines". A word ending in
 // "*" matches any word it starts ("oncolog*" matches "oncologist").
 // Variants are alternative spellings of the same rule. A rule adds its
-// weight once for the title (times the title weight) and once for the
-// text, a little more when the text repeats it. A negative weight argues
-// against the topic.
+// weight once for each field it is found in (title, summary, categories),
+// times that field's weight, a little more when the summary repeats it. A
+// negative weight argues against the topic.
 type Rule struct {
 	Term     string   `json:"term"`
 	Variants []string `json:"variants,omitempty"`
 	Weight   float64  `json:"weight"`
+}
+
+// Model is a topic's learned decision (radiogram-tagger-train fits it by
+// logistic regression on the corpus's tune split): Weights replace the
+// rules' weights, keyed by the rule's Term, and the item is about the topic
+// when Bias plus the weighted rule features is at least 0 (probability
+// 0.5). A rule missing from Weights counts for nothing.
+type Model struct {
+	Bias    float64            `json:"bias"`
+	Weights map[string]float64 `json:"weights"`
+}
+
+// FieldWeights multiply the weight of a rule found in each field of an
+// item. Unset fields keep their defaults: title 2 (or the taxonomy's
+// title_weight), summary 1, category 0 (categories are read only when the
+// taxonomy gives them a weight).
+type FieldWeights struct {
+	Title    *float64 `json:"title,omitempty"`
+	Summary  *float64 `json:"summary,omitempty"`
+	Category *float64 `json:"category,omitempty"`
 }
 
 // Taxonomy is the validated set of topics and the settings of their tagging.
@@ -41,24 +62,36 @@ type Taxonomy struct {
 	topics []Topic
 	rules  [][]Rule // rules[i] belongs to topics[i]
 	index  map[string]int
+	// Per topic, like rules: the threshold in force, the "not about"
+	// phrases and the learned model (nil when the rules' weights decide).
+	thresholds []float64
+	notAbout   [][]string
+	models     []*Model
 
 	threshold         float64
 	relativeThreshold float64
-	titleWeight       float64
+	fieldWeights      [numFields]float64
+	negationCues      []string
 	maxTopics         int
 	fallback          string
 }
 
 type taxonomyFile struct {
-	// Threshold is the score a topic needs for an item to be tagged with it.
+	// Threshold is the score a topic needs for an item to be tagged with it,
+	// unless the topic sets its own.
 	Threshold float64 `json:"threshold"`
 	// RelativeThreshold is the share of the item's best score a topic also
 	// needs: an item squarely about one topic that mentions another in
 	// passing is not about both.
 	RelativeThreshold float64 `json:"relative_threshold"`
-	// TitleWeight multiplies the weight of rules matched in the title.
-	TitleWeight float64 `json:"title_weight"`
-	// MaxTopics caps how many topics one item gets.
+	// TitleWeight multiplies the weight of rules matched in the title; kept
+	// for taxonomies written before FieldWeights, which overrides it.
+	TitleWeight  float64       `json:"title_weight,omitempty"`
+	FieldWeights *FieldWeights `json:"field_weights,omitempty"`
+	// NegationCues are words that cancel a rule matched right after them:
+	// with "non", "non-cancer findings" is not about cancer.
+	NegationCues []string `json:"negation_cues,omitempty"`
+	// MaxTopics caps how many topics the rules give one item.
 	MaxTopics int `json:"max_topics"`
 	// Fallback is the topic of items that nothing else fits.
 	Fallback string      `json:"fallback"`
@@ -67,7 +100,14 @@ type taxonomyFile struct {
 
 type topicFile struct {
 	Topic
-	Rules []Rule `json:"rules"`
+	// Threshold, when set, replaces the taxonomy's threshold for this topic.
+	Threshold float64 `json:"threshold,omitempty"`
+	// NotAbout lists phrases that use the topic's terms without being about
+	// it ("urged congress" for events): a rule matched inside one of them
+	// does not count.
+	NotAbout []string `json:"not_about,omitempty"`
+	Rules    []Rule   `json:"rules"`
+	Model    *Model   `json:"model,omitempty"`
 }
 
 const (
@@ -94,12 +134,12 @@ func Load(data []byte) (*Taxonomy, error) {
 		index:             make(map[string]int, len(f.Topics)),
 		threshold:         f.Threshold,
 		relativeThreshold: f.RelativeThreshold,
-		titleWeight:       f.TitleWeight,
+		fieldWeights:      f.fieldWeights(),
 		maxTopics:         f.MaxTopics,
 		fallback:          f.Fallback,
 	}
-	if t.titleWeight == 0 {
-		t.titleWeight = defaultTitleWeight
+	for _, cue := range f.NegationCues {
+		t.negationCues = append(t.negationCues, strings.ToLower(strings.TrimSpace(cue)))
 	}
 	if t.maxTopics == 0 {
 		t.maxTopics = defaultMaxTopics
@@ -112,6 +152,9 @@ func Load(data []byte) (*Taxonomy, error) {
 			t.index[tf.ID] = len(t.topics)
 			t.topics = append(t.topics, tf.Topic)
 			t.rules = append(t.rules, tf.Rules)
+			t.thresholds = append(t.thresholds, cmp.Or(tf.Threshold, f.Threshold))
+			t.notAbout = append(t.notAbout, tf.NotAbout)
+			t.models = append(t.models, tf.Model)
 		}
 	}
 	return t, nil
@@ -127,6 +170,18 @@ func (f *taxonomyFile) validate() error {
 	}
 	if f.TitleWeight < 0 {
 		errs = append(errs, fmt.Errorf("title_weight %v: must not be negative", f.TitleWeight))
+	}
+	if fw := f.FieldWeights; fw != nil {
+		for name, w := range map[string]*float64{"title": fw.Title, "summary": fw.Summary, "category": fw.Category} {
+			if w != nil && *w < 0 {
+				errs = append(errs, fmt.Errorf("field_weights.%s %v: must not be negative", name, *w))
+			}
+		}
+	}
+	for _, cue := range f.NegationCues {
+		if words, err := parsePattern(cue); err != nil || len(words) != 1 || words[0].prefix {
+			errs = append(errs, fmt.Errorf("negation cue %q: must be one word", cue))
+		}
 	}
 	if f.MaxTopics < 0 {
 		errs = append(errs, fmt.Errorf("max_topics %d: must not be negative", f.MaxTopics))
@@ -161,18 +216,52 @@ func (tf *topicFile) validate() error {
 	if strings.TrimSpace(tf.Group) == "" {
 		errs = append(errs, errors.New("empty group"))
 	}
+	if tf.Threshold < 0 {
+		errs = append(errs, fmt.Errorf("threshold %v: must not be negative", tf.Threshold))
+	}
+	for _, phrase := range tf.NotAbout {
+		if err := validTerm(phrase); err != nil {
+			errs = append(errs, fmt.Errorf("not_about: %w", err))
+		}
+	}
 	positive := false
+	terms := make(map[string]bool, len(tf.Rules))
 	for _, r := range tf.Rules {
 		if err := r.validate(); err != nil {
 			errs = append(errs, fmt.Errorf("rule %q: %w", r.Term, err))
 		}
+		if terms[r.Term] && tf.Model != nil {
+			errs = append(errs, fmt.Errorf("rule %q: listed twice, so the model cannot tell which it weighs", r.Term))
+		}
+		terms[r.Term] = true
 		positive = positive || r.Weight > 0
 	}
 	if !positive {
 		// A topic no rule can score is reachable only through defaults.
 		errs = append(errs, errors.New("no rule with a positive weight"))
 	}
+	if tf.Model != nil {
+		for term := range tf.Model.Weights {
+			if !terms[term] {
+				errs = append(errs, fmt.Errorf("model weighs %q, which is not a rule's term", term))
+			}
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// fieldWeights resolves the field weights from their defaults, the legacy
+// title_weight and field_weights.
+func (f *taxonomyFile) fieldWeights() [numFields]float64 {
+	w := [numFields]float64{fieldTitle: cmp.Or(f.TitleWeight, defaultTitleWeight), fieldSummary: 1}
+	if fw := f.FieldWeights; fw != nil {
+		for field, set := range [numFields]*float64{fieldTitle: fw.Title, fieldSummary: fw.Summary, fieldCategory: fw.Category} {
+			if set != nil {
+				w[field] = *set
+			}
+		}
+	}
+	return w
 }
 
 func (r Rule) validate() error {
@@ -180,13 +269,20 @@ func (r Rule) validate() error {
 		return errors.New("zero weight")
 	}
 	for _, term := range append([]string{r.Term}, r.Variants...) {
-		words, err := parsePattern(term)
-		if err != nil {
+		if err := validTerm(term); err != nil {
 			return err
 		}
-		if len(words) == 0 {
-			return fmt.Errorf("term %q has no words", term)
-		}
+	}
+	return nil
+}
+
+func validTerm(term string) error {
+	words, err := parsePattern(term)
+	if err != nil {
+		return err
+	}
+	if len(words) == 0 {
+		return fmt.Errorf("term %q has no words", term)
 	}
 	return nil
 }

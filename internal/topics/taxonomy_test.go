@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/radiogram/radiogram/infra"
 )
 
 // validFile is a small, valid taxonomy that the tests below break one way
@@ -18,6 +20,15 @@ func validFile() taxonomyFile {
 			{Topic: Topic{ID: "general", Name: "General", Group: "Other"}, Rules: []Rule{{Term: "news", Weight: 1}}},
 		},
 	}
+}
+
+func loadDefaultTaxonomy(t testing.TB) *Taxonomy {
+	t.Helper()
+	tax, err := Load(infra.Topics)
+	if err != nil {
+		t.Fatalf("default taxonomy: %v", err)
+	}
+	return tax
 }
 
 func mustJSON(t *testing.T, v any) []byte {
@@ -79,6 +90,18 @@ func TestLoadRejects(t *testing.T) {
 		{"negative title weight", func(f *taxonomyFile) { f.TitleWeight = -2 }, "title_weight"},
 		{"negative max topics", func(f *taxonomyFile) { f.MaxTopics = -1 }, "max_topics"},
 		{"no topics", func(f *taxonomyFile) { f.Topics = nil }, "no topics"},
+		{"negative field weight", func(f *taxonomyFile) { f.FieldWeights = &FieldWeights{Category: ptr(-1.0)} }, "field_weights.category"},
+		{"negative topic threshold", func(f *taxonomyFile) { f.Topics[0].Threshold = -1 }, "threshold -1"},
+		{"negation cue of two words", func(f *taxonomyFile) { f.NegationCues = []string{"not about"} }, `negation cue "not about"`},
+		{"negation cue prefix", func(f *taxonomyFile) { f.NegationCues = []string{"non*"} }, `negation cue "non*"`},
+		{"not_about without words", func(f *taxonomyFile) { f.Topics[0].NotAbout = []string{"--"} }, "not_about"},
+		{"model of an unknown term", func(f *taxonomyFile) {
+			f.Topics[0].Model = &Model{Weights: map[string]float64{"robot": 1}}
+		}, `model weighs "robot"`},
+		{"model over a term listed twice", func(f *taxonomyFile) {
+			f.Topics[0].Rules = append(f.Topics[0].Rules, f.Topics[0].Rules[0])
+			f.Topics[0].Model = &Model{}
+		}, "listed twice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
