@@ -11,8 +11,11 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/radiogram/radiogram/internal/topics"
 )
 
 // Status is the outcome of a feed's last fetch.
@@ -129,6 +132,30 @@ func (r Registry) AlwaysTopics(feedID string) []string {
 		}
 	}
 	return nil
+}
+
+// TopicsBySociety is, per society, what ingest gives the tagger for its
+// feeds' items: their always_topics and default topics (of all the
+// society's feeds, in file order). The tagger's quality test and trainer
+// read the corpus, whose items name their society, not their feed.
+func (r Registry) TopicsBySociety() map[string]topics.FeedTopics {
+	by := map[string]topics.FeedTopics{}
+	for _, f := range r.Feeds {
+		ft := by[f.Society]
+		ft.Always = appendMissing(ft.Always, f.AlwaysTopics)
+		ft.Defaults = appendMissing(ft.Defaults, f.Topics)
+		by[f.Society] = ft
+	}
+	return by
+}
+
+func appendMissing(list, ids []string) []string {
+	for _, id := range ids {
+		if !slices.Contains(list, id) {
+			list = append(list, id)
+		}
+	}
+	return list
 }
 
 // ParseRegistry reads a registry file:

@@ -2,6 +2,7 @@ package feeds
 
 import (
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -97,6 +98,24 @@ func TestRegistryAlwaysTopics(t *testing.T) {
 	}
 	if got := reg.AlwaysTopics(IDFor("rsna", "https://rsna.example/feed")); got != nil {
 		t.Errorf("AlwaysTopics(a feed not in the registry) = %v, want none", got)
+	}
+}
+
+func TestRegistryTopicsBySociety(t *testing.T) {
+	reg, err := ParseRegistry([]byte(`[
+		{"society":"fed","name":"Fed","url":"https://fed.example/a","always_topics":["ultrasound"],"topics":["events"]},
+		{"society":"fed","name":"Fed","url":"https://fed.example/b","always_topics":["ultrasound","safety"]},
+		{"society":"esr","name":"ESR","url":"https://esr.example/feed"}]`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := reg.TopicsBySociety()
+	want := map[string]topics.FeedTopics{
+		"fed": {Always: []string{"ultrasound", "safety"}, Defaults: []string{"events"}},
+		"esr": {},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("TopicsBySociety = %+v, want %+v", got, want)
 	}
 }
 

@@ -56,23 +56,7 @@ func feedTopicsBySociety(t testing.TB, tax *topics.Taxonomy) map[string]topics.F
 	if err != nil {
 		t.Fatalf("feed registry: %v", err)
 	}
-	bySociety := map[string]topics.FeedTopics{}
-	for _, f := range reg.Feeds {
-		ft := bySociety[f.Society]
-		ft.Always = appendNew(ft.Always, f.AlwaysTopics...)
-		ft.Defaults = appendNew(ft.Defaults, f.Topics...)
-		bySociety[f.Society] = ft
-	}
-	return bySociety
-}
-
-func appendNew(list []string, ids ...string) []string {
-	for _, id := range ids {
-		if !slices.Contains(list, id) {
-			list = append(list, id)
-		}
-	}
-	return list
+	return reg.TopicsBySociety()
 }
 
 func loadCorpus(t testing.TB) []corpus.Item {

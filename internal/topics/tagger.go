@@ -167,25 +167,8 @@ func (g *Tagger) add(pattern string, m matcher) {
 // ignored), else the taxonomy's fallback.
 func (g *Tagger) Tag(text Text, feed FeedTopics) []items.TopicScore {
 	tax := g.taxonomy
-	var counts [numFields][]int
-	counts[fieldTitle] = g.countMatches(text.Title, nil)
-	counts[fieldSummary] = g.countMatches(lead(text.Summary), nil)
-	if tax.fieldWeights[fieldCategory] > 0 {
-		for _, c := range text.Categories {
-			counts[fieldCategory] = g.countMatches(c, counts[fieldCategory])
-		}
-	}
-
-	// evidence[i] is how much rule i was found: its field weights, the
-	// summary's a little more when the summary repeats it.
-	evidence := make([]float64, len(g.rules))
-	for f := range numFields {
-		for i, n := range counts[f] {
-			if n > 0 {
-				evidence[i] += g.fieldEvidence(field(f), n)
-			}
-		}
-	}
+	counts := g.count(text)
+	evidence := g.evidence(&counts)
 	scores := make([]float64, len(tax.topics))
 	found := make([]bool, len(tax.topics))
 	for i, r := range g.rules {
@@ -233,6 +216,34 @@ func (g *Tagger) Tag(text Text, feed FeedTopics) []items.TopicScore {
 		tagged = []items.TopicScore{{ID: tax.fallback, Score: unscoredConfidence, Source: items.SourceFallback}}
 	}
 	return tagged
+}
+
+// count counts, per field and rule, how often the rule matches the text.
+func (g *Tagger) count(text Text) [numFields][]int {
+	var counts [numFields][]int
+	counts[fieldTitle] = g.countMatches(text.Title, nil)
+	counts[fieldSummary] = g.countMatches(lead(text.Summary), nil)
+	if g.taxonomy.fieldWeights[fieldCategory] > 0 {
+		for _, c := range text.Categories {
+			counts[fieldCategory] = g.countMatches(c, counts[fieldCategory])
+		}
+	}
+	return counts
+}
+
+// evidence is, per rule, how much it was found: the weights of the fields
+// it was found in, the summary's a little more when the summary repeats it.
+// A rule's contribution to its topic is its weight times its evidence.
+func (g *Tagger) evidence(counts *[numFields][]int) []float64 {
+	evidence := make([]float64, len(g.rules))
+	for f := range numFields {
+		for i, n := range counts[f] {
+			if n > 0 {
+				evidence[i] += g.fieldEvidence(field(f), n)
+			}
+		}
+	}
+	return evidence
 }
 
 // appendFeedTopics adds the known ids not yet tagged, as given by the feed.

@@ -2,6 +2,7 @@ package topics
 
 import (
 	"encoding/json"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -160,5 +161,44 @@ func TestLookup(t *testing.T) {
 	}
 	if topic, ok := tax.Lookup("cardiac"); ok {
 		t.Errorf(`Lookup("cardiac") = %+v, true; want not found`, topic)
+	}
+}
+
+// The default file is in Format's layout, so that a training run's diff
+// shows only what the run changed.
+func TestDefaultTaxonomyIsFormatted(t *testing.T) {
+	out, err := Format(infra.Topics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != string(infra.Topics) {
+		t.Errorf("infra/topics.json is not in Format's layout; Format gives:\n%s", out)
+	}
+}
+
+func TestFormatRoundTrips(t *testing.T) {
+	f := validFile()
+	f.FieldWeights = &FieldWeights{Title: ptr(2.5), Category: ptr(1.0)}
+	f.NegationCues = []string{"non"}
+	f.Topics[0].Threshold = 4
+	f.Topics[0].NotAbout = []string{"ai act"}
+	f.Topics[0].Rules = append(f.Topics[0].Rules, Rule{Term: "R&D <lab>", Weight: -1})
+	f.Topics[0].Model = &Model{Bias: -0.5, Weights: map[string]float64{"artificial intelligence": 1.25, "R&D <lab>": -2}}
+	out, err := Format(mustJSON(t, f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back taxonomyFile
+	if err := json.Unmarshal(out, &back); err != nil {
+		t.Fatalf("Format's output does not parse: %v\n%s", err, out)
+	}
+	if !reflect.DeepEqual(back, f) {
+		t.Errorf("round trip = %+v, want %+v", back, f)
+	}
+	if !strings.Contains(string(out), `"R&D <lab>"`) {
+		t.Errorf("HTML characters escaped:\n%s", out)
+	}
+	if again, _ := Format(out); string(again) != string(out) {
+		t.Errorf("Format is not stable:\n%s\nthen\n%s", out, again)
 	}
 }
