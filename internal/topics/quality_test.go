@@ -195,8 +195,8 @@ func TestTaggerQuality(t *testing.T) {
 }
 
 const (
-	minHoldoutF1         = 0.80
-	minHoldoutFullyRight = 0.60
+	minHoldoutF1         = 0.82
+	minHoldoutFullyRight = 0.50
 )
 
 func qualityReport(tax *topics.Taxonomy, results map[string]*splitResult) string {

@@ -77,6 +77,9 @@ type compiledRule struct {
 	topic  int
 	term   string
 	weight float64 // the model's weight when the topic has a model
+	// ruleWeight is the rule's own weight, which the relative threshold
+	// compares topics by even when a model decides.
+	ruleWeight float64
 }
 
 // matcher recognises one spelling of a rule or of a "not about" phrase: its
@@ -122,7 +125,7 @@ func NewTagger(t *Taxonomy) *Tagger {
 			if model != nil {
 				weight = model.Weights[r.Term]
 			}
-			g.rules = append(g.rules, compiledRule{topic: topic, term: r.Term, weight: weight})
+			g.rules = append(g.rules, compiledRule{topic: topic, term: r.Term, weight: weight, ruleWeight: r.Weight})
 			for _, term := range append([]string{r.Term}, r.Variants...) {
 				g.add(term, matcher{target: ruleIndex})
 			}
@@ -154,11 +157,12 @@ func (g *Tagger) add(pattern string, m matcher) {
 // Tag scores an item's title, summary and categories against every topic;
 // a rule adds its weight times the weight of each field it is found in.
 //
-// A topic with a learned model is tagged when the model says so (its score
-// is the model's probability); any other topic when it reaches both its
-// threshold and the relative threshold (a share of the best such score),
-// scoring raw/(raw+threshold), so a topic that just reaches the threshold
-// scores 0.5 and stronger evidence approaches 1. The rules' topics come
+// A topic must reach the relative threshold: a share of the best topic's
+// score by the rules' own weights. Then a topic with a learned model is
+// tagged when the model says so (its score is the model's probability);
+// any other topic when it reaches its threshold, scoring raw/(raw+
+// threshold), so a topic that just reaches the threshold scores 0.5 and
+// stronger evidence approaches 1. The rules' topics come
 // best first, at most the taxonomy's max_topics, each with the terms and
 // fields that decided it.
 //
@@ -170,31 +174,28 @@ func (g *Tagger) Tag(text Text, feed FeedTopics) []items.TopicScore {
 	counts := g.count(text)
 	evidence := g.evidence(&counts)
 	scores := make([]float64, len(tax.topics))
+	ruleScores := make([]float64, len(tax.topics))
 	found := make([]bool, len(tax.topics))
 	for i, r := range g.rules {
 		if evidence[i] > 0 {
 			scores[r.topic] += r.weight * evidence[i]
+			ruleScores[r.topic] += r.ruleWeight * evidence[i]
 			found[r.topic] = true
 		}
 	}
 
-	best := 0.0
-	for i, s := range scores {
-		if tax.models[i] == nil {
-			best = max(best, s)
-		}
-	}
+	relative := tax.relativeThreshold * slices.Max(ruleScores)
 	var tagged []items.TopicScore
 	for i, s := range scores {
 		var score float64
 		switch model := tax.models[i]; {
 		case model != nil:
 			z := model.Bias + s
-			if !found[i] || z < 0 {
+			if !found[i] || z < 0 || ruleScores[i] < relative {
 				continue
 			}
 			score = 1 / (1 + math.Exp(-z))
-		case s >= max(tax.thresholds[i], tax.relativeThreshold*best):
+		case s >= max(tax.thresholds[i], relative):
 			score = s / (s + tax.thresholds[i])
 		default:
 			continue

@@ -436,6 +436,7 @@ func TestTagNegationCues(t *testing.T) {
 func TestTagModel(t *testing.T) {
 	g := newTestTagger(t, func(f *taxonomyFile) {
 		// The model trusts "algorithm" alone and distrusts "ai" alone.
+		f.RelativeThreshold = 0.3
 		f.Topics[0].Model = &Model{Bias: -1, Weights: map[string]float64{"algorithm": 1.5, "artificial intelligence": 0.5}}
 	})
 	tests := []struct {
@@ -447,6 +448,9 @@ func TestTagModel(t *testing.T) {
 		{Text{Title: "AI"}, []string{"ai"}},                            // -1 + 0.5×2
 		{Text{Summary: "An algorithm for MRI"}, []string{"ai", "mri"}}, // p(ai) 0.62, mri 3/(3+3)
 		{Text{}, []string{"general"}},
+		// A passing mention next to a topic the rules score far higher is
+		// dropped by the relative threshold, whatever the model says.
+		{Text{Title: "MRI", Summary: "An algorithm; MRI, MRI and MRI."}, []string{"mri"}},
 	}
 	for _, tt := range tests {
 		got := g.Tag(tt.text, FeedTopics{})
