@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"unicode"
@@ -76,10 +75,7 @@ type Tagger struct {
 type compiledRule struct {
 	topic  int
 	term   string
-	weight float64 // the model's weight when the topic has a model
-	// ruleWeight is the rule's own weight, which the relative threshold
-	// compares topics by even when a model decides.
-	ruleWeight float64
+	weight float64
 }
 
 // matcher recognises one spelling of a rule or of a "not about" phrase: its
@@ -118,14 +114,9 @@ func NewTagger(t *Taxonomy) *Tagger {
 		byPrefix: make(map[string][]matcher),
 	}
 	for topic, rules := range t.rules {
-		model := t.models[topic]
 		for _, r := range rules {
 			ruleIndex := len(g.rules)
-			weight := r.Weight
-			if model != nil {
-				weight = model.Weights[r.Term]
-			}
-			g.rules = append(g.rules, compiledRule{topic: topic, term: r.Term, weight: weight, ruleWeight: r.Weight})
+			g.rules = append(g.rules, compiledRule{topic: topic, term: r.Term, weight: r.Weight})
 			for _, term := range append([]string{r.Term}, r.Variants...) {
 				g.add(term, matcher{target: ruleIndex})
 			}
@@ -157,14 +148,11 @@ func (g *Tagger) add(pattern string, m matcher) {
 // Tag scores an item's title, summary and categories against every topic;
 // a rule adds its weight times the weight of each field it is found in.
 //
-// A topic must reach the relative threshold: a share of the best topic's
-// score by the rules' own weights. Then a topic with a learned model is
-// tagged when the model says so (its score is the model's probability);
-// any other topic when it reaches its threshold, scoring raw/(raw+
-// threshold), so a topic that just reaches the threshold scores 0.5 and
-// stronger evidence approaches 1. The rules' topics come
-// best first, at most the taxonomy's max_topics, each with the terms and
-// fields that decided it.
+// The rules give the topics that reach both their threshold and the
+// relative threshold (a share of the best topic's score), best first, at
+// most the taxonomy's max_topics, each with the terms and fields that
+// decided it. A topic scores raw/(raw+threshold), so one that just reaches
+// the threshold scores 0.5 and stronger evidence approaches 1.
 //
 // The feed's Always topics follow. The result is never empty: when nothing
 // else places the item, it gets the feed's defaults (unknown ids are
@@ -174,33 +162,16 @@ func (g *Tagger) Tag(text Text, feed FeedTopics) []items.TopicScore {
 	counts := g.count(text)
 	evidence := g.evidence(&counts)
 	scores := make([]float64, len(tax.topics))
-	ruleScores := make([]float64, len(tax.topics))
-	found := make([]bool, len(tax.topics))
 	for i, r := range g.rules {
-		if evidence[i] > 0 {
-			scores[r.topic] += r.weight * evidence[i]
-			ruleScores[r.topic] += r.ruleWeight * evidence[i]
-			found[r.topic] = true
-		}
+		scores[r.topic] += r.weight * evidence[i]
 	}
 
-	relative := tax.relativeThreshold * slices.Max(ruleScores)
+	relative := tax.relativeThreshold * slices.Max(scores)
 	var tagged []items.TopicScore
 	for i, s := range scores {
-		var score float64
-		switch model := tax.models[i]; {
-		case model != nil:
-			z := model.Bias + s
-			if !found[i] || z < 0 || ruleScores[i] < relative {
-				continue
-			}
-			score = 1 / (1 + math.Exp(-z))
-		case s >= max(tax.thresholds[i], relative):
-			score = s / (s + tax.thresholds[i])
-		default:
-			continue
+		if threshold := tax.thresholds[i]; s >= max(threshold, relative) {
+			tagged = append(tagged, items.TopicScore{ID: tax.topics[i].ID, Score: s / (s + threshold), Source: items.SourceRules})
 		}
-		tagged = append(tagged, items.TopicScore{ID: tax.topics[i].ID, Score: score, Source: items.SourceRules})
 	}
 	// Stable, so equal scores keep the taxonomy's display order.
 	slices.SortStableFunc(tagged, func(a, b items.TopicScore) int { return cmp.Compare(b.Score, a.Score) })

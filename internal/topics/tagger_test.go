@@ -433,34 +433,33 @@ func TestTagNegationCues(t *testing.T) {
 	}
 }
 
-func TestTagModel(t *testing.T) {
-	g := newTestTagger(t, func(f *taxonomyFile) {
-		// The model trusts "algorithm" alone and distrusts "ai" alone.
-		f.RelativeThreshold = 0.3
-		f.Topics[0].Model = &Model{Bias: -1, Weights: map[string]float64{"algorithm": 1.5, "artificial intelligence": 0.5}}
-	})
-	tests := []struct {
-		text Text
-		want []string
-	}{
-		{Text{Summary: "An algorithm"}, []string{"ai"}},                // -1 + 1.5
-		{Text{Summary: "AI"}, []string{"general"}},                     // -1 + 0.5
-		{Text{Title: "AI"}, []string{"ai"}},                            // -1 + 0.5×2
-		{Text{Summary: "An algorithm for MRI"}, []string{"ai", "mri"}}, // p(ai) 0.62, mri 3/(3+3)
-		{Text{}, []string{"general"}},
-		// A passing mention next to a topic the rules score far higher is
-		// dropped by the relative threshold, whatever the model says.
-		{Text{Title: "MRI", Summary: "An algorithm; MRI, MRI and MRI."}, []string{"mri"}},
+// The README's examples, with the default taxonomy.
+func TestDefaultTaxonomyExamples(t *testing.T) {
+	g := NewTagger(loadDefaultTaxonomy(t))
+
+	got := g.Tag(Text{Title: "Lung cancer screening with low-dose CT"}, FeedTopics{})
+	if !slices.Equal(ids(got), []string{"screening", "cancer"}) {
+		t.Fatalf("lung cancer screening: %+v, want screening and cancer", got)
 	}
-	for _, tt := range tests {
-		got := g.Tag(tt.text, FeedTopics{})
-		if !slices.Equal(ids(got), tt.want) {
-			t.Errorf("Tag(%+v) = %v, want %v", tt.text, ids(got), tt.want)
+	screening := got[0]
+	want := []items.Match{{Term: "screening", Field: "title"}, {Term: "low-dose ct", Field: "title"}}
+	if screening.Source != items.SourceRules || math.Round(screening.Score*100) != 74 || !reflect.DeepEqual(screening.Matched, want) {
+		t.Errorf("screening = %+v, want from the rules, score 0.74, matched %v", screening, want)
+	}
+
+	for _, tt := range []struct{ text, notTopic string }{
+		{"Non-cancer findings on CT", "cancer"},
+		{"Findings without cancer", "cancer"},
+		{"The college urged Congress to fund imaging", "events"},
+	} {
+		if got := ids(g.Tag(Text{Title: tt.text}, FeedTopics{})); slices.Contains(got, tt.notTopic) {
+			t.Errorf("Tag(%q) = %v, want no %s", tt.text, got, tt.notTopic)
 		}
 	}
-	got := g.Tag(Text{Summary: "An algorithm"}, FeedTopics{})
-	if want := 1 / (1 + math.Exp(-0.5)); math.Abs(got[0].Score-want) > 1e-9 ||
-		!reflect.DeepEqual(got[0].Matched, []items.Match{{Term: "algorithm", Field: "summary"}}) {
-		t.Errorf("Tag = %+v, want ai scoring %.3f matched by algorithm", got, want)
+	if got := ids(g.Tag(Text{Title: "Findings of cancer on CT"}, FeedTopics{})); !slices.Contains(got, "cancer") {
+		t.Errorf("without a cue: %v, want cancer", got)
+	}
+	if got := ids(g.Tag(Text{Title: "The congress opens in Vienna"}, FeedTopics{})); !slices.Contains(got, "events") {
+		t.Errorf("a congress: %v, want events", got)
 	}
 }

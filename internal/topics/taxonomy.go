@@ -37,16 +37,6 @@ type Rule struct {
 	Weight   float64  `json:"weight"`
 }
 
-// Model is a topic's learned decision (radiogram-tagger-train fits it by
-// logistic regression on the corpus's tune split): Weights replace the
-// rules' weights, keyed by the rule's Term, and the item is about the topic
-// when Bias plus the weighted rule features is at least 0 (probability
-// 0.5). A rule missing from Weights counts for nothing.
-type Model struct {
-	Bias    float64            `json:"bias"`
-	Weights map[string]float64 `json:"weights"`
-}
-
 // FieldWeights multiply the weight of a rule found in each field of an
 // item. Unset fields keep their defaults: title 2 (or the taxonomy's
 // title_weight), summary 1, category 0 (categories are read only when the
@@ -62,11 +52,10 @@ type Taxonomy struct {
 	topics []Topic
 	rules  [][]Rule // rules[i] belongs to topics[i]
 	index  map[string]int
-	// Per topic, like rules: the threshold in force, the "not about"
-	// phrases and the learned model (nil when the rules' weights decide).
+	// Per topic, like rules: the threshold in force and the "not about"
+	// phrases.
 	thresholds []float64
 	notAbout   [][]string
-	models     []*Model
 
 	threshold         float64
 	relativeThreshold float64
@@ -107,7 +96,6 @@ type topicFile struct {
 	// does not count.
 	NotAbout []string `json:"not_about,omitempty"`
 	Rules    []Rule   `json:"rules"`
-	Model    *Model   `json:"model,omitempty"`
 }
 
 const (
@@ -154,7 +142,6 @@ func Load(data []byte) (*Taxonomy, error) {
 			t.rules = append(t.rules, tf.Rules)
 			t.thresholds = append(t.thresholds, cmp.Or(tf.Threshold, f.Threshold))
 			t.notAbout = append(t.notAbout, tf.NotAbout)
-			t.models = append(t.models, tf.Model)
 		}
 	}
 	return t, nil
@@ -225,27 +212,15 @@ func (tf *topicFile) validate() error {
 		}
 	}
 	positive := false
-	terms := make(map[string]bool, len(tf.Rules))
 	for _, r := range tf.Rules {
 		if err := r.validate(); err != nil {
 			errs = append(errs, fmt.Errorf("rule %q: %w", r.Term, err))
 		}
-		if terms[r.Term] && tf.Model != nil {
-			errs = append(errs, fmt.Errorf("rule %q: listed twice, so the model cannot tell which it weighs", r.Term))
-		}
-		terms[r.Term] = true
 		positive = positive || r.Weight > 0
 	}
 	if !positive {
 		// A topic no rule can score is reachable only through defaults.
 		errs = append(errs, errors.New("no rule with a positive weight"))
-	}
-	if tf.Model != nil {
-		for term := range tf.Model.Weights {
-			if !terms[term] {
-				errs = append(errs, fmt.Errorf("model weighs %q, which is not a rule's term", term))
-			}
-		}
 	}
 	return errors.Join(errs...)
 }

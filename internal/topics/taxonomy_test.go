@@ -2,7 +2,6 @@ package topics
 
 import (
 	"encoding/json"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -96,13 +95,6 @@ func TestLoadRejects(t *testing.T) {
 		{"negation cue of two words", func(f *taxonomyFile) { f.NegationCues = []string{"not about"} }, `negation cue "not about"`},
 		{"negation cue prefix", func(f *taxonomyFile) { f.NegationCues = []string{"non*"} }, `negation cue "non*"`},
 		{"not_about without words", func(f *taxonomyFile) { f.Topics[0].NotAbout = []string{"--"} }, "not_about"},
-		{"model of an unknown term", func(f *taxonomyFile) {
-			f.Topics[0].Model = &Model{Weights: map[string]float64{"robot": 1}}
-		}, `model weighs "robot"`},
-		{"model over a term listed twice", func(f *taxonomyFile) {
-			f.Topics[0].Rules = append(f.Topics[0].Rules, f.Topics[0].Rules[0])
-			f.Topics[0].Model = &Model{}
-		}, "listed twice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,44 +153,5 @@ func TestLookup(t *testing.T) {
 	}
 	if topic, ok := tax.Lookup("cardiac"); ok {
 		t.Errorf(`Lookup("cardiac") = %+v, true; want not found`, topic)
-	}
-}
-
-// The default file is in Format's layout, so that a training run's diff
-// shows only what the run changed.
-func TestDefaultTaxonomyIsFormatted(t *testing.T) {
-	out, err := Format(infra.Topics)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(out) != string(infra.Topics) {
-		t.Errorf("infra/topics.json is not in Format's layout; Format gives:\n%s", out)
-	}
-}
-
-func TestFormatRoundTrips(t *testing.T) {
-	f := validFile()
-	f.FieldWeights = &FieldWeights{Title: ptr(2.5), Category: ptr(1.0)}
-	f.NegationCues = []string{"non"}
-	f.Topics[0].Threshold = 4
-	f.Topics[0].NotAbout = []string{"ai act"}
-	f.Topics[0].Rules = append(f.Topics[0].Rules, Rule{Term: "R&D <lab>", Weight: -1})
-	f.Topics[0].Model = &Model{Bias: -0.5, Weights: map[string]float64{"artificial intelligence": 1.25, "R&D <lab>": -2}}
-	out, err := Format(mustJSON(t, f))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var back taxonomyFile
-	if err := json.Unmarshal(out, &back); err != nil {
-		t.Fatalf("Format's output does not parse: %v\n%s", err, out)
-	}
-	if !reflect.DeepEqual(back, f) {
-		t.Errorf("round trip = %+v, want %+v", back, f)
-	}
-	if !strings.Contains(string(out), `"R&D <lab>"`) {
-		t.Errorf("HTML characters escaped:\n%s", out)
-	}
-	if again, _ := Format(out); string(again) != string(out) {
-		t.Errorf("Format is not stable:\n%s\nthen\n%s", out, again)
 	}
 }
