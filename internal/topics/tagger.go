@@ -159,11 +159,11 @@ func (g *Tagger) add(pattern string, m matcher) {
 // ignored), else the taxonomy's fallback.
 func (g *Tagger) Tag(text Text, feed FeedTopics) []items.TopicScore {
 	tax := g.taxonomy
-	counts := g.count(text)
-	evidence := g.evidence(&counts)
+	found := g.count(text)
 	scores := make([]float64, len(tax.topics))
-	for i, r := range g.rules {
-		scores[r.topic] += r.weight * evidence[i]
+	for k, rc := range found.found {
+		rule := g.rules[rc.rule]
+		scores[rule.topic] += rule.weight * found.evidence[k]
 	}
 
 	relative := tax.relativeThreshold * slices.Max(scores)
@@ -177,7 +177,7 @@ func (g *Tagger) Tag(text Text, feed FeedTopics) []items.TopicScore {
 	slices.SortStableFunc(tagged, func(a, b items.TopicScore) int { return cmp.Compare(b.Score, a.Score) })
 	tagged = tagged[:min(len(tagged), tax.maxTopics)]
 	for i := range tagged {
-		tagged[i].Matched = g.matched(tax.index[tagged[i].ID], &counts)
+		tagged[i].Matched = g.matched(tax.index[tagged[i].ID], found)
 	}
 
 	tagged = g.appendFeedTopics(tagged, feed.Always, alwaysConfidence)
@@ -190,32 +190,64 @@ func (g *Tagger) Tag(text Text, feed FeedTopics) []items.TopicScore {
 	return tagged
 }
 
-// count counts, per field and rule, how often the rule matches the text.
-func (g *Tagger) count(text Text) [numFields][]int {
-	var counts [numFields][]int
-	counts[fieldTitle] = g.countMatches(text.Title, nil)
-	counts[fieldSummary] = g.countMatches(lead(text.Summary), nil)
-	if g.taxonomy.fieldWeights[fieldCategory] > 0 {
-		for _, c := range text.Categories {
-			counts[fieldCategory] = g.countMatches(c, counts[fieldCategory])
-		}
-	}
-	return counts
+// tally is what the tagger found in one item. An item matches few of the
+// taxonomy's rules, so the tally holds only those.
+type tally struct {
+	// found lists the rules that matched, by rule index once counted, with
+	// how often each matched in each field.
+	found []ruleCount
+	// evidence is, like found, how much each rule was found: the weights of
+	// the fields it was found in, the summary's a little more when the
+	// summary repeats it. A rule's contribution to its topic is its weight
+	// times its evidence.
+	evidence []float64
+	// Scratch space reused from field to field.
+	tokens []token
+	hits   []hit
 }
 
-// evidence is, per rule, how much it was found: the weights of the fields
-// it was found in, the summary's a little more when the summary repeats it.
-// A rule's contribution to its topic is its weight times its evidence.
-func (g *Tagger) evidence(counts *[numFields][]int) []float64 {
-	evidence := make([]float64, len(g.rules))
-	for f := range numFields {
-		for i, n := range counts[f] {
+type ruleCount struct {
+	rule int
+	n    [numFields]int
+}
+
+func (t *tally) add(rule int, f field) {
+	for i := range t.found {
+		if t.found[i].rule == rule {
+			t.found[i].n[f]++
+			return
+		}
+	}
+	rc := ruleCount{rule: rule}
+	rc.n[f] = 1
+	t.found = append(t.found, rc)
+}
+
+// count matches every rule against the text's fields.
+func (g *Tagger) count(text Text) *tally {
+	summary := lead(text.Summary)
+	t := &tally{
+		// English averages about six bytes a word, spaces included.
+		tokens: make([]token, 0, max(len(text.Title), len(summary))/6+1),
+		hits:   make([]hit, 0, 16),
+	}
+	g.countMatches(text.Title, fieldTitle, t)
+	g.countMatches(summary, fieldSummary, t)
+	if g.taxonomy.fieldWeights[fieldCategory] > 0 {
+		for _, c := range text.Categories {
+			g.countMatches(c, fieldCategory, t)
+		}
+	}
+	slices.SortFunc(t.found, func(a, b ruleCount) int { return cmp.Compare(a.rule, b.rule) })
+	t.evidence = make([]float64, len(t.found))
+	for k, rc := range t.found {
+		for f, n := range rc.n {
 			if n > 0 {
-				evidence[i] += g.fieldEvidence(field(f), n)
+				t.evidence[k] += g.fieldEvidence(field(f), n)
 			}
 		}
 	}
-	return evidence
+	return t
 }
 
 // appendFeedTopics adds the known ids not yet tagged, as given by the feed.
@@ -240,21 +272,20 @@ func (g *Tagger) fieldEvidence(f field, n int) float64 {
 
 // matched lists the terms that decided a topic: its rules' positive
 // contributions, field by field, strongest first, at most maxMatched.
-func (g *Tagger) matched(topic int, counts *[numFields][]int) []items.Match {
+func (g *Tagger) matched(topic int, found *tally) []items.Match {
 	type contribution struct {
 		match items.Match
 		value float64
 	}
 	var all []contribution
-	for i, r := range g.rules {
+	for _, rc := range found.found {
+		r := g.rules[rc.rule]
 		if r.topic != topic || r.weight <= 0 {
 			continue
 		}
-		for f := range numFields {
-			if n := counts[f]; n != nil && n[i] > 0 {
-				if v := r.weight * g.fieldEvidence(field(f), n[i]); v > 0 {
-					all = append(all, contribution{items.Match{Term: r.term, Field: fieldNames[f]}, v})
-				}
+		for f, n := range rc.n {
+			if n > 0 {
+				all = append(all, contribution{items.Match{Term: r.term, Field: fieldNames[f]}, r.weight * g.fieldEvidence(field(f), n)})
 			}
 		}
 	}
@@ -291,28 +322,25 @@ type hit struct {
 	start, end int
 }
 
-// countMatches adds, per rule, how many times it matches in s to counts
-// (allocated when nil) and returns counts. A match right after a negation
-// cue, or inside a "not about" phrase of its topic, does not count.
-func (g *Tagger) countMatches(s string, counts []int) []int {
-	if counts == nil {
-		counts = make([]int, len(g.rules))
-	}
-	tokens := tokenize(s)
-	var hits []hit
-	for i, t := range tokens {
+// countMatches counts in t how many times each rule matches s, found in
+// field f. A match right after a negation cue, or inside a "not about"
+// phrase of its topic, does not count.
+func (g *Tagger) countMatches(s string, f field, t *tally) {
+	tokens := tokenize(s, t.tokens[:0])
+	hits := t.hits[:0]
+	for i, tok := range tokens {
 		following := tokens[i+1:]
-		for j := range g.byWord[t.stem] {
-			m := &g.byWord[t.stem][j]
-			if m.matchesAt(following) {
+		list := g.byWord[tok.stem]
+		for j := range list {
+			if m := &list[j]; m.matchesAt(following) {
 				hits = append(hits, hit{m, i, i + 1 + len(m.rest)})
 			}
 		}
 		for _, n := range g.prefixLength {
-			if n > len(t.raw) {
+			if n > len(tok.raw) {
 				continue
 			}
-			list := g.byPrefix[t.raw[:n]]
+			list := g.byPrefix[tok.raw[:n]]
 			for j := range list {
 				if m := &list[j]; m.matchesAt(following) {
 					hits = append(hits, hit{m, i, i + 1 + len(m.rest)})
@@ -324,9 +352,9 @@ func (g *Tagger) countMatches(s string, counts []int) []int {
 		if h.m.notAbout || g.negated(tokens, h.start) || (g.hasNotAbout && g.insideNotAbout(hits, h)) {
 			continue
 		}
-		counts[h.m.target]++
+		t.add(h.m.target, f)
 	}
-	return counts
+	t.tokens, t.hits = tokens, hits
 }
 
 // negated reports whether the word before position i is a negation cue.
@@ -359,9 +387,8 @@ func (m matcher) matchesAt(tokens []token) bool {
 	return true
 }
 
-func tokenize(s string) []token {
-	// English averages about six bytes a word, spaces included.
-	tokens := make([]token, 0, len(s)/6+1)
+// tokenize appends the words of s to tokens.
+func tokenize(s string, tokens []token) []token {
 	eachWord(strings.ToLower(s), func(w string, _ int) {
 		tokens = append(tokens, token{raw: w, stem: stem(w)})
 	})
