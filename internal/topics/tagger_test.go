@@ -462,4 +462,15 @@ func TestDefaultTaxonomyExamples(t *testing.T) {
 	if got := ids(g.Tag(Text{Title: "The congress opens in Vienna"}, FeedTopics{})); !slices.Contains(got, "events") {
 		t.Errorf("a congress: %v, want events", got)
 	}
+
+	// Categories weigh 1: with a weak title cue, the feed's own tag decides.
+	text := Text{Title: "New reporting software"}
+	if got := ids(g.Tag(text, FeedTopics{})); slices.Contains(got, "ai") {
+		t.Errorf("without categories: %v, want no ai", got)
+	}
+	text.Categories = []string{"Artificial intelligence"}
+	got = g.Tag(text, FeedTopics{})
+	if got[0].ID != "ai" || !slices.Contains(got[0].Matched, items.Match{Term: "artificial intelligence", Field: "category"}) {
+		t.Errorf("with the category: %+v, want ai matched in the category", got)
+	}
 }
