@@ -69,7 +69,6 @@ type Tagger struct {
 	byWord       map[string][]matcher
 	byPrefix     map[string][]matcher
 	prefixLength []int
-	hasNotAbout  bool
 }
 
 type compiledRule struct {
@@ -123,7 +122,6 @@ func NewTagger(t *Taxonomy) *Tagger {
 		}
 		for _, phrase := range t.notAbout[topic] {
 			g.add(phrase, matcher{target: topic, notAbout: true})
-			g.hasNotAbout = true
 		}
 	}
 	return g
@@ -348,8 +346,9 @@ func (g *Tagger) countMatches(s string, f field, t *tally) {
 			}
 		}
 	}
+	notAbout := slices.ContainsFunc(hits, func(h hit) bool { return h.m.notAbout })
 	for _, h := range hits {
-		if h.m.notAbout || g.negated(tokens, h.start) || (g.hasNotAbout && g.insideNotAbout(hits, h)) {
+		if h.m.notAbout || g.negated(tokens, h.start) || (notAbout && g.insideNotAbout(hits, h)) {
 			continue
 		}
 		t.add(h.m.target, f)
