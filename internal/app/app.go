@@ -235,6 +235,8 @@ func (a *App) APIHandler(ctx context.Context) (http.Handler, error) {
 			ClientIP: pagekit.RemoteIP,
 			Now:      time.Now,
 			Log:      a.Log,
+
+			MaxTopics: a.Taxonomy.MaxTopics(),
 		},
 	}
 	return srv.Handler(), nil
