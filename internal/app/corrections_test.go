@@ -150,6 +150,9 @@ func TestAdminCorrectsTopics(t *testing.T) {
 			t.Errorf("GET /admin/items?%s still lists the item under the topic the admin removed", q)
 		}
 	}
+	if page := get(t, srv.URL+"/news/topic/education"); !strings.Contains(page, oldTitle) {
+		t.Errorf("the archive's education listing lacks the corrected item")
+	}
 	if feed := get(t, srv.URL+"/feeds/topic/education.json"); !strings.Contains(feed, oldTitle) {
 		t.Errorf("the education feed lacks the corrected item:\n%s", feed)
 	}
@@ -311,5 +314,19 @@ func getJSON(t *testing.T, url string, v any) {
 	defer resp.Body.Close()
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("GET %s: %d (%v)", url, resp.StatusCode, err)
+	}
+}
+
+// TestTaggerReportWithoutStore: with no tables configured the report
+// measures the corpus alone and says that it read no corrections.
+func TestTaggerReportWithoutStore(t *testing.T) {
+	var out bytes.Buffer
+	if err := TaggerReport(context.Background(), func(string) string { return "" }, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Corrections: not read (no store configured", "Labelled corpus (internal/topics/corpus):", "Split tune:", "Split holdout:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the report lacks %q:\n%s", want, out.String())
+		}
 	}
 }

@@ -122,6 +122,7 @@ func TestItemsShowTopicReasons(t *testing.T) {
 		{ID: "ai", Score: 0.8, Source: items.SourceRules, Matched: []items.Match{{Term: "deep learning", Field: "title"}, {Term: "algorithm", Field: "summary"}}},
 		{ID: "ultrasound", Score: 0.5, Source: items.SourceFeed},
 		{ID: "workforce", Score: 0.5, Source: items.SourceFallback},
+		{ID: "events", Score: 0.6}, // stored before sources were kept
 	}}}}
 	h := (&Server{AdminToken: token, Admin: fake, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler()
 	req := httptest.NewRequest("GET", "/admin/items", nil)
@@ -138,7 +139,7 @@ func TestItemsShowTopicReasons(t *testing.T) {
 			} `json:"topic_scores"`
 		} `json:"items"`
 	}
-	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || len(got.Items) != 1 || len(got.Items[0].Scores) != 3 {
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || len(got.Items) != 1 || len(got.Items[0].Scores) != 4 {
 		t.Fatalf("items answered %d %s (%v)", rec.Code, rec.Body, err)
 	}
 	s := got.Items[0].Scores
@@ -148,6 +149,9 @@ func TestItemsShowTopicReasons(t *testing.T) {
 	}
 	if s[1].Source != "feed" || s[1].Reason != "from the feed" || s[2].Source != "fallback" || s[2].Reason != "fallback" {
 		t.Errorf("feed and fallback topics shown as %+v, %+v", s[1], s[2])
+	}
+	if !strings.Contains(rec.Body.String(), `{"id":"events","score":0.6}`) {
+		t.Errorf("a topic stored without its source is shown with source, matched or reason fields: %s", rec.Body)
 	}
 }
 
