@@ -216,6 +216,34 @@ func TestAdminCorrectsTopics(t *testing.T) {
 		}
 	}
 
+	// A digest planned before a correction and sent after it keeps the
+	// items chosen when it was planned, shown as they are when it is sent:
+	// an item whose corrected topics are none of its reader's is left out,
+	// and no reader gains the item the correction gave their topic.
+	const aiTitle = "ESR launches AI Register"
+	register, ok := findTitle(adminItems(t, srv.URL, "society=esr&limit=50"), aiTitle)
+	if !ok || !slices.Contains(register.Topics, "ai") || slices.Contains(register.Topics, "safety") || slices.Contains(register.Topics, "covid") {
+		t.Fatalf("the fixtures no longer suit this test: %+v", register)
+	}
+	addConfirmed(t, a, "planned@hospital.test", nextHourPrefs([]string{"ai", "safety"}, nil, subscribers.FormatText))
+	addConfirmed(t, a, "other@hospital.test", nextHourPrefs([]string{"covid", "safety"}, nil, subscribers.FormatText))
+	if _, err := a.Planner().Plan(ctx, delivery.Request{RunID: "corrected-2", Target: delivery.Target{Kind: delivery.TargetDue, Slot: digest.Slot(slotTime)}, Until: slotTime}); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := adminCall(t, "PUT", srv.URL+"/admin/items/"+register.ID+"/topics", `{"topics":["covid"]}`); status != 200 {
+		t.Fatalf("correct %s: %d %v", register.ID, status, body)
+	}
+	drain(t, a, sender)
+	for _, addr := range []string{"planned@hospital.test", "other@hospital.test"} {
+		box := mailbox(t, a, addr)
+		if len(box) != 1 || !strings.Contains(box[0].Text, "safety") {
+			t.Fatalf("%s got %d mails, want one with the safety items", addr, len(box))
+		}
+		if strings.Contains(box[0].Text, aiTitle) {
+			t.Errorf("%s got the item corrected after planning: %s", addr, box[0].Text)
+		}
+	}
+
 	// A correction racing an ingest: the ingest stores the item between
 	// the correction's read and its write. The correction reads again, so
 	// that its "before" is what it replaced, and the ingest's next write
@@ -263,11 +291,11 @@ func TestAdminCorrectsTopics(t *testing.T) {
 	}{&all})
 	score := taggerreport.Measure(taggerreport.FromCorrections(all), reportTag(a.Ingest.Tagger.(*topics.Tagger)))
 	for _, want := range []string{
-		"Corrections: 2, of 2 items",
-		fmt.Sprintf("overall  precision %.2f  recall %.2f  micro-F1 %.2f  exactly right 0 of 2", score.Micro.Precision(), score.Micro.Recall(), score.Micro.F1()),
+		"Corrections: 3, of 3 items",
+		fmt.Sprintf("overall  precision %.2f  recall %.2f  micro-F1 %.2f  exactly right 0 of 3", score.Micro.Precision(), score.Micro.Recall(), score.Micro.F1()),
 		"    1  " + removed + " ← ",
 		"    1  research ← \"study\" (summary)",
-		"Topics admins added most often (the tagger missed them):\n    1  education\n    1  events\n    1  policy",
+		"Topics admins added most often (the tagger missed them):\n    1  covid\n    1  education\n    1  events\n    1  policy",
 		"Labelled corpus (internal/topics/corpus):",
 	} {
 		if !strings.Contains(out.String(), want) {
