@@ -88,6 +88,10 @@ type Service struct {
 	Renderer    delivery.Renderer
 	Mail        email.Sender
 	KnownTopic  func(id string) bool
+	// CorrectionStore applies admins' corrections of items' topics, of
+	// which an item has at most MaxTopics (the taxonomy's max_topics).
+	CorrectionStore CorrectionStore
+	MaxTopics       int
 	// Catalog lists the societies (*feeds.Catalog, which reads the feed
 	// registry at most once a minute); without it the registry is read.
 	Catalog SocietyCatalog

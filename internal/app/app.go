@@ -56,6 +56,7 @@ type App struct {
 	Taxonomy     *topics.Taxonomy
 	Feeds        *dynamo.FeedStore
 	Items        *dynamo.ItemStore
+	Corrections  *dynamo.CorrectionStore // admins' corrections of items' topics
 	Subscribers  *dynamo.SubscriberStore
 	Suppressions *dynamo.SuppressionStore
 	// Hasher keys addresses in suppression and rate-limit records.
@@ -134,6 +135,7 @@ func newApp(ctx context.Context, cfg config.Config, logs io.Writer) (*App, error
 		Suppressions: dynamo.NewSuppressionStore(db, cfg.SuppressionsTable),
 		Ledger:       dynamo.NewLedger(db, cfg.SendsTable, time.Now).ExpireAfter(cfg.SendsRetention),
 		AdminStore:   dynamo.NewAdminStore(db, cfg.AdminTable, time.Now),
+		Corrections:  dynamo.NewCorrectionStore(db, cfg.ItemsTable, cfg.AdminTable),
 		Queue:        sqsqueue.New(sqsClient, cfg.SendQueueURL),
 		MailSender:   sesmail.NewSender(sesv2.NewFromConfig(awsCfg), cfg.ConfigurationSet),
 		product: letters.Product{
@@ -233,6 +235,8 @@ func (a *App) APIHandler(ctx context.Context) (http.Handler, error) {
 			ClientIP: pagekit.RemoteIP,
 			Now:      time.Now,
 			Log:      a.Log,
+
+			MaxTopics: a.Taxonomy.MaxTopics(),
 		},
 	}
 	return srv.Handler(), nil

@@ -218,6 +218,8 @@ func (a *App) AdminService(svc *subscribers.Service) *admin.Service {
 		Renderer:         a.previewRenderer(svc),
 		Mail:             a.MailSender,
 		KnownTopic:       a.catalog.KnownTopic,
+		CorrectionStore:  a.Corrections,
+		MaxTopics:        a.Taxonomy.MaxTopics(),
 		Catalog:          a.catalog,
 		TestRecipients:   a.Config.AdminEmails,
 		PreviewLinks:     svc.PreviewLinks,

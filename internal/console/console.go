@@ -47,6 +47,12 @@ type Admin interface {
 	StartIngest(ctx context.Context, actor string) (ingestruns.Run, error)
 	// IngestRun returns admin.ErrNotFound for an unknown id.
 	IngestRun(ctx context.Context, id string) (ingestruns.Run, error)
+	// Item returns admin.ErrNotFound for an unknown id.
+	Item(ctx context.Context, id string) (items.Item, error)
+	// CorrectTopics reports admin.ErrBadRequest or admin.ErrUnknownTopic
+	// for topics it refuses, admin.ErrNotFound for an unknown item.
+	CorrectTopics(ctx context.Context, id string, topics []string, actor string) (items.Item, error)
+	Corrections(ctx context.Context, limit int) ([]admin.Correction, error)
 	// Record adds an entry to the audit log; the console records signing in
 	// and out itself, the service everything else.
 	Record(ctx context.Context, e admin.AuditEntry) error
@@ -56,6 +62,9 @@ type Admin interface {
 type Handlers struct {
 	Admin  Admin
 	Topics []topics.Topic
+	// MaxTopics is the most topics an item may be given (the taxonomy's
+	// max_topics), which the topics form says.
+	MaxTopics int
 	// Token is the admin token staff sign in with; empty refuses everyone.
 	// The session cookies and CSRF tokens are signed with a key derived
 	// from it, never with the link-signing keys.
@@ -108,12 +117,14 @@ type console struct {
 	// failures slows down guessing the token.
 	failures     *FailureLimiter
 	failureDelay time.Duration
+	maxTopics    int // Handlers.MaxTopics
 }
 
 func (h *Handlers) console() *console {
 	c := &console{
 		admin:        h.Admin,
 		topics:       h.Topics,
+		maxTopics:    h.MaxTopics,
 		token:        h.Token,
 		sessions:     h.Sessions,
 		clientIP:     h.ClientIP,
@@ -153,6 +164,9 @@ func (c *console) register(mux *http.ServeMux) {
 		{"GET " + prefix, c.page(c.overview)},
 		{"GET " + prefix + "/{$}", c.page(c.overview)},
 		{"GET " + prefix + "/items", c.page(c.itemsPage)},
+		{"GET " + prefix + "/items/{id}", c.page(c.itemPage)},
+		{"POST " + prefix + "/items/{id}/topics", c.action(c.correctTopics)},
+		{"GET " + prefix + "/corrections", c.page(c.correctionsPage)},
 		{"GET " + prefix + "/subscribers", c.page(c.subscriberPage)},
 		{"GET " + prefix + "/runs", c.page(c.runsPage)},
 		{"GET " + prefix + "/runs/{id}", c.page(c.runPage)},

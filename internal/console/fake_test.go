@@ -56,6 +56,9 @@ type fakeAdmin struct {
 	ingestID int
 	// errs makes the named method fail.
 	errs map[string]error
+
+	// corrections are the items' topic corrections, oldest first.
+	corrections []admin.Correction
 }
 
 type testSend struct {

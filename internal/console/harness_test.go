@@ -97,6 +97,9 @@ func (h *harness) handlers() *Handlers {
 		ClientIP: func(*http.Request) string { return testClient },
 		Now:      h.clock.Now,
 		Log:      slog.New(slog.NewTextHandler(h.logs, nil)),
+
+		// Two, so that the test topics reach the topics form's limit.
+		MaxTopics: 2,
 	}
 }
 

@@ -22,6 +22,7 @@ var staticFiles embed.FS
 var pageNames = []string{
 	"signin.html", "message.html", "overview.html", "items.html", "subscriber.html",
 	"runs.html", "run.html", "send.html", "dryrun.html", "preview.html", "audit.html", "ingest.html",
+	"item.html", "corrections.html",
 }
 
 // renderer renders the pages, each parsed with the base layout and the

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -68,6 +69,10 @@ type itemRecord struct {
 	PubYear     string             `dynamodbav:"pub_year"`
 	IngestDay   string             `dynamodbav:"ingest_day"`
 	IngestKey   string             `dynamodbav:"ingest_key"`
+	// TopicsSetBy is "admin" once an admin corrected the item's topics
+	// (at TopicsCorrectedAt): ingest's writes then leave them alone.
+	TopicsSetBy       string `dynamodbav:"topics_set_by,omitempty"`
+	TopicsCorrectedAt string `dynamodbav:"topics_corrected_at,omitempty"`
 }
 
 func toItemRecord(it items.Item) itemRecord {
@@ -227,29 +232,49 @@ func (s *ItemStore) Create(ctx context.Context, it items.Item) (bool, error) {
 }
 
 // Update replaces an item's content and topics and marks it updated. When it
-// was first seen, and so its place among new items, stays.
+// was first seen, and so its place among new items, stays. Topics an admin
+// set stay too: the write that replaces topics is conditional on the item
+// carrying none, and when an admin's correction is there (or lands between
+// the two) the content alone is written. The store decides, not a read
+// before the write, so a correction racing an ingest is never lost.
 func (s *ItemStore) Update(ctx context.Context, it items.Item) error {
 	r := toItemRecord(it)
-	expr, names, values, err := setExpression(map[string]any{
+	fields := map[string]any{
 		"title": r.Title, "link": r.Link, "published": r.Published, "pub_key": r.PubKey, "pub_year": r.PubYear, "content": r.Content,
-		"summary": r.Summary, "content_hash": r.ContentHash, "raw_hash": r.RawHash, "topics": r.Topics,
-		"topic_ids": &types.AttributeValueMemberSS{Value: r.TopicIDs}, "updated_at": r.UpdatedAt,
-	})
-	if err != nil {
-		return fmt.Errorf("encode item %s: %w: %w", it.Key, items.ErrRejected, err)
+		"summary": r.Summary, "content_hash": r.ContentHash, "raw_hash": r.RawHash, "updated_at": r.UpdatedAt,
 	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
-		Key:                       stringKey("id", it.Key),
-		UpdateExpression:          &expr,
-		ConditionExpression:       aws.String("attribute_exists(id)"),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
-	})
-	if err != nil {
-		return fmt.Errorf("update item %s: %w", it.Key, markRejected(err))
+	withTopics := maps.Clone(fields)
+	withTopics["topics"], withTopics["topic_ids"] = r.Topics, &types.AttributeValueMemberSS{Value: r.TopicIDs}
+	// Corrections are never undone, so the second attempt cannot fail on
+	// its condition unless the item is gone.
+	for _, write := range []struct {
+		fields    map[string]any
+		condition string
+	}{
+		{withTopics, "attribute_exists(id) AND attribute_not_exists(topics_set_by)"},
+		{fields, "attribute_exists(id) AND attribute_exists(topics_set_by)"},
+	} {
+		expr, names, values, err := setExpression(write.fields)
+		if err != nil {
+			return fmt.Errorf("encode item %s: %w: %w", it.Key, items.ErrRejected, err)
+		}
+		_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                 &s.table,
+			Key:                       stringKey("id", it.Key),
+			UpdateExpression:          &expr,
+			ConditionExpression:       aws.String(write.condition),
+			ExpressionAttributeNames:  names,
+			ExpressionAttributeValues: values,
+		})
+		if isConditionFailed(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("update item %s: %w", it.Key, markRejected(err))
+		}
+		return nil
 	}
-	return nil
+	return fmt.Errorf("update item %s: it is no longer stored", it.Key)
 }
 
 // markRejected wraps items.ErrRejected around a write error that is about

@@ -72,25 +72,35 @@ func (s *Server) getIngestRun(w http.ResponseWriter, r *http.Request) {
 
 // itemView is an item as the admin API shows it.
 type itemView struct {
-	ID        string             `json:"id"`
-	Society   string             `json:"society"`
-	FeedID    string             `json:"feed_id"`
-	Title     string             `json:"title"`
-	Link      string             `json:"link"`
-	Published time.Time          `json:"published"`
-	FirstSeen time.Time          `json:"first_seen"`
-	Updated   bool               `json:"updated"`
-	UpdatedAt *time.Time         `json:"updated_at,omitempty"`
-	Summary   string             `json:"summary"`
-	Topics    []string           `json:"topics"`
-	Scores    []items.TopicScore `json:"topic_scores"`
+	ID        string      `json:"id"`
+	Society   string      `json:"society"`
+	FeedID    string      `json:"feed_id"`
+	Title     string      `json:"title"`
+	Link      string      `json:"link"`
+	Published time.Time   `json:"published"`
+	FirstSeen time.Time   `json:"first_seen"`
+	Updated   bool        `json:"updated"`
+	UpdatedAt *time.Time  `json:"updated_at,omitempty"`
+	Summary   string      `json:"summary"`
+	Topics    []string    `json:"topics"`
+	Scores    []topicView `json:"topic_scores"`
+}
+
+// topicView is one of an item's topics with what gave it: its source, the
+// terms that matched, and the two worded ("matched: deep learning (title)").
+type topicView struct {
+	items.TopicScore
+	Reason string `json:"reason,omitempty"`
 }
 
 func viewItem(it items.Item) itemView {
 	v := itemView{
 		ID: it.Key, Society: it.Society, FeedID: it.FeedID, Title: it.Title, Link: it.Link,
 		Published: it.Published, FirstSeen: it.FirstSeen, Updated: it.Updated(),
-		Summary: it.Summary, Topics: it.TopicIDs(), Scores: it.Topics,
+		Summary: it.Summary, Topics: it.TopicIDs(), Scores: make([]topicView, len(it.Topics)),
+	}
+	for i, t := range it.Topics {
+		v.Scores[i] = topicView{TopicScore: t, Reason: t.Reason()}
 	}
 	if it.Updated() {
 		v.UpdatedAt = &it.UpdatedAt
@@ -121,4 +131,39 @@ func (s *Server) listItems(w http.ResponseWriter, r *http.Request) {
 		views[i] = viewItem(it)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": views, "next": page.Next})
+}
+
+// setItemTopics answers PUT /admin/items/{id}/topics, body {"topics":
+// [...]}, with the item as it now is.
+func (s *Server) setItemTopics(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Topics []string `json:"topics"`
+	}
+	if !decodeJSON(w, r, &in) {
+		return
+	}
+	it, err := s.Admin.CorrectTopics(r.Context(), r.PathValue("id"), in.Topics, apiActor)
+	if err != nil {
+		s.adminError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewItem(it))
+}
+
+// listCorrections answers ?limit= with the latest corrections of items'
+// topics, newest first.
+func (s *Server) listCorrections(w http.ResponseWriter, r *http.Request) {
+	limit, ok := parseLimit(w, r, 50, 500)
+	if !ok {
+		return
+	}
+	list, err := s.Admin.Corrections(r.Context(), limit)
+	if err != nil {
+		s.adminError(w, r, err)
+		return
+	}
+	if list == nil {
+		list = []admin.Correction{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"corrections": list})
 }

@@ -46,6 +46,11 @@ type AdminActions interface {
 	// ListItems reports admin.ErrBadRequest for a bad limit, since,
 	// society or cursor.
 	ListItems(ctx context.Context, q admin.ItemQuery) (items.Page, error)
+	// CorrectTopics reports admin.ErrBadRequest or admin.ErrUnknownTopic
+	// for a list of topics it refuses, admin.ErrNotFound for an unknown
+	// item.
+	CorrectTopics(ctx context.Context, id string, topics []string, actor string) (items.Item, error)
+	Corrections(ctx context.Context, limit int) ([]admin.Correction, error)
 	Trigger(ctx context.Context, req admin.TriggerRequest) (admin.Run, error)
 	Runs(ctx context.Context, limit int) ([]admin.Run, error)
 	Run(ctx context.Context, id string) (admin.RunDetail, error)
@@ -94,6 +99,8 @@ func (s *Server) Handler() http.Handler {
 	admin("POST /admin/ingest", s.startIngest)
 	admin("GET /admin/ingest/{id}", s.getIngestRun)
 	admin("GET /admin/items", s.listItems)
+	admin("PUT /admin/items/{id}/topics", s.setItemTopics)
+	admin("GET /admin/corrections", s.listCorrections)
 	admin("POST /admin/sends", s.triggerSend)
 	admin("GET /admin/sends", s.listRuns)
 	admin("GET /admin/sends/{id}", s.getRun)

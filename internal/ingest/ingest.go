@@ -44,7 +44,8 @@ type ItemStore interface {
 	Hashes(ctx context.Context, keys []string) (map[string]items.Hashes, error)
 	// Create stores a new item and reports false if it already exists.
 	Create(ctx context.Context, it items.Item) (bool, error)
-	// Update replaces a stored item's content, keeping when it was first seen.
+	// Update replaces a stored item's content, keeping when it was first
+	// seen, and its topics too once an admin corrected them.
 	Update(ctx context.Context, it items.Item) error
 	// SetRawHash records a stored item's raw hash, changing nothing else.
 	SetRawHash(ctx context.Context, key, rawHash string) error
