@@ -89,7 +89,7 @@ type Service struct {
 	Mail        email.Sender
 	KnownTopic  func(id string) bool
 	// CorrectionStore applies admins' corrections of items' topics, of
-	// which an item has at most MaxTopics (the taxonomy's max_topics).
+	// which an item has at most MaxTopics (items.MaxTopics).
 	CorrectionStore CorrectionStore
 	MaxTopics       int
 	// Catalog lists the societies (*feeds.Catalog, which reads the feed

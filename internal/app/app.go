@@ -33,6 +33,7 @@ import (
 	"github.com/radiogram/radiogram/internal/httpapi"
 	"github.com/radiogram/radiogram/internal/httpfeed"
 	"github.com/radiogram/radiogram/internal/ingest"
+	"github.com/radiogram/radiogram/internal/items"
 	"github.com/radiogram/radiogram/internal/letters"
 	"github.com/radiogram/radiogram/internal/metrics"
 	"github.com/radiogram/radiogram/internal/pagekit"
@@ -98,22 +99,32 @@ func load(ctx context.Context, getenv func(string) string, logs io.Writer, roles
 	return newApp(ctx, cfg, logs)
 }
 
-// newApp builds the app logging, and writing metrics, to logs.
-func newApp(ctx context.Context, cfg config.Config, logs io.Writer) (*App, error) {
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel}))
+// loadTaxonomyAndRegistry reads the taxonomy and the feed registry the
+// configuration names, else the embedded defaults.
+func loadTaxonomyAndRegistry(cfg config.Config) (*topics.Taxonomy, feeds.Registry, error) {
 	taxonomyData, err := readFileOr(cfg.TopicsFile, infra.Topics)
 	if err != nil {
-		return nil, err
+		return nil, feeds.Registry{}, err
 	}
 	taxonomy, err := topics.Load(taxonomyData)
 	if err != nil {
-		return nil, fmt.Errorf("topics: %w", err)
+		return nil, feeds.Registry{}, fmt.Errorf("topics: %w", err)
 	}
 	registryData, err := readFileOr(cfg.FeedsFile, infra.Feeds)
 	if err != nil {
-		return nil, err
+		return nil, feeds.Registry{}, err
 	}
 	registry, err := feeds.ParseRegistry(registryData, func(id string) bool { _, ok := taxonomy.Lookup(id); return ok })
+	if err != nil {
+		return nil, feeds.Registry{}, err
+	}
+	return taxonomy, registry, nil
+}
+
+// newApp builds the app logging, and writing metrics, to logs.
+func newApp(ctx context.Context, cfg config.Config, logs io.Writer) (*App, error) {
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	taxonomy, registry, err := loadTaxonomyAndRegistry(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +247,7 @@ func (a *App) APIHandler(ctx context.Context) (http.Handler, error) {
 			Now:      time.Now,
 			Log:      a.Log,
 
-			MaxTopics: a.Taxonomy.MaxTopics(),
+			MaxTopics: items.MaxTopics,
 		},
 	}
 	return srv.Handler(), nil

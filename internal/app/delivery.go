@@ -12,6 +12,7 @@ import (
 	"github.com/radiogram/radiogram/internal/digestmail"
 	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/ingestruns"
+	"github.com/radiogram/radiogram/internal/items"
 	"github.com/radiogram/radiogram/internal/lambdaevents"
 	"github.com/radiogram/radiogram/internal/metrics"
 	"github.com/radiogram/radiogram/internal/sesmail"
@@ -219,7 +220,7 @@ func (a *App) AdminService(svc *subscribers.Service) *admin.Service {
 		Mail:             a.MailSender,
 		KnownTopic:       a.catalog.KnownTopic,
 		CorrectionStore:  a.Corrections,
-		MaxTopics:        a.Taxonomy.MaxTopics(),
+		MaxTopics:        items.MaxTopics,
 		Catalog:          a.catalog,
 		TestRecipients:   a.Config.AdminEmails,
 		PreviewLinks:     svc.PreviewLinks,

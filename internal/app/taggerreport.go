@@ -2,12 +2,10 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"io"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/radiogram/radiogram/infra"
 	"github.com/radiogram/radiogram/internal/awsconfig"
 	"github.com/radiogram/radiogram/internal/config"
 	"github.com/radiogram/radiogram/internal/dynamo"
@@ -25,19 +23,15 @@ func TaggerReport(ctx context.Context, getenv func(string) string, out io.Writer
 	if err != nil {
 		return err
 	}
-	data, err := readFileOr(cfg.TopicsFile, infra.Topics)
+	taxonomy, registry, err := loadTaxonomyAndRegistry(cfg)
 	if err != nil {
 		return err
-	}
-	taxonomy, err := topics.Load(data)
-	if err != nil {
-		return fmt.Errorf("topics: %w", err)
 	}
 	labelled, err := corpus.Items()
 	if err != nil {
 		return err
 	}
-	opts := taggerreport.Options{Corpus: labelled, Tag: reportTag(topics.NewTagger(taxonomy))}
+	opts := taggerreport.Options{Corpus: labelled, Tag: reportTag(topics.NewTagger(taxonomy), registry.TopicsBySociety())}
 	if cfg.ItemsTable != "" && cfg.AdminTable != "" {
 		awsCfg, err := awsconfig.Load(ctx, cfg.Region, cfg.AWSEndpoint)
 		if err != nil {
@@ -49,11 +43,10 @@ func TaggerReport(ctx context.Context, getenv func(string) string, out io.Writer
 }
 
 // reportTag is the one place the report calls the tagger, as ingest would
-// tag the item (no feed's default topics: a correction does not name its
-// feed).
-func reportTag(tagger *topics.Tagger) taggerreport.Tag {
-	return func(title, summary string, _ []string) []string {
-		scored := tagger.Tag(title, summary, nil)
+// tag the item: with its society's feed settings (always_topics, defaults).
+func reportTag(tagger *topics.Tagger, bySociety map[string]topics.FeedTopics) taggerreport.Tag {
+	return func(ex taggerreport.Example) []string {
+		scored := tagger.Tag(topics.Text{Title: ex.Title, Summary: ex.Summary, Categories: ex.Categories}, bySociety[ex.Society])
 		ids := make([]string, len(scored))
 		for i, t := range scored {
 			ids[i] = t.ID

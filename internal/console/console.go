@@ -62,8 +62,8 @@ type Admin interface {
 type Handlers struct {
 	Admin  Admin
 	Topics []topics.Topic
-	// MaxTopics is the most topics an item may be given (the taxonomy's
-	// max_topics), which the topics form says.
+	// MaxTopics is the most topics an item may be given (items.MaxTopics),
+	// which the topics form says.
 	MaxTopics int
 	// Token is the admin token staff sign in with; empty refuses everyone.
 	// The session cookies and CSRF tokens are signed with a key derived

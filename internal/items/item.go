@@ -35,6 +35,10 @@ const (
 // unavailable: storing it again would fail again.
 var ErrRejected = errors.New("item rejected by the store")
 
+// MaxTopics is the most topics an admin may give one item: as many as the
+// default taxonomy's rules give (max_topics, 3) and a feed's own topic.
+const MaxTopics = 4
+
 // TopicScore is how strongly an item belongs to one topic of the taxonomy.
 type TopicScore struct {
 	ID    string  `json:"id" dynamodbav:"id"`

@@ -20,10 +20,9 @@ import (
 	"github.com/radiogram/radiogram/internal/topics/corpus"
 )
 
-// Tag is the tagger under test: the topic ids it gives an item with this
-// title and summary (and categories from its feed, which a tagger may use
-// or ignore).
-type Tag func(title, summary string, categories []string) []string
+// Tag is the tagger under test: the topic ids it gives the example's item,
+// as ingest would tag it (its society's feed settings apply).
+type Tag func(Example) []string
 
 // CorrectionSource reads every correction, newest first
 // (*dynamo.CorrectionStore).
@@ -33,6 +32,7 @@ type CorrectionSource interface {
 
 // Example is one labelled item: its text and the topics it should have.
 type Example struct {
+	Society        string
 	Title, Summary string
 	Categories     []string
 	Gold           []string
@@ -73,7 +73,7 @@ type Score struct {
 func Measure(examples []Example, tag Tag) Score {
 	s := Score{Items: len(examples), PerTopic: map[string]Counts{}}
 	for _, ex := range examples {
-		got := tag(ex.Title, ex.Summary, ex.Categories)
+		got := tag(ex)
 		exact := true
 		for _, id := range union(got, ex.Gold) {
 			inGot, inGold := slices.Contains(got, id), slices.Contains(ex.Gold, id)
@@ -129,7 +129,7 @@ func Latest(corrections []admin.Correction) []admin.Correction {
 func FromCorrections(corrections []admin.Correction) []Example {
 	out := make([]Example, len(corrections))
 	for i, c := range corrections {
-		out[i] = Example{Title: c.Title, Summary: c.Summary, Gold: topicIDs(c.After)}
+		out[i] = Example{Society: c.Society, Title: c.Title, Summary: c.Summary, Gold: topicIDs(c.After)}
 	}
 	return out
 }
@@ -139,7 +139,7 @@ func FromCorpus(list []corpus.Item, split string) []Example {
 	var out []Example
 	for _, it := range list {
 		if it.Split == split {
-			out = append(out, Example{Title: it.Title, Summary: it.Summary, Categories: it.Categories, Gold: it.Topics})
+			out = append(out, Example{Society: it.Society, Title: it.Title, Summary: it.Summary, Categories: it.Categories, Gold: it.Topics})
 		}
 	}
 	return out

@@ -16,7 +16,7 @@ import (
 // byTitle tags as a table says, and records the categories it was given.
 type byTitle map[string][]string
 
-func (b byTitle) tag(title, _ string, _ []string) []string { return b[title] }
+func (b byTitle) tag(ex Example) []string { return b[ex.Title] }
 
 func TestMeasure(t *testing.T) {
 	tag := byTitle{
