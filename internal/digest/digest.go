@@ -180,31 +180,37 @@ func AlertSince(sub subscribers.Subscriber, watermark, until time.Time) time.Tim
 	return Since(watermark, until, f)
 }
 
-// Matches reports whether an item is for a subscriber: one of its topics is
-// among the subscriber's topics, and its society is among theirs (none
-// chosen means every society).
+// Matches reports whether an item is for a subscriber by topic and
+// society: one of its topics is among the subscriber's topics, and its
+// society is among theirs (none chosen means every society). Keywords and
+// mute phrases, which need the run's tokenised texts, are applied by
+// Run.Pick, and so by Select and Pick.
 func Matches(p subscribers.Preferences, it items.Item) bool {
 	if len(p.Societies) > 0 && !slices.Contains(p.Societies, it.Society) {
 		return false
 	}
-	for _, t := range it.Topics {
-		if slices.Contains(p.Topics, t.ID) {
-			return true
-		}
-	}
-	return false
+	return hasTopic(p, &it)
 }
 
-// MatchKey names what Matches reads of the preferences: two subscribers
+// MatchKey names what Pick reads of the preferences: two subscribers
 // with the same key are matched to the same items. The planner selects
-// once per key and period, not once per subscriber.
+// once per key and period, not once per subscriber. Keywords and mute
+// phrases are in it, sorted, so that subscribers with different phrases
+// never share a selection; without phrases the key is what it always was.
 func MatchKey(p subscribers.Preferences) string {
-	return strings.Join(p.Topics, ",") + "|" + strings.Join(p.Societies, ",")
+	key := strings.Join(p.Topics, ",") + "|" + strings.Join(p.Societies, ",")
+	if len(p.Keywords) > 0 || len(p.Mute) > 0 {
+		// Phrases hold no control characters, so \x1f separates them.
+		key += "|" + strings.Join(slices.Sorted(slices.Values(p.Keywords)), "\x1f") +
+			"|" + strings.Join(slices.Sorted(slices.Values(p.Mute)), "\x1f")
+	}
+	return key
 }
 
-// Select returns the items first seen in (since, until] that match, newest
-// published first, ties by key. Only FirstSeen places an item in a period:
-// an item updated later is not sent again as new.
+// Select returns the items first seen in (since, until] that are for a
+// subscriber (see Run.Pick), newest published first, ties by key. Only
+// FirstSeen places an item in a period: an item updated later is not sent
+// again as new.
 func Select(p subscribers.Preferences, all []items.Item, since, until time.Time) []items.Item {
 	picked := Pick(p, all, since, until)
 	selected := make([]items.Item, len(picked))
@@ -214,17 +220,11 @@ func Select(p subscribers.Preferences, all []items.Item, since, until time.Time)
 	return selected
 }
 
-// Pick is Select returning the selected items' positions in all: a planner
-// selecting for thousands of distinct choices copies no item.
+// Pick is Select returning the selected items' positions in all. A
+// planner picking for many subscribers uses a Run, which tokenises and
+// matches phrases once for all of them.
 func Pick(p subscribers.Preferences, all []items.Item, since, until time.Time) []int {
-	var picked []int
-	for i, it := range all {
-		if it.FirstSeen.After(since) && !it.FirstSeen.After(until) && Matches(p, it) {
-			picked = append(picked, i)
-		}
-	}
-	slices.SortFunc(picked, func(a, b int) int { return newestFirst(all[a], all[b]) })
-	return picked
+	return NewRun(all).Pick(p, since, until)
 }
 
 // newestFirst orders items by publication, newest first, then by key so
