@@ -75,9 +75,19 @@ func (r *Run) Followed(keywords []string, picked []int) []string {
 	if l == nil {
 		return nil
 	}
+	// Few items match any keyword: only those are checked phrase by phrase.
+	var matched []int
+	for _, i := range picked {
+		if l.any.Has(i) {
+			matched = append(matched, i)
+		}
+	}
+	if len(matched) == 0 {
+		return nil
+	}
 	var out []string
 	for j, bits := range l.each {
-		if slices.ContainsFunc(picked, bits.Has) {
+		if slices.ContainsFunc(matched, bits.Has) {
 			out = append(out, l.phrases[j].Text)
 		}
 	}
