@@ -38,6 +38,18 @@ func TestPlanKeywordsAndMute(t *testing.T) {
 			news[i].Title = "Iodinated contrast shortage: what to do"
 		}
 	}
+	// A dry run counts what each would get, as the real run then sends.
+	dry, err := p.Plan(ctx, Request{RunID: "dry", Target: Target{Kind: TargetAll}, Until: until, Shard: 5, Sharded: true, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	for _, r := range dry.Recipients {
+		counts[r.SubscriberID] = r.Items
+	}
+	if len(q.jobs) != 0 || counts[ids[1]] != 3 || counts[ids[3]] != 1 || counts[ids[4]] != 2 {
+		t.Errorf("dry run: %d jobs queued, items per subscriber %v", len(q.jobs), counts)
+	}
 	if _, err := p.Plan(ctx, Request{RunID: "r", Target: Target{Kind: TargetAll}, Until: until, Shard: 5, Sharded: true}); err != nil {
 		t.Fatal(err)
 	}

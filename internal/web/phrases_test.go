@@ -161,3 +161,18 @@ func TestPreferencesPhrasesRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestPreferencesPhrasesRepeatedFields: a client posting one field per
+// phrase, rather than the page's text area, gets one phrase each.
+func TestPreferencesPhrasesRepeatedFields(t *testing.T) {
+	h := newHarness(t, testCatalog())
+	body := form("token", token("preferences", "s1"), "topics", "ai", "frequency", "daily", "hour", "7", "timezone", "UTC", "format", "html",
+		"keywords", "lung cancer screening", "keywords", "MRI", "mute", "COVID", "mute", "vaping")
+	if rec := h.do("POST", "/preferences", formType, body); rec.Code != 200 {
+		t.Fatalf("save: %d", rec.Code)
+	}
+	sub, _ := h.fake.get("s1")
+	if !slices.Equal(sub.Preferences.Keywords, []string{"lung cancer screening", "MRI"}) || !slices.Equal(sub.Preferences.Mute, []string{"COVID", "vaping"}) {
+		t.Errorf("stored keywords %q, mute %q", sub.Preferences.Keywords, sub.Preferences.Mute)
+	}
+}
