@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -24,7 +26,7 @@ func TestKeywordsAndMuteEndToEnd(t *testing.T) {
 	t.Parallel()
 	fs := newFeedServer(t)
 	a := newTestApp(t, fs.writeRegistry(t, testFeeds[:4]))
-	newTestAPI(t, a)
+	srv := newTestAPI(t, a)
 	ctx := context.Background()
 
 	steer := func(p subscribers.Preferences) subscribers.Preferences {
@@ -34,17 +36,50 @@ func TestKeywordsAndMuteEndToEnd(t *testing.T) {
 		return p
 	}
 	digestPrefs := steer(nextHourPrefs([]string{"ai", "safety"}, nil, subscribers.FormatHTML))
-	alertPrefs := steer(subscribers.Preferences{Topics: []string{"ai", "safety"}, Frequency: subscribers.Instant, Format: subscribers.FormatText})
 	stored := addConfirmed(t, a, "digest@hospital.test", digestPrefs)
-	addConfirmed(t, a, "alerts@hospital.test", alertPrefs)
-
-	// The phrases are stored with the subscriber and read back.
 	got, err := a.Subscribers.Get(ctx, stored.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(got.Preferences.Keywords, digestPrefs.Keywords) || !slices.Equal(got.Preferences.Mute, digestPrefs.Mute) {
 		t.Fatalf("stored keywords %q, mute %q", got.Preferences.Keywords, got.Preferences.Mute)
+	}
+
+	// The alert subscriber signs up through the API with phrases, confirms,
+	// and changes a mute word on the preferences page.
+	const alerts = "alerts@hospital.test"
+	signup := `{"email":"` + alerts + `","topics":["ai","safety"],"societies":["esr","rsna","wfumb"],"frequency":"instant","format":"text",` +
+		`"keywords":[" lung  cancer screened","Congress","congress"],"mute":["COVID"]}`
+	if p := fetch(t, "POST", srv.URL+"/subscribe", "application/json", signup); p.status != http.StatusAccepted {
+		t.Fatalf("subscribe: %d %s", p.status, p.body)
+	}
+	confirmation := waitForMail(t, a, alerts, 1)[0]
+	if p := postForm(t, srv.URL+"/confirm", url.Values{"token": {tokenIn(t, confirmation.link(t, "/confirm"))}}); p.status != 200 {
+		t.Fatalf("confirm: %d %s", p.status, p.body)
+	}
+	alertSub, err := a.Subscribers.GetByEmail(ctx, alerts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(alertSub.Preferences.Keywords, digestPrefs.Keywords) || !slices.Equal(alertSub.Preferences.Mute, []string{"COVID"}) {
+		t.Fatalf("signed up with keywords %q, mute %q", alertSub.Preferences.Keywords, alertSub.Preferences.Mute)
+	}
+	if p := fetch(t, "POST", srv.URL+"/manage", "application/json", `{"email":"`+alerts+`"}`); p.status != http.StatusAccepted {
+		t.Fatalf("manage: %d %s", p.status, p.body)
+	}
+	prefsLink := waitForMail(t, a, alerts, 2)[1].link(t, "/preferences")
+	if page := fetch(t, "GET", prefsLink, "", ""); !strings.Contains(page.body, ">lung cancer screened\nCongress</textarea>") {
+		t.Errorf("the preferences page does not show the keywords:\n%s", page.body)
+	}
+	saved := postForm(t, srv.URL+"/preferences", url.Values{
+		"token": {tokenIn(t, prefsLink)}, "topics": {"ai", "safety"}, "societies": {"esr", "rsna", "wfumb"}, "frequency": {"instant"},
+		"hour": {"7"}, "timezone": {"UTC"}, "format": {"text"}, "keywords": {"lung cancer screened\r\nCongress"}, "mute": {"PAEDIATRIC\r\n"},
+	})
+	if saved.status != 200 || !strings.Contains(saved.body, "COVID → PAEDIATRIC") {
+		t.Fatalf("saving the preferences: %d\n%s", saved.status, saved.body)
+	}
+	if alertSub, err = a.Subscribers.GetByEmail(ctx, alerts); err != nil || !slices.Equal(alertSub.Preferences.Mute, []string{"PAEDIATRIC"}) || !slices.Equal(alertSub.Preferences.Keywords, digestPrefs.Keywords) {
+		t.Fatalf("after saving: keywords %q, mute %q, %v", alertSub.Preferences.Keywords, alertSub.Preferences.Mute, err)
 	}
 
 	// The ingest plans the alerts.
@@ -93,12 +128,12 @@ func TestKeywordsAndMuteEndToEnd(t *testing.T) {
 		t.Fatalf("the fixtures no longer test the rule: an item only a keyword chooses %v, a muted item of a chosen topic %v, %d items wanted", outsideTopics, mutedInTopics, len(want))
 	}
 
-	for _, addr := range []string{"digest@hospital.test", "alerts@hospital.test"} {
+	for addr, mails := range map[string]int{"digest@hospital.test": 1, alerts: 3} { // the alerts' confirmation and manage mail first
 		box := mailbox(t, a, addr)
-		if len(box) != 1 {
-			t.Fatalf("%s got %d mails, want 1", addr, len(box))
+		if len(box) != mails {
+			t.Fatalf("%s got %d mails, want %d", addr, len(box), mails)
 		}
-		text := strings.Join(strings.Fields(box[0].Text), " ")
+		text := strings.Join(strings.Fields(box[mails-1].Text), " ")
 		for _, it := range all {
 			if has := strings.Contains(text, it.Title); has != slices.Contains(want, it.Title) {
 				t.Errorf("%s: %q present=%v, want %v", addr, it.Title, has, !has)
@@ -112,7 +147,7 @@ func TestKeywordsAndMuteEndToEnd(t *testing.T) {
 			}
 			after := text[strings.Index(text, title)+len(title):]
 			if i := strings.Index(after, "You follow: "+phrase+";"); i < 0 || i > 120 {
-				t.Errorf("%s: %q does not say \"You follow: %s; …\":\n%s", addr, title, phrase, box[0].Text)
+				t.Errorf("%s: %q does not say \"You follow: %s; …\":\n%s", addr, title, phrase, box[mails-1].Text)
 			}
 		}
 	}
