@@ -22,6 +22,8 @@ import (
 // screened" finds "lung cancer screening"), never one from a society they
 // did not choose (ACR's "urges Congress"), and never one a mute word
 // matches, though it is of a chosen topic. The mail names the keyword.
+// The alert subscriber signs up, confirms and changes a mute word through
+// the API, so the phrases go through DynamoDB's create and update.
 func TestKeywordsAndMuteEndToEnd(t *testing.T) {
 	t.Parallel()
 	fs := newFeedServer(t)
