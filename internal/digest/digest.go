@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/radiogram/radiogram/internal/items"
@@ -198,13 +197,36 @@ func Matches(p subscribers.Preferences, it items.Item) bool {
 // phrases are in it, sorted, so that subscribers with different phrases
 // never share a selection; without phrases the key is what it always was.
 func MatchKey(p subscribers.Preferences) string {
-	key := strings.Join(p.Topics, ",") + "|" + strings.Join(p.Societies, ",")
+	return string(AppendMatchKey(nil, p))
+}
+
+// AppendMatchKey appends MatchKey(p) to dst: a planner looking up a
+// million keys builds each in one buffer.
+func AppendMatchKey(dst []byte, p subscribers.Preferences) []byte {
+	dst = appendJoined(dst, p.Topics, ",")
+	dst = append(dst, '|')
+	dst = appendJoined(dst, p.Societies, ",")
 	if len(p.Keywords) > 0 || len(p.Mute) > 0 {
 		// Phrases hold no control characters, so \x1f separates them.
-		key += "|" + strings.Join(slices.Sorted(slices.Values(p.Keywords)), "\x1f") +
-			"|" + strings.Join(slices.Sorted(slices.Values(p.Mute)), "\x1f")
+		var scratch [subscribers.MaxPhrases]string
+		for _, list := range [][]string{p.Keywords, p.Mute} {
+			sorted := append(scratch[:0], list...)
+			slices.Sort(sorted)
+			dst = append(dst, '|')
+			dst = appendJoined(dst, sorted, "\x1f")
+		}
 	}
-	return key
+	return dst
+}
+
+func appendJoined(dst []byte, list []string, sep string) []byte {
+	for i, s := range list {
+		if i > 0 {
+			dst = append(dst, sep...)
+		}
+		dst = append(dst, s...)
+	}
+	return dst
 }
 
 // Select returns the items first seen in (since, until] that are for a

@@ -2,7 +2,6 @@ package digest
 
 import (
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/radiogram/radiogram/internal/items"
@@ -15,11 +14,19 @@ import (
 // subscriber: each item's title and summary is tokenised once (and only
 // once some subscriber has phrases), and each distinct list of phrases is
 // compiled and matched against every item once, then reused by everyone
-// who wrote the same list. A Run is not safe for concurrent use.
+// who wrote the same list. The items are sorted once, and the pick by
+// period, topics and societies alone is made once per distinct choice of
+// them: a subscriber's phrases only take items out of it and merge the
+// few their keywords match in. A Run is not safe for concurrent use.
 type Run struct {
 	all   []items.Item
+	order []int                  // positions in all, newest published first; nil until the first Pick
+	rank  []int                  // each position's place in order
+	bases map[string][]int       // picks by period, topics and societies alone, in order
 	index *keywords.Index        // nil until a subscriber with phrases is picked for
 	lists map[string]*phraseList // by the phrases as written, in order
+	buf   []byte                 // where the maps' keys are built
+	ints  []int                  // where Pick and Followed collect positions
 }
 
 // phraseList is one subscriber's keywords or mute phrases, compiled and
@@ -28,11 +35,13 @@ type phraseList struct {
 	phrases []keywords.Phrase
 	each    []keywords.Bits // the items each phrase matches
 	any     keywords.Bits   // the items any phrase matches
+	inOrder []int           // the items any phrase matches, in the run's order
+	ordered bool            // inOrder is filled in
 }
 
 // NewRun returns a Run over all.
 func NewRun(all []items.Item) *Run {
-	return &Run{all: all, lists: map[string]*phraseList{}}
+	return &Run{all: all, lists: map[string]*phraseList{}, bases: map[string][]int{}}
 }
 
 // Items returns the run's items; Pick's positions are positions in it.
@@ -46,25 +55,93 @@ func (r *Run) Items() []items.Item { return r.all }
 // keywords: a keyword brings an item in from outside the chosen topics,
 // never from outside the chosen societies, and a mute phrase beats both.
 func (r *Run) Pick(p subscribers.Preferences, since, until time.Time) []int {
+	r.sortOnce()
+	base := r.base(p, since, until)
 	follow, mute := r.list(p.Keywords), r.list(p.Mute)
-	var picked []int
-	for i := range r.all {
-		it := &r.all[i]
-		if !it.FirstSeen.After(since) || it.FirstSeen.After(until) {
-			continue
+	if follow == nil && mute == nil {
+		return slices.Clone(base)
+	}
+	var extra []int // what the keywords match, in order
+	if follow != nil {
+		if !follow.ordered {
+			for _, i := range r.order {
+				if follow.any.Has(i) {
+					follow.inOrder = append(follow.inOrder, i)
+				}
+			}
+			follow.ordered = true
 		}
-		if len(p.Societies) > 0 && !slices.Contains(p.Societies, it.Society) {
-			continue
+		extra = follow.inOrder
+	}
+	// Both lists are in the run's order: merged, the pick is too. It is
+	// collected in one buffer and copied once, at its size.
+	picked := r.ints[:0]
+	for b, e := 0, 0; b < len(base) || e < len(extra); {
+		var i int
+		if e == len(extra) || (b < len(base) && r.rank[base[b]] <= r.rank[extra[e]]) {
+			i = base[b]
+			b++
+			if e < len(extra) && extra[e] == i {
+				e++
+			}
+		} else {
+			i = extra[e]
+			e++
+			if !r.inPeriodFrom(p, i, since, until) {
+				continue
+			}
 		}
-		if mute != nil && mute.any.Has(i) {
-			continue
-		}
-		if hasTopic(p, it) || (follow != nil && follow.any.Has(i)) {
+		if mute == nil || !mute.any.Has(i) {
 			picked = append(picked, i)
 		}
 	}
-	slices.SortFunc(picked, func(a, b int) int { return newestFirst(r.all[a], r.all[b]) })
+	r.ints = picked
+	return slices.Clone(picked)
+}
+
+// sortOnce orders the run's items newest first, once.
+func (r *Run) sortOnce() {
+	if r.order != nil {
+		return
+	}
+	r.order = make([]int, len(r.all))
+	for i := range r.order {
+		r.order[i] = i
+	}
+	slices.SortFunc(r.order, func(a, b int) int { return newestFirst(r.all[a], r.all[b]) })
+	r.rank = make([]int, len(r.all))
+	for n, i := range r.order {
+		r.rank[i] = n
+	}
+}
+
+// base is the pick by period, topics and societies alone, made once per
+// distinct choice of them.
+func (r *Run) base(p subscribers.Preferences, since, until time.Time) []int {
+	r.buf = since.AppendFormat(r.buf[:0], time.RFC3339Nano)
+	r.buf = until.AppendFormat(append(r.buf, '|'), time.RFC3339Nano)
+	r.buf = appendJoined(append(r.buf, '|'), p.Topics, ",")
+	r.buf = appendJoined(append(r.buf, '|'), p.Societies, ",")
+	if picked, ok := r.bases[string(r.buf)]; ok {
+		return picked
+	}
+	key := string(r.buf)
+	picked := []int{}
+	for _, i := range r.order {
+		if r.inPeriodFrom(p, i, since, until) && hasTopic(p, &r.all[i]) {
+			picked = append(picked, i)
+		}
+	}
+	r.bases[key] = picked
 	return picked
+}
+
+// inPeriodFrom reports whether the item at i was first seen in (since,
+// until] and comes from one of p's societies.
+func (r *Run) inPeriodFrom(p subscribers.Preferences, i int, since, until time.Time) bool {
+	it := &r.all[i]
+	return it.FirstSeen.After(since) && !it.FirstSeen.After(until) &&
+		(len(p.Societies) == 0 || slices.Contains(p.Societies, it.Society))
 }
 
 // Followed returns the phrases among keywords that match at least one of
@@ -76,12 +153,13 @@ func (r *Run) Followed(keywords []string, picked []int) []string {
 		return nil
 	}
 	// Few items match any keyword: only those are checked phrase by phrase.
-	var matched []int
+	matched := r.ints[:0]
 	for _, i := range picked {
 		if l.any.Has(i) {
 			matched = append(matched, i)
 		}
 	}
+	r.ints = matched
 	if len(matched) == 0 {
 		return nil
 	}
@@ -100,11 +178,14 @@ func (r *Run) list(phrases []string) *phraseList {
 		return nil
 	}
 	// Phrases hold no control characters (subscribers.NormalizePhrases),
-	// so the separator cannot join two lists into the same key.
-	key := strings.Join(phrases, "\x1f")
-	if l, ok := r.lists[key]; ok {
+	// so the separator cannot join two lists into the same key. The key
+	// is built in one buffer: a lookup that finds the list allocates
+	// nothing.
+	r.buf = appendJoined(r.buf[:0], phrases, "\x1f")
+	if l, ok := r.lists[string(r.buf)]; ok {
 		return l
 	}
+	key := string(r.buf)
 	if r.index == nil {
 		texts := make([]keywords.Text, len(r.all))
 		for i := range r.all {

@@ -1,11 +1,15 @@
 package digest
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/radiogram/radiogram/internal/items"
+	"github.com/radiogram/radiogram/internal/keywords"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
@@ -146,5 +150,65 @@ func TestMatchKeyPhrases(t *testing.T) {
 			t.Errorf("preferences %d and %d share the key %q", j, i, MatchKey(p))
 		}
 		seen[MatchKey(p)] = i
+	}
+}
+
+// TestRunPickMatchesTheRule compares the run's merged picks, shared across
+// many subscribers, with the rule applied item by item.
+func TestRunPickMatchesTheRule(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 2))
+	vocab := []string{"lung", "cancer", "screening", "screened", "ai", "said", "covid", "mri", "ct", "dose", "échographie", "echographie", "stroke", "policy"}
+	topicIDs := []string{"ai", "oncology", "safety", "neuro", "policy"}
+	societies := []string{"esr", "rsna", "acr"}
+	words := func(n int) string {
+		var w []string
+		for range n {
+			w = append(w, vocab[rng.IntN(len(vocab))])
+		}
+		return strings.Join(w, " ")
+	}
+	base := mustTime(t, "2026-11-21T00:00:00Z")
+	var all []items.Item
+	for i := range 150 {
+		seen := base.Add(time.Duration(rng.IntN(72)) * time.Hour)
+		all = append(all, items.Item{Key: fmt.Sprintf("k%03d", i), Society: societies[rng.IntN(3)], Title: words(5), Summary: words(12),
+			Topics: topics(topicIDs[rng.IntN(len(topicIDs))], 0.9), FirstSeen: seen, Published: seen.Add(-time.Duration(rng.IntN(3)) * time.Hour)})
+	}
+	run := NewRun(all)
+	for n := range 300 {
+		var p subscribers.Preferences
+		p.Topics = []string{topicIDs[rng.IntN(len(topicIDs))]}
+		if rng.IntN(2) == 0 {
+			p.Societies = []string{societies[rng.IntN(3)]}
+		}
+		for range rng.IntN(3) {
+			p.Keywords = append(p.Keywords, words(1+rng.IntN(2)))
+		}
+		for range rng.IntN(3) {
+			p.Mute = append(p.Mute, words(1+rng.IntN(2)))
+		}
+		since := base.Add(time.Duration(rng.IntN(48)) * time.Hour)
+		until := since.Add(24 * time.Hour)
+
+		follow, mute := keywords.Compile(p.Keywords), keywords.Compile(p.Mute)
+		var want []items.Item
+		for _, it := range all {
+			text := keywords.Tokenize(it.Title, it.Summary)
+			_, followed := keywords.First(follow, text)
+			_, muted := keywords.First(mute, text)
+			inPeriod := it.FirstSeen.After(since) && !it.FirstSeen.After(until)
+			fromChosen := len(p.Societies) == 0 || slices.Contains(p.Societies, it.Society)
+			if inPeriod && fromChosen && !muted && (Matches(p, it) || followed) {
+				want = append(want, it)
+			}
+		}
+		slices.SortFunc(want, newestFirst)
+		var got []string
+		for _, i := range run.Pick(p, since, until) {
+			got = append(got, all[i].Key)
+		}
+		if !slices.Equal(got, keysOf(want)) {
+			t.Fatalf("subscriber %d %+v:\n got %q\nwant %q", n, p, got, keysOf(want))
+		}
 	}
 }
