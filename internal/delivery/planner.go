@@ -390,7 +390,8 @@ type selector struct {
 	until time.Time
 	kind  digest.Kind
 	cache map[string]*selection
-	buf   []byte // where keys are built
+	buf   []byte           // where keys are built
+	keys  digest.MatchKeys // digest.MatchKey, each list of phrases sorted once
 }
 
 func (s *selector) of(p subscribers.Preferences, since time.Time) *selection {
@@ -398,7 +399,7 @@ func (s *selector) of(p subscribers.Preferences, since time.Time) *selection {
 	// allocates nothing, which counts with a million subscribers.
 	s.buf = since.AppendFormat(s.buf[:0], time.RFC3339Nano)
 	s.buf = append(append(append(s.buf, '|'), p.Format...), '|')
-	s.buf = digest.AppendMatchKey(s.buf, p)
+	s.buf = s.keys.Append(s.buf, p)
 	if sel, ok := s.cache[string(s.buf)]; ok {
 		return sel
 	}

@@ -219,6 +219,39 @@ func AppendMatchKey(dst []byte, p subscribers.Preferences) []byte {
 	return dst
 }
 
+// MatchKeys appends MatchKey of many preferences, as AppendMatchKey does,
+// sorting each distinct list of phrases once rather than once per
+// subscriber. The zero value is ready to use; it is not safe for
+// concurrent use.
+type MatchKeys struct {
+	sorted map[string]string // a list as written, joined → sorted and joined
+	buf    []byte
+}
+
+// Append appends MatchKey(p) to dst.
+func (m *MatchKeys) Append(dst []byte, p subscribers.Preferences) []byte {
+	if len(p.Keywords) == 0 && len(p.Mute) == 0 {
+		return AppendMatchKey(dst, p)
+	}
+	if m.sorted == nil {
+		m.sorted = map[string]string{}
+	}
+	dst = appendJoined(dst, p.Topics, ",")
+	dst = append(dst, '|')
+	dst = appendJoined(dst, p.Societies, ",")
+	for _, list := range [][]string{p.Keywords, p.Mute} {
+		m.buf = appendJoined(m.buf[:0], list, "\x1f")
+		joined, ok := m.sorted[string(m.buf)]
+		if !ok {
+			sorted := slices.Sorted(slices.Values(list))
+			joined = string(appendJoined(nil, sorted, "\x1f"))
+			m.sorted[string(m.buf)] = joined
+		}
+		dst = append(append(dst, '|'), joined...)
+	}
+	return dst
+}
+
 func appendJoined(dst []byte, list []string, sep string) []byte {
 	for i, s := range list {
 		if i > 0 {

@@ -144,6 +144,14 @@ func TestMatchKeyPhrases(t *testing.T) {
 		with([]string{"a b"}, nil),
 		with([]string{"COVID"}, nil),
 	}
+	var memo MatchKeys
+	for _, p := range append(distinct, same[0][0], same[0][1], same[1][0], same[2][0]) {
+		for range 2 { // the second time from the memo
+			if got := string(memo.Append([]byte("x"), p)); got != "x"+MatchKey(p) {
+				t.Errorf("MatchKeys.Append = %q, want %q", got, "x"+MatchKey(p))
+			}
+		}
+	}
 	seen := map[string]int{}
 	for i, p := range distinct {
 		if j, dup := seen[MatchKey(p)]; dup {
