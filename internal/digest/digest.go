@@ -298,14 +298,19 @@ func newestFirst(a, b items.Item) int {
 func ContentKey(kind string, format subscribers.Format, topics []string, itemKeys []string) string {
 	h := sha256.New()
 	// Every field is length-prefixed, so no two different inputs can be
-	// concatenated into the same bytes.
+	// concatenated into the same bytes. The planner keys a selection per
+	// distinct choice, a million with keywords: one buffer for the
+	// lengths, one copy of each set.
+	var n [binary.MaxVarintLen64]byte
 	write := func(s string) {
-		h.Write(binary.AppendUvarint(nil, uint64(len(s))))
+		h.Write(binary.AppendUvarint(n[:0], uint64(len(s))))
 		h.Write([]byte(s))
 	}
 	writeSet := func(values []string) {
-		set := slices.Compact(slices.Sorted(slices.Values(values)))
-		h.Write(binary.AppendUvarint(nil, uint64(len(set))))
+		set := slices.Clone(values)
+		slices.Sort(set)
+		set = slices.Compact(set)
+		h.Write(binary.AppendUvarint(n[:0], uint64(len(set))))
 		for _, v := range set {
 			write(v)
 		}
