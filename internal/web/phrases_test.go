@@ -176,3 +176,20 @@ func TestPreferencesPhrasesRepeatedFields(t *testing.T) {
 		t.Errorf("stored keywords %q, mute %q", sub.Preferences.Keywords, sub.Preferences.Mute)
 	}
 }
+
+// TestSubscribeFormPhrases: a sign-up form may carry the phrases too, one
+// a line.
+func TestSubscribeFormPhrases(t *testing.T) {
+	h := newHarness(t, testCatalog())
+	rec := h.do("POST", "/subscribe", formType, form("email", "b@example.org", "topics", "ai", "keywords", "lung cancer screening\r\nMRI", "mute", "COVID"))
+	if rec.Code != 200 {
+		t.Fatalf("status %d", rec.Code)
+	}
+	got := h.fake.signUpsSoFar()[0].Preferences
+	if !slices.Equal(got.Keywords, []string{"lung cancer screening", "MRI"}) || !slices.Equal(got.Mute, []string{"COVID"}) {
+		t.Errorf("signed up with keywords %q, mute %q", got.Keywords, got.Mute)
+	}
+	if rec := h.do("POST", "/subscribe", formType, form("email", "c@example.org", "topics", "ai", "mute", "<i>")); rec.Code != 400 || !strings.Contains(html.UnescapeString(rec.Body.String()), `"<i>" must not contain < or >`) {
+		t.Errorf("a refused phrase on the sign-up form: %d", rec.Code)
+	}
+}
