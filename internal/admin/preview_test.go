@@ -169,3 +169,38 @@ func TestPreviewLinksFallback(t *testing.T) {
 		t.Errorf("fallback preview:\n%s", msg.Text)
 	}
 }
+
+// TestPreviewFollowsKeywordsAndMute: a subscriber's preview picks what
+// their mail would: an item only a keyword chose, under "Your keywords"
+// and naming it, and not an item of their topic that a mute word matches.
+func TestPreviewFollowsKeywordsAndMute(t *testing.T) {
+	svc, _ := newPreviewService(t, subscribers.FormatText)
+	seen := testNow.Add(-time.Hour)
+	news := func(key, title, topic string) items.Item {
+		return items.Item{Key: key, Society: "esr", Title: title, Link: "https://example.org/" + key,
+			Published: seen, FirstSeen: seen, Topics: []items.TopicScore{{ID: topic, Score: 1}}}
+	}
+	svc.ItemStore = previewItems{[]items.Item{
+		news("k1", "AI in the reading room", "ai"),
+		news("k2", "AI triage during COVID-19", "ai"),
+		news("k3", "Lung cancer screening starts", "oncology"),
+		news("k4", "Cardiac CT volumes", "cardiac"),
+	}}
+	svc.SubscriberStore = oneSubscriber{sub: subscribers.Subscriber{ID: "sub-1", Email: "ada@example.org", Status: subscribers.StatusConfirmed,
+		Preferences: subscribers.Preferences{Topics: []string{"ai"}, Frequency: subscribers.Daily, Hour: 7, TimeZone: "UTC", Format: subscribers.FormatText,
+			Keywords: []string{"lung cancer screened"}, Mute: []string{"covid"}}}}
+	msg, err := svc.Preview(context.Background(), PreviewRequest{Subscriber: "ada@example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Your keywords", "Lung cancer screening starts", "You follow: lung cancer screened.", "AI in the reading room"} {
+		if !strings.Contains(msg.Text, want) {
+			t.Errorf("the preview lacks %q:\n%s", want, msg.Text)
+		}
+	}
+	for _, unwanted := range []string{"COVID-19", "Cardiac CT"} {
+		if strings.Contains(msg.Text, unwanted) {
+			t.Errorf("the preview has %q:\n%s", unwanted, msg.Text)
+		}
+	}
+}

@@ -429,7 +429,7 @@ func (s *Service) preview(ctx context.Context, req PreviewRequest) (email.Messag
 	for i, it := range selected {
 		keys[i] = it.Key
 	}
-	tmpl, err := s.Renderer.Compile(ctx, delivery.Job{Kind: kind, Until: now, Format: sub.Preferences.Format, Topics: sub.Preferences.Topics, ItemKeys: keys}, selected)
+	tmpl, err := s.Renderer.Compile(ctx, delivery.Job{Kind: kind, Until: now, Format: sub.Preferences.Format, Topics: sub.Preferences.Topics, ItemKeys: keys, Keywords: sub.Preferences.Keywords}, selected)
 	if err != nil {
 		return email.Message{}, "", fmt.Errorf("render preview: %w", err)
 	}

@@ -28,6 +28,10 @@ type Job struct {
 	// Societies are the recipients' chosen societies, when they chose
 	// some: their items then say they come from a society they follow.
 	Societies []string `json:"societies,omitempty"`
+	// Keywords are the recipients' keywords that match the job's items:
+	// those items say "You follow: <keyword>", and an item outside the
+	// recipients' topics is shown under them.
+	Keywords []string `json:"keywords,omitempty"`
 }
 
 // Recipient is one subscriber of a job, with the start of their period.

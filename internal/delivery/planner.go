@@ -282,7 +282,7 @@ func (p *Planner) plan(ctx context.Context, req Request) (Report, error) {
 	}
 
 	jobs := jobGrouper{template: Job{RunID: req.RunID, Kind: kind, Until: rep.Until}, open: map[string]*Job{}}
-	selections := selector{all: all, until: rep.Until, kind: kind, cache: map[string]*selection{}}
+	selections := selector{run: digest.NewRun(all), until: rep.Until, kind: kind, cache: map[string]*selection{}}
 	// Nothing to send: a digest subscriber's period just ends, and their
 	// next due hour is set. An alert subscriber's is left as it is: their
 	// next alert looks back no further than its lookback anyway, and a
@@ -377,36 +377,45 @@ type selection struct {
 	titles  []string // the first few, for a dry run's detail
 	topics  []string // the subscribers' topics with an item among them
 	content string   // the job content key (digest.ContentKey)
+	// keywords are the subscribers' keywords that match an item: their
+	// mail says "You follow: …" for those items.
+	keywords []string
 }
 
 // selector selects items once per distinct preferences and period: a list
 // of a million subscribers has a few thousand distinct choices, and
 // selecting per subscriber would cost a million passes over the items.
 type selector struct {
-	all   []items.Item
+	run   *digest.Run // the items, with phrases matched once per run
 	until time.Time
 	kind  digest.Kind
 	cache map[string]*selection
+	buf   []byte           // where keys are built
+	keys  digest.MatchKeys // digest.MatchKey, each list of phrases sorted once
 }
 
 func (s *selector) of(p subscribers.Preferences, since time.Time) *selection {
-	key := since.Format(time.RFC3339Nano) + "|" + string(p.Format) + "|" + digest.MatchKey(p)
-	if sel, ok := s.cache[key]; ok {
+	// The key is built in one buffer: a lookup that finds its selection
+	// allocates nothing, which counts with a million subscribers.
+	s.buf = since.AppendFormat(s.buf[:0], time.RFC3339Nano)
+	s.buf = append(append(append(s.buf, '|'), p.Format...), '|')
+	s.buf = s.keys.Append(s.buf, p)
+	if sel, ok := s.cache[string(s.buf)]; ok {
 		return sel
 	}
-	picked := digest.Pick(p, s.all, since, s.until)
-	sel := &selection{keys: make([]string, len(picked))}
-	seenTopics := map[string]bool{}
+	key := string(s.buf)
+	picked := s.run.Pick(p, since, s.until)
+	sel := &selection{keys: make([]string, len(picked)), titles: make([]string, 0, min(5, len(picked))), keywords: s.run.Followed(p.Keywords, picked)}
+	all := s.run.Items()
 	for i, n := range picked {
-		it := &s.all[n]
+		it := &all[n]
 		sel.keys[i] = it.Key
 		if i < 5 {
 			sel.titles = append(sel.titles, it.Title)
 		}
-		for _, t := range it.TopicIDs() {
-			if slices.Contains(p.Topics, t) && !seenTopics[t] {
-				seenTopics[t] = true
-				sel.topics = append(sel.topics, t)
+		for _, t := range it.Topics {
+			if slices.Contains(p.Topics, t.ID) && !slices.Contains(sel.topics, t.ID) {
+				sel.topics = append(sel.topics, t.ID)
 			}
 		}
 	}
@@ -432,10 +441,16 @@ func (g *jobGrouper) add(sub subscribers.Subscriber, since time.Time, sel *selec
 		societies = slices.Sorted(slices.Values(sub.Preferences.Societies))
 		key += "|" + strings.Join(societies, ",")
 	}
+	// So do recipients whose keywords matched items: their mail names the
+	// keyword. Phrases hold no control characters to confuse the key.
+	if len(sel.keywords) > 0 {
+		key += "|k:" + strings.Join(sel.keywords, "\x1f")
+	}
 	job := g.open[key]
 	if job == nil || len(job.Recipients) == MaxRecipients {
 		j := g.template
 		j.Format, j.Topics, j.Societies, j.ItemKeys = sub.Preferences.Format, sub.Preferences.Topics, societies, sel.keys
+		j.Keywords = sel.keywords
 		job = &j
 		g.open[key] = job
 		g.all = append(g.all, job)

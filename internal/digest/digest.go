@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/radiogram/radiogram/internal/items"
@@ -180,31 +179,93 @@ func AlertSince(sub subscribers.Subscriber, watermark, until time.Time) time.Tim
 	return Since(watermark, until, f)
 }
 
-// Matches reports whether an item is for a subscriber: one of its topics is
-// among the subscriber's topics, and its society is among theirs (none
-// chosen means every society).
+// Matches reports whether an item is for a subscriber by topic and
+// society: one of its topics is among the subscriber's topics, and its
+// society is among theirs (none chosen means every society). Keywords and
+// mute phrases, which need the run's tokenised texts, are applied by
+// Run.Pick, and so by Select and Pick.
 func Matches(p subscribers.Preferences, it items.Item) bool {
 	if len(p.Societies) > 0 && !slices.Contains(p.Societies, it.Society) {
 		return false
 	}
-	for _, t := range it.Topics {
-		if slices.Contains(p.Topics, t.ID) {
-			return true
+	return hasTopic(p, &it)
+}
+
+// MatchKey names what Pick reads of the preferences: two subscribers
+// with the same key are matched to the same items. The planner selects
+// once per key and period, not once per subscriber. Keywords and mute
+// phrases are in it, sorted, so that subscribers with different phrases
+// never share a selection; without phrases the key is what it always was.
+func MatchKey(p subscribers.Preferences) string {
+	return string(AppendMatchKey(nil, p))
+}
+
+// AppendMatchKey appends MatchKey(p) to dst: a planner looking up a
+// million keys builds each in one buffer.
+func AppendMatchKey(dst []byte, p subscribers.Preferences) []byte {
+	dst = appendJoined(dst, p.Topics, ",")
+	dst = append(dst, '|')
+	dst = appendJoined(dst, p.Societies, ",")
+	if len(p.Keywords) > 0 || len(p.Mute) > 0 {
+		// Phrases hold no control characters, so \x1f separates them.
+		var scratch [subscribers.MaxPhrases]string
+		for _, list := range [][]string{p.Keywords, p.Mute} {
+			sorted := append(scratch[:0], list...)
+			slices.Sort(sorted)
+			dst = append(dst, '|')
+			dst = appendJoined(dst, sorted, "\x1f")
 		}
 	}
-	return false
+	return dst
 }
 
-// MatchKey names what Matches reads of the preferences: two subscribers
-// with the same key are matched to the same items. The planner selects
-// once per key and period, not once per subscriber.
-func MatchKey(p subscribers.Preferences) string {
-	return strings.Join(p.Topics, ",") + "|" + strings.Join(p.Societies, ",")
+// MatchKeys appends MatchKey of many preferences, as AppendMatchKey does,
+// sorting each distinct list of phrases once rather than once per
+// subscriber. The zero value is ready to use; it is not safe for
+// concurrent use.
+type MatchKeys struct {
+	sorted map[string]string // a list as written, joined → sorted and joined
+	buf    []byte
 }
 
-// Select returns the items first seen in (since, until] that match, newest
-// published first, ties by key. Only FirstSeen places an item in a period:
-// an item updated later is not sent again as new.
+// Append appends MatchKey(p) to dst.
+func (m *MatchKeys) Append(dst []byte, p subscribers.Preferences) []byte {
+	if len(p.Keywords) == 0 && len(p.Mute) == 0 {
+		return AppendMatchKey(dst, p)
+	}
+	if m.sorted == nil {
+		m.sorted = map[string]string{}
+	}
+	dst = appendJoined(dst, p.Topics, ",")
+	dst = append(dst, '|')
+	dst = appendJoined(dst, p.Societies, ",")
+	for _, list := range [][]string{p.Keywords, p.Mute} {
+		m.buf = appendJoined(m.buf[:0], list, "\x1f")
+		joined, ok := m.sorted[string(m.buf)]
+		if !ok {
+			sorted := slices.Sorted(slices.Values(list))
+			joined = string(appendJoined(nil, sorted, "\x1f"))
+			m.sorted[string(m.buf)] = joined
+		}
+		dst = append(append(dst, '|'), joined...)
+	}
+	return dst
+}
+
+func appendJoined(dst []byte, list []string, sep string) []byte {
+	for i, s := range list {
+		if i > 0 {
+			dst = append(dst, sep...)
+		}
+		dst = append(dst, s...)
+	}
+	return dst
+}
+
+// Select returns the items first seen in (since, until] that are for a
+// subscriber (see Run.Pick), newest published first, ties by key. Only
+// FirstSeen places an item in a period: an item updated later is not sent
+// again as new.
 func Select(p subscribers.Preferences, all []items.Item, since, until time.Time) []items.Item {
 	picked := Pick(p, all, since, until)
 	selected := make([]items.Item, len(picked))
@@ -214,17 +275,11 @@ func Select(p subscribers.Preferences, all []items.Item, since, until time.Time)
 	return selected
 }
 
-// Pick is Select returning the selected items' positions in all: a planner
-// selecting for thousands of distinct choices copies no item.
+// Pick is Select returning the selected items' positions in all. A
+// planner picking for many subscribers uses a Run, which tokenises and
+// matches phrases once for all of them.
 func Pick(p subscribers.Preferences, all []items.Item, since, until time.Time) []int {
-	var picked []int
-	for i, it := range all {
-		if it.FirstSeen.After(since) && !it.FirstSeen.After(until) && Matches(p, it) {
-			picked = append(picked, i)
-		}
-	}
-	slices.SortFunc(picked, func(a, b int) int { return newestFirst(all[a], all[b]) })
-	return picked
+	return NewRun(all).Pick(p, since, until)
 }
 
 // newestFirst orders items by publication, newest first, then by key so
@@ -243,14 +298,19 @@ func newestFirst(a, b items.Item) int {
 func ContentKey(kind string, format subscribers.Format, topics []string, itemKeys []string) string {
 	h := sha256.New()
 	// Every field is length-prefixed, so no two different inputs can be
-	// concatenated into the same bytes.
+	// concatenated into the same bytes. The planner keys a selection per
+	// distinct choice, a million with keywords: one buffer for the
+	// lengths, one copy of each set.
+	var n [binary.MaxVarintLen64]byte
 	write := func(s string) {
-		h.Write(binary.AppendUvarint(nil, uint64(len(s))))
+		h.Write(binary.AppendUvarint(n[:0], uint64(len(s))))
 		h.Write([]byte(s))
 	}
 	writeSet := func(values []string) {
-		set := slices.Compact(slices.Sorted(slices.Values(values)))
-		h.Write(binary.AppendUvarint(nil, uint64(len(set))))
+		set := slices.Clone(values)
+		slices.Sort(set)
+		set = slices.Compact(set)
+		h.Write(binary.AppendUvarint(n[:0], uint64(len(set))))
 		for _, v := range set {
 			write(v)
 		}

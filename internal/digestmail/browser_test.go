@@ -26,6 +26,10 @@ func TestMailsInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	steeredMail, err := r.Render(steeredDigest(t, subscribers.FormatHTML), alice)
+	if err != nil {
+		t.Fatal(err)
+	}
 	alertRecipient := alice
 	alertRecipient.Heading = "Alert · 21 Nov"
 	alertContent := weeklyDigest(t, subscribers.FormatHTML)
@@ -54,7 +58,7 @@ func TestMailsInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	pages := map[string]string{
-		"digest": digestMail.HTML, "alert": alertMail.HTML,
+		"digest": digestMail.HTML, "alert": alertMail.HTML, "digest-keywords": steeredMail.HTML,
 		"confirmation": confirmation.HTML, "manage": manage.HTML,
 	}
 	mux := http.NewServeMux()
@@ -74,7 +78,7 @@ func TestMailsInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, width := range []int64{375, 1024} {
-			for _, name := range []string{"digest", "alert", "confirmation", "manage"} {
+			for _, name := range []string{"digest", "alert", "digest-keywords", "confirmation", "manage"} {
 				browsertest.Run(t, ctx, chromedp.EmulateViewport(width, 800), chromedp.Navigate(ts.URL+"/"+name), chromedp.WaitVisible(chromedp.CSS("h1")))
 				if over := browsertest.Overflow(t, ctx); over > 0 {
 					t.Errorf("%s at %d px (%s): %d px of sideways scrolling", name, width, scheme, over)

@@ -43,12 +43,28 @@ type Content struct {
 	// delivery job groups by them): their items say "From a society you
 	// follow." Empty when the recipients chose none.
 	FollowedSocieties []string
+	// Keywords are the recipients' keyword phrases (a delivery job groups
+	// by them): an item matching one says "You follow: <phrase>", naming
+	// the first in this order.
+	Keywords []string
 }
 
 // Section is the items of one topic, under a heading with its name.
 type Section struct {
 	Topic topics.Topic
 	Items []items.Item
+	// Followed marks the section of items that only the recipients'
+	// keywords brought in (FollowedSection): they rank first, as asked for
+	// by name, and have no topic of the section to show "matched:" for.
+	Followed bool
+}
+
+// FollowedSectionName heads the items only the recipients' keywords chose.
+const FollowedSectionName = "Your keywords"
+
+// FollowedSection returns the section of items that only keywords chose.
+func FollowedSection(list []items.Item) Section {
+	return Section{Topic: topics.Topic{Name: FollowedSectionName}, Items: list, Followed: true}
 }
 
 // Recipient is what differs per recipient. All of it is filled in after

@@ -84,6 +84,37 @@ func weeklyDigest(t testing.TB, format subscribers.Format) Content {
 	}
 }
 
+// steeredDigest is a digest for recipients who chose AI and
+// Neuroradiology from the ESR, and follow "lung cancer screening" and
+// "gadolinium": the lung cancer item, of no chosen topic, comes under
+// their keywords; the gadolinium item stays in its topic's section, saying
+// it is followed; the ESR's AI item names the terms that decided its topic.
+func steeredDigest(t testing.TB, format subscribers.Format) Content {
+	it := loadItems(t)
+	it[0].Topics[0].Source = items.SourceRules
+	it[0].Topics[0].Matched = []items.Match{
+		{Term: "second reader", Field: "title"}, {Term: "Second reader", Field: "summary"},
+		{Term: "artificial intelligence", Field: "summary"}, {Term: "screen*", Field: "title"},
+	}
+	it[1].Topics[0].Source = items.SourceFeed // a feed's topic: no terms to show
+	it[1].Topics[0].Matched = []items.Match{{Term: "never shown", Field: "title"}}
+	return Content{
+		Kind:   digest.KindDigest,
+		Format: format,
+		Sections: []Section{
+			FollowedSection(it[3:4]),
+			{Topic: topicAI, Items: it[0:3]},
+			{Topic: topicNeuro, Items: it[6:8]},
+		},
+		SocietyNames:      societyNames,
+		TopicNames:        map[string]string{"thoracic": "Chest", "safety": "Safety", "screening": "Screening"},
+		Location:          mustLoadLocation(t, "Europe/Vienna"),
+		Chosen:            []string{"ai", "neuro"},
+		FollowedSocieties: []string{"esr"},
+		Keywords:          []string{"lung cancer screening", "Gadolinium"},
+	}
+}
+
 func textDigest(t testing.TB) Content {
 	it := loadItems(t)
 	return Content{
@@ -168,6 +199,7 @@ func TestGolden(t *testing.T) {
 		{"alert", oneItemAlert(t, subscribers.FormatHTML), alertRecipient},
 		{"digest", weeklyDigest(t, subscribers.FormatHTML), alice},
 		{"digest-text", textDigest(t), alice},
+		{"digest-keywords", steeredDigest(t, subscribers.FormatHTML), alice},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,11 +224,13 @@ func TestGolden(t *testing.T) {
 func TestFillMatchesRender(t *testing.T) {
 	r := NewRenderer(testProduct, testMailto)
 	contents := map[string]Content{
-		"digest html": weeklyDigest(t, subscribers.FormatHTML),
-		"digest text": weeklyDigest(t, subscribers.FormatText),
-		"alert html":  oneItemAlert(t, subscribers.FormatHTML),
-		"alert text":  oneItemAlert(t, subscribers.FormatText),
-		"short text":  textDigest(t),
+		"digest html":   weeklyDigest(t, subscribers.FormatHTML),
+		"digest text":   weeklyDigest(t, subscribers.FormatText),
+		"alert html":    oneItemAlert(t, subscribers.FormatHTML),
+		"alert text":    oneItemAlert(t, subscribers.FormatText),
+		"short text":    textDigest(t),
+		"keywords html": steeredDigest(t, subscribers.FormatHTML),
+		"keywords text": steeredDigest(t, subscribers.FormatText),
 	}
 	for name, c := range contents {
 		t.Run(name, func(t *testing.T) {

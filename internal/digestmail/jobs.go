@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/radiogram/radiogram/internal/email"
 	"github.com/radiogram/radiogram/internal/feeds"
 	"github.com/radiogram/radiogram/internal/items"
+	"github.com/radiogram/radiogram/internal/keywords"
 	"github.com/radiogram/radiogram/internal/subscribers"
 	"github.com/radiogram/radiogram/internal/topics"
 )
@@ -73,7 +75,10 @@ func (r *JobRenderer) WithArchive(a ArchiveLinker) *JobRenderer {
 func (r *JobRenderer) Compile(ctx context.Context, job delivery.Job, list []items.Item) (delivery.Template, error) {
 	societies := r.societyNames(ctx)
 	content := Content{Kind: job.Kind, Format: job.Format, SocietyNames: societies, TopicNames: r.topicNames,
-		Chosen: job.Topics, FollowedSocieties: job.Societies}
+		Chosen: job.Topics, FollowedSocieties: job.Societies, Keywords: job.Keywords}
+	if followed := followedOnly(job, list); len(followed) > 0 {
+		content.Sections = append(content.Sections, FollowedSection(followed))
+	}
 	for _, sec := range digest.GroupByTopic(job.Topics, r.topicOrder, list) {
 		topic, _ := r.taxonomy.Lookup(sec.Topic)
 		content.Sections = append(content.Sections, Section{Topic: topic, Items: sec.Items})
@@ -83,6 +88,29 @@ func (r *JobRenderer) Compile(ctx context.Context, job delivery.Job, list []item
 		return nil, err
 	}
 	return &jobTemplate{renderer: r, tmpl: tmpl, societies: societies}, nil
+}
+
+// followedOnly returns the items of list that none of the job's topics
+// chose but one of its keywords did, newest first: GroupByTopic leaves them
+// out, and they come first, under FollowedSectionName.
+func followedOnly(job delivery.Job, list []items.Item) []items.Item {
+	if len(job.Keywords) == 0 {
+		return nil
+	}
+	follow := keywords.Compile(job.Keywords)
+	var out []items.Item
+	for _, it := range list {
+		chosen := slices.ContainsFunc(it.Topics, func(t items.TopicScore) bool { return slices.Contains(job.Topics, t.ID) })
+		if !chosen {
+			if _, ok := keywords.First(follow, keywords.Tokenize(it.Title, it.Summary)); ok {
+				out = append(out, it)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b items.Item) int {
+		return cmp.Or(b.Published.Compare(a.Published), strings.Compare(a.Key, b.Key))
+	})
+	return out
 }
 
 // societyNames maps society ids to names; on a read failure, from what the

@@ -154,3 +154,58 @@ func TestJobRenderer(t *testing.T) {
 		})
 	}
 }
+
+// TestJobRendererKeywords: a job's keywords bring an item of no chosen
+// topic under "Your keywords", first, and name the keyword on every item
+// it matches; without keywords such an item is left out, as before.
+func TestJobRendererKeywords(t *testing.T) {
+	until := time.Date(2026, 11, 22, 7, 0, 0, 0, time.UTC)
+	news := func(key, title, topic string, age time.Duration) items.Item {
+		at := until.Add(-age)
+		return items.Item{Key: key, Society: "esr", Title: title, Link: "https://example.org/" + key,
+			Published: at, FirstSeen: at, Topics: []items.TopicScore{{ID: topic, Score: 0.8}}}
+	}
+	list := []items.Item{
+		news("a1", "AI reads chest films", "ai", time.Hour),
+		news("c1", "Lung cancer screened cohorts", "oncology", 2*time.Hour),
+		news("c2", "Lung cancer screening in Europe", "oncology", 3*time.Hour),
+		news("x1", "Cardiac CT volumes", "cardiac", 4*time.Hour),
+	}
+	list[0].Summary = "Lung cancer screening with AI."
+	sub := subscribers.Subscriber{ID: "sub-1", Email: "ada@example.org",
+		Preferences: subscribers.Preferences{Topics: []string{"ai"}, Frequency: subscribers.Daily, TimeZone: "UTC", Format: subscribers.FormatText}}
+	job := delivery.Job{Kind: digest.KindDigest, Until: until, Format: subscribers.FormatText, Topics: []string{"ai"}, Keywords: []string{"lung cancer screening"}}
+	r := newJobRenderer(t, societyList{})
+	render := func(job delivery.Job) string {
+		t.Helper()
+		tmpl, err := r.Compile(context.Background(), job, list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, err := tmpl.Fill(context.Background(), sub, until.Add(-24*time.Hour), until)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msg.Text
+	}
+	text := render(job)
+	order := []string{"Your keywords\n=====", "Lung cancer screened cohorts", "Lung cancer screening in Europe", "AI & informatics\n=====", "AI reads chest films"}
+	at := -1
+	for _, want := range order {
+		i := strings.Index(text, want)
+		if i < at {
+			t.Fatalf("%q missing or out of order:\n%s", want, text)
+		}
+		at = i
+	}
+	if n := strings.Count(text, "You follow: lung cancer screening."); n != 3 {
+		t.Errorf("%d items name the keyword, want 3:\n%s", n, text)
+	}
+	if strings.Contains(text, "Cardiac CT") {
+		t.Errorf("an item neither a topic nor a keyword chose was rendered:\n%s", text)
+	}
+	job.Keywords = nil
+	if text := render(job); strings.Contains(text, "Your keywords") || strings.Contains(text, "Lung cancer screened") || strings.Contains(text, "You follow") {
+		t.Errorf("without keywords:\n%s", text)
+	}
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/radiogram/radiogram/internal/digest"
 	"github.com/radiogram/radiogram/internal/items"
+	"github.com/radiogram/radiogram/internal/keywords"
 	"github.com/radiogram/radiogram/internal/letters"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
@@ -102,6 +103,9 @@ func (r *Renderer) prepare(c Content) (*view, error) {
 		topicNames[s.Topic.ID] = sectionName(s)
 	}
 
+	// The recipients' keywords, compiled once for the mail's items.
+	follow := keywords.Compile(c.Keywords)
+
 	// Every item once, under its first section.
 	var all []itemView
 	sectionOf := map[string]int{}
@@ -121,7 +125,7 @@ func (r *Renderer) prepare(c Content) (*view, error) {
 				continue
 			}
 			sectionOf[key] = n
-			all = append(all, r.itemView(c, s, it, key, topicNames, loc))
+			all = append(all, r.itemView(c, s, it, key, topicNames, loc, follow))
 		}
 	}
 	if len(all) == 0 {
@@ -181,7 +185,7 @@ func (r *Renderer) prepare(c Content) (*view, error) {
 }
 
 // itemView puts one item of section s into words.
-func (r *Renderer) itemView(c Content, s Section, it items.Item, key string, topicNames map[string]string, loc *time.Location) itemView {
+func (r *Renderer) itemView(c Content, s Section, it items.Item, key string, topicNames map[string]string, loc *time.Location, follow []keywords.Phrase) itemView {
 	iv := itemView{
 		key:       key,
 		title:     oneLine(it.Title),
@@ -199,13 +203,24 @@ func (r *Renderer) itemView(c Content, s Section, it items.Item, key string, top
 	if !it.Published.IsZero() {
 		iv.date = it.Published.In(loc).Format(dateLayout)
 	}
+	// Why the item is here beyond its section: the keyword that chose
+	// it, the terms that decided its topic, the society, other topics.
 	var reasons, also []string
-	if slices.Contains(c.FollowedSocieties, it.Society) {
-		reasons = append(reasons, "from a society you follow")
+	if len(follow) > 0 {
+		if p, ok := keywords.First(follow, keywords.Tokenize(it.Title, it.Summary)); ok {
+			reasons = append(reasons, "you follow: "+oneLine(p.Text))
+		}
 	}
+	if s.Followed {
+		iv.score = 1 // asked for by name: above any topic's score
+	}
+	fromSociety := slices.Contains(c.FollowedSocieties, it.Society)
 	for _, t := range it.Topics {
-		if t.ID == s.Topic.ID {
+		if t.ID == s.Topic.ID && !s.Followed {
 			iv.score = t.Score
+			if terms := matchedTerms(t); terms != "" {
+				reasons = append(reasons, "matched: "+terms)
+			}
 			continue
 		}
 		name := topicNames[t.ID]
@@ -218,13 +233,16 @@ func (r *Renderer) itemView(c Content, s Section, it items.Item, key string, top
 			iv.badge = name
 		}
 	}
+	if fromSociety {
+		reasons = append(reasons, "from a society you follow")
+	}
 	if len(also) > 0 {
 		reasons = append(reasons, "also in your topic "+joinWords(also))
 	}
 	if len(reasons) > 0 {
 		iv.reason = strings.ToUpper(reasons[0][:1]) + strings.Join(reasons, "; ")[1:] + "."
 	}
-	if iv.badge == "" && c.Kind == digest.KindAlert {
+	if iv.badge == "" && c.Kind == digest.KindAlert && !s.Followed {
 		// An alert has no sections: its badge says the item's topic.
 		iv.badge = topicNames[s.Topic.ID]
 	}
@@ -234,6 +252,30 @@ func (r *Renderer) itemView(c Content, s Section, it items.Item, key string, top
 		iv.site = strings.TrimPrefix(u.Hostname(), "www.")
 	}
 	return iv
+}
+
+// maxMatchedTerms bounds the "matched:" reason: enough to say why, short
+// enough for one line.
+const maxMatchedTerms = 2
+
+// matchedTerms names the terms the tagger's rules matched for a topic, at
+// most maxMatchedTerms, each once: "lung cancer screening, low-dose CT".
+// Topics given by a feed, the fallback or an admin have none to show.
+func matchedTerms(t items.TopicScore) string {
+	if t.Source != items.SourceRules {
+		return ""
+	}
+	var terms []string
+	for _, m := range t.Matched {
+		term := oneLine(strings.ReplaceAll(m.Term, "*", "…"))
+		if term == "" || slices.ContainsFunc(terms, func(s string) bool { return strings.EqualFold(s, term) }) {
+			continue
+		}
+		if terms = append(terms, term); len(terms) == maxMatchedTerms {
+			break
+		}
+	}
+	return strings.Join(terms, ", ")
 }
 
 func sectionName(s Section) string {

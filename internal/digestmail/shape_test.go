@@ -198,8 +198,9 @@ func TestItemShape(t *testing.T) {
 func TestAccessible(t *testing.T) {
 	r := NewRenderer(testProduct, testMailto)
 	for name, c := range map[string]Content{
-		"digest": weeklyDigest(t, subscribers.FormatHTML),
-		"alert":  oneItemAlert(t, subscribers.FormatHTML),
+		"digest":          weeklyDigest(t, subscribers.FormatHTML),
+		"alert":           oneItemAlert(t, subscribers.FormatHTML),
+		"digest-keywords": steeredDigest(t, subscribers.FormatHTML),
 	} {
 		m, err := r.Render(c, alice)
 		if err != nil {

@@ -71,6 +71,11 @@ type subscriberRecord struct {
 	DueSlot      string `dynamodbav:"due_slot,omitempty"`
 	ActiveShard  string `dynamodbav:"active_shard,omitempty"`
 	InstantShard string `dynamodbav:"instant_shard,omitempty"`
+
+	// Keywords and Mute are absent from records written before they
+	// existed, and read back as none.
+	Keywords []string `dynamodbav:"keywords,omitempty"`
+	Mute     []string `dynamodbav:"mute,omitempty"`
 }
 
 func subscriberKey(id string) map[string]types.AttributeValue {
@@ -86,7 +91,7 @@ func toSubscriberRecord(s subscribers.Subscriber) subscriberRecord {
 	return subscriberRecord{
 		PK: "sub#" + s.ID, ID: s.ID, Email: s.Email, Status: string(s.Status),
 		Topics: nonNil(p.Topics), Societies: nonNil(p.Societies), Frequency: string(p.Frequency), Day: p.Day,
-		Hour: p.Hour, TimeZone: p.TimeZone, Format: string(p.Format),
+		Hour: p.Hour, TimeZone: p.TimeZone, Format: string(p.Format), Keywords: p.Keywords, Mute: p.Mute,
 		CreatedAt: timeAttr(s.CreatedAt), ConfirmedAt: timeAttr(s.ConfirmedAt), UpdatedAt: timeAttr(s.UpdatedAt),
 		UnsubscribedAt: timeAttr(s.UnsubscribedAt), SignupIP: s.SignupIP, ConfirmIP: s.ConfirmIP,
 		NotifiedAt: timeAttr(s.NotifiedAt),
@@ -98,7 +103,7 @@ func (r subscriberRecord) subscriber() subscribers.Subscriber {
 		ID: r.ID, Email: r.Email, Status: subscribers.Status(r.Status),
 		Preferences: subscribers.Preferences{
 			Topics: r.Topics, Societies: r.Societies, Frequency: subscribers.Frequency(r.Frequency), Day: r.Day,
-			Hour: r.Hour, TimeZone: r.TimeZone, Format: subscribers.Format(r.Format),
+			Hour: r.Hour, TimeZone: r.TimeZone, Format: subscribers.Format(r.Format), Keywords: r.Keywords, Mute: r.Mute,
 		},
 		CreatedAt: parseTime(r.CreatedAt), ConfirmedAt: parseTime(r.ConfirmedAt), UpdatedAt: parseTime(r.UpdatedAt),
 		UnsubscribedAt: parseTime(r.UnsubscribedAt), SignupIP: r.SignupIP, ConfirmIP: r.ConfirmIP,
@@ -174,7 +179,7 @@ func (st *SubscriberStore) Update(ctx context.Context, s subscribers.Subscriber)
 	r := toSubscriberRecord(s)
 	expr, names, values, err := setExpression(map[string]any{
 		"status": r.Status, "topics": r.Topics, "societies": r.Societies, "frequency": r.Frequency, "day": r.Day,
-		"hour": r.Hour, "timezone": r.TimeZone, "format": r.Format, "confirmed_at": r.ConfirmedAt, "updated_at": r.UpdatedAt,
+		"hour": r.Hour, "timezone": r.TimeZone, "format": r.Format, "keywords": nonNil(r.Keywords), "mute": nonNil(r.Mute), "confirmed_at": r.ConfirmedAt, "updated_at": r.UpdatedAt,
 		"unsubscribed_at": r.UnsubscribedAt, "signup_ip": r.SignupIP, "confirm_ip": r.ConfirmIP,
 	})
 	if err != nil {

@@ -692,6 +692,8 @@ func Diff(from, to Preferences) []Change {
 	add("hour", hourText(from.Hour), hourText(to.Hour))
 	add("timezone", from.TimeZone, to.TimeZone)
 	add("format", string(from.Format), string(to.Format))
+	add("keywords", strings.Join(from.Keywords, ", "), strings.Join(to.Keywords, ", "))
+	add("mute", strings.Join(from.Mute, ", "), strings.Join(to.Mute, ", "))
 	return changes
 }
 

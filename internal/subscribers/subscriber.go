@@ -14,6 +14,7 @@ import (
 	"time"
 	_ "time/tzdata" // zones must resolve on Lambda, whose image has no zoneinfo
 	"unicode"
+	"unicode/utf8"
 )
 
 // Frequency is how often a subscriber hears from Radiogram.
@@ -51,6 +52,12 @@ type Preferences struct {
 	Hour      int       `json:"hour"`          // local delivery hour, 0-23
 	TimeZone  string    `json:"timezone"`      // IANA name
 	Format    Format    `json:"format"`
+	// Keywords bring an item that matches one into the mail even outside
+	// the chosen topics (the chosen societies still apply); an item that
+	// matches a Mute phrase is never sent. Both are normalised phrases
+	// (NormalizePhrases), at most MaxPhrases each.
+	Keywords []string `json:"keywords,omitempty"`
+	Mute     []string `json:"mute,omitempty"`
 }
 
 // Subscriber is one address and what it receives.
@@ -157,7 +164,82 @@ func (p Preferences) Normalize(c Catalog) (Preferences, error) {
 	default:
 		return p, fieldErr("format", "must be html or text, not %q", p.Format)
 	}
+	var err error
+	if p.Keywords, err = NormalizePhrases("keywords", p.Keywords); err != nil {
+		return p, err
+	}
+	if p.Mute, err = NormalizePhrases("mute", p.Mute); err != nil {
+		return p, err
+	}
+	for _, m := range p.Mute {
+		if i := slices.IndexFunc(p.Keywords, func(k string) bool { return strings.EqualFold(k, m) }); i >= 0 {
+			return p, fieldErr("mute", "%q is also one of your keywords: a phrase cannot be both followed and muted", m)
+		}
+	}
 	return p, nil
+}
+
+// Limits on keyword and mute phrases: enough to steer a digest, few and
+// short enough that matching them stays cheap for every subscriber.
+const (
+	MaxPhrases          = 20
+	MinPhraseChars      = 2
+	MaxPhraseChars      = 60
+	MaxPhraseWords      = 6
+	maxPhrasesSubmitted = 100 // blank and repeated ones included
+)
+
+// NormalizePhrases validates the keyword or mute phrases of field: each is
+// trimmed and its spaces collapsed; blank ones are dropped and repeats
+// (ignoring case) kept once, in the order given. A phrase must be 2 to 60
+// characters and at most 6 words, hold a letter or digit, and hold no
+// control characters, no markup (< or >) and no web address; at most 20
+// phrases remain. The error names the phrase and the rule it breaks.
+func NormalizePhrases(field string, phrases []string) ([]string, error) {
+	if len(phrases) > maxPhrasesSubmitted {
+		return nil, fieldErr(field, "at most %d phrases", MaxPhrases)
+	}
+	var out []string
+	for _, raw := range phrases {
+		if strings.ContainsFunc(raw, unicode.IsControl) {
+			return nil, fieldErr(field, "%q must not contain line breaks, tabs or other control characters", strings.TrimSpace(raw))
+		}
+		phrase := strings.Join(strings.Fields(raw), " ")
+		if phrase == "" {
+			continue
+		}
+		if slices.ContainsFunc(out, func(p string) bool { return strings.EqualFold(p, phrase) }) {
+			continue
+		}
+		if err := checkPhrase(phrase); err != "" {
+			return nil, fieldErr(field, "%q %s", phrase, err)
+		}
+		out = append(out, phrase)
+	}
+	if len(out) > MaxPhrases {
+		return nil, fieldErr(field, "at most %d phrases, not %d", MaxPhrases, len(out))
+	}
+	return out, nil
+}
+
+// checkPhrase says which rule a trimmed phrase breaks, or "".
+func checkPhrase(phrase string) string {
+	lower := strings.ToLower(phrase)
+	switch n := utf8.RuneCountInString(phrase); {
+	case n < MinPhraseChars:
+		return fmt.Sprintf("is too short: at least %d characters", MinPhraseChars)
+	case n > MaxPhraseChars:
+		return fmt.Sprintf("is too long: at most %d characters, not %d", MaxPhraseChars, n)
+	case len(strings.Fields(phrase)) > MaxPhraseWords:
+		return fmt.Sprintf("has too many words: at most %d", MaxPhraseWords)
+	case strings.ContainsAny(phrase, "<>"):
+		return "must not contain < or >: phrases are plain words, not markup"
+	case strings.Contains(lower, "://") || strings.HasPrefix(lower, "www.") || strings.Contains(lower, " www."):
+		return "must not be a web address: phrases match words in titles and summaries"
+	case !strings.ContainsFunc(phrase, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }):
+		return "must contain a letter or a digit"
+	}
+	return ""
 }
 
 // LoadLocation resolves an IANA zone name; "Local" and relative names are

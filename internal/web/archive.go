@@ -225,6 +225,10 @@ func (a *archive) forReader(w http.ResponseWriter, r *http.Request) {
 		Empty:   "No items of this period match your topics and societies now.",
 		Items:   a.view(a.readCatalog(r), picked[start:end]),
 	}
+	if len(sub.Preferences.Keywords)+len(sub.Preferences.Mute) > 0 {
+		v.Lead = "The items of this period on your topics or keywords and from your societies, less those your mute words match, as your preferences stand now, newest first."
+		v.Empty = "No items of this period match your topics, keywords and societies now."
+	}
 	if end < len(picked) {
 		v.Older = r.URL.Path + "?cursor=" + picked[end-1].Key
 	}

@@ -345,3 +345,25 @@ func TestArchivePeriodNames(t *testing.T) {
 		}
 	}
 }
+
+// TestArchiveForReaderPhrases: the archive link lists what the reader's
+// keywords and mute words choose, as their mail does.
+func TestArchiveForReaderPhrases(t *testing.T) {
+	h, _ := newArchiveHarness(t)
+	sam := jane
+	sam.ID, sam.Email = "s3", "sam@example.org"
+	sam.Preferences.Topics = []string{"ai"}
+	sam.Preferences.Keywords = []string{"item 3"} // item-03, of education
+	sam.Preferences.Mute = []string{"summary 4"}  // item-04, of ai
+	h.fake.add(sam)
+	want := keysWhere(func(it items.Item) bool {
+		inPeriod := it.FirstSeen.After(periodSince) && !it.FirstSeen.After(periodUntil)
+		return inPeriod && ((it.Topics[0].ID == "ai" && it.Key != "item-04") || it.Key == "item-03")
+	})
+	if got := walk(t, h, "/news/for/ok:s3"); !slices.Equal(got, want) {
+		t.Errorf("items = %v\nwant %v", got, want)
+	}
+	if body := h.do("GET", "/news/for/ok:s3", "", "").Body.String(); !strings.Contains(body, "on your topics or keywords and from your societies, less those your mute words match") {
+		t.Errorf("the lead does not say keywords and mute words choose:\n%s", body)
+	}
+}

@@ -43,6 +43,8 @@ type signUpJSON struct {
 	Hour      *int     `json:"hour"` // absent means the default, not midnight
 	TimeZone  string   `json:"timezone"`
 	Format    string   `json:"format"`
+	Keywords  []string `json:"keywords"`
+	Mute      []string `json:"mute"`
 }
 
 func (b signUpJSON) preferences() subscribers.Preferences {
@@ -54,6 +56,8 @@ func (b signUpJSON) preferences() subscribers.Preferences {
 		Hour:      subscribers.DefaultHour,
 		TimeZone:  b.TimeZone,
 		Format:    subscribers.Format(b.Format),
+		Keywords:  b.Keywords,
+		Mute:      b.Mute,
 	}
 	if b.Hour != nil {
 		p.Hour = *b.Hour
@@ -421,6 +425,8 @@ func readPreferences(form url.Values) (subscribers.Preferences, error) {
 		Hour:      subscribers.DefaultHour,
 		TimeZone:  form.Get("timezone"),
 		Format:    subscribers.Format(form.Get("format")),
+		Keywords:  formPhrases(form["keywords"]),
+		Mute:      formPhrases(form["mute"]),
 	}
 	if raw := strings.TrimSpace(form.Get("hour")); raw != "" {
 		hour, err := strconv.Atoi(raw)
@@ -430,6 +436,19 @@ func readPreferences(form url.Values) (subscribers.Preferences, error) {
 		p.Hour = hour
 	}
 	return p, nil
+}
+
+// formPhrases reads a form's phrases: one a line in a text area, or one
+// per field when a client repeats the field. Blank lines are dropped by
+// the validation.
+func formPhrases(values []string) []string {
+	var out []string
+	for _, v := range values {
+		for line := range strings.SplitSeq(v, "\n") {
+			out = append(out, strings.TrimSuffix(line, "\r"))
+		}
+	}
+	return out
 }
 
 type requestBody int

@@ -112,10 +112,19 @@ type choicesView struct {
 	// GuessZone lets the script replace the default zone with the
 	// browser's: only on a blank sign-up form, never over a choice.
 	GuessZone bool
+	// Keywords and Mute are the phrases, one a line, for their text areas.
+	Keywords string
+	Mute     string
+	// MaxPhrases, MinPhraseChars, MaxPhraseChars and MaxPhraseWords are
+	// the limits the page states.
+	MaxPhrases, MinPhraseChars, MaxPhraseChars, MaxPhraseWords int
 }
 
 func newChoicesView(cat Catalog, p subscribers.Preferences) choicesView {
-	v := choicesView{TimeZone: p.TimeZone, Zones: commonZones()}
+	v := choicesView{TimeZone: p.TimeZone, Zones: commonZones(),
+		Keywords: strings.Join(p.Keywords, "\n"), Mute: strings.Join(p.Mute, "\n"),
+		MaxPhrases: subscribers.MaxPhrases, MinPhraseChars: subscribers.MinPhraseChars,
+		MaxPhraseChars: subscribers.MaxPhraseChars, MaxPhraseWords: subscribers.MaxPhraseWords}
 	for _, t := range cat.Topics {
 		i := slices.IndexFunc(v.Groups, func(g topicGroup) bool { return g.Name == t.Group })
 		if i < 0 {
@@ -242,6 +251,10 @@ func fieldLabel(field string) string {
 		return "Time zone"
 	case "format":
 		return "Format"
+	case "keywords":
+		return "Keywords"
+	case "mute":
+		return "Mute words"
 	}
 	return upperFirst(field)
 }

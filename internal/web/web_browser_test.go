@@ -185,3 +185,67 @@ func TestBrowserScreenshots(t *testing.T) {
 	}
 	browsertest.Screenshot(t, ctx, "signup-error-phone")
 }
+
+// TestBrowserPreferencesPhrases types keywords and mute words into the
+// preferences page, one a line, saves them, and sees a refused phrase
+// explained next to its field.
+func TestBrowserPreferencesPhrases(t *testing.T) {
+	h, ts := serveBrowser(t)
+	ctx := browsertest.New(t)
+	browsertest.Run(t, ctx,
+		chromedp.Navigate(ts.URL+"/preferences?token="+url.QueryEscape(token("preferences", "s1"))),
+		chromedp.WaitVisible(chromedp.ID("keywords")),
+		// The labels name the text areas for screen readers.
+		chromedp.Click(chromedp.CSS(`label[for="keywords"]`)),
+	)
+	if active := browsertest.Eval[string](t, ctx, `document.activeElement.id`); active != "keywords" {
+		t.Errorf("clicking the label focused %q, want the keywords text area", active)
+	}
+	browsertest.Run(t, ctx,
+		chromedp.SendKeys(chromedp.ID("keywords"), "lung cancer screening\nMRI"),
+		chromedp.SendKeys(chromedp.ID("mute"), "COVID"),
+		chromedp.Click(chromedp.CSS(`form.stack button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".notice.success")),
+	)
+	saved := browsertest.Text(t, ctx, ".notice.success")
+	for _, line := range []string{"Keywords: none → lung cancer screening, MRI", "Mute words: none → COVID"} {
+		if !strings.Contains(saved, line) {
+			t.Errorf("the saved notice lacks %q; it reads:\n%s", line, saved)
+		}
+	}
+	sub, _ := h.fake.get("s1")
+	if !slices.Equal(sub.Preferences.Keywords, []string{"lung cancer screening", "MRI"}) || !slices.Equal(sub.Preferences.Mute, []string{"COVID"}) {
+		t.Errorf("stored keywords %q, mute %q", sub.Preferences.Keywords, sub.Preferences.Mute)
+	}
+	if got := browsertest.Eval[string](t, ctx, `document.getElementById("keywords").value`); got != "lung cancer screening\nMRI" {
+		t.Errorf("the page shows keywords %q after saving", got)
+	}
+	browsertest.Screenshot(t, ctx, "preferences-phrases-saved")
+
+	// A phrase that is also a keyword is refused, next to the mute words.
+	browsertest.Run(t, ctx,
+		chromedp.Clear(chromedp.ID("mute")),
+		chromedp.SendKeys(chromedp.ID("mute"), "COVID\nmri"),
+		chromedp.Click(chromedp.CSS(`form.stack button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".error-summary")),
+	)
+	summary := browsertest.Text(t, ctx, ".error-summary")
+	if !strings.Contains(summary, `Mute words: "mri" is also one of your keywords`) {
+		t.Errorf("the error summary reads %q", summary)
+	}
+	type field struct {
+		Invalid, DescribedBy, Value string
+	}
+	got := browsertest.Eval[field](t, ctx, `({
+		Invalid: document.getElementById("mute").getAttribute("aria-invalid"),
+		DescribedBy: document.getElementById("mute").getAttribute("aria-describedby"),
+		Value: document.getElementById("mute").value,
+	})`)
+	if got.Invalid != "true" || got.DescribedBy != "mute-hint mute-error" || got.Value != "COVID\nmri" {
+		t.Errorf("the mute field after the error: %+v", got)
+	}
+	browsertest.Screenshot(t, ctx, "preferences-phrases-error")
+	if sub, _ := h.fake.get("s1"); !slices.Equal(sub.Preferences.Mute, []string{"COVID"}) {
+		t.Errorf("the refused phrase was saved: %q", sub.Preferences.Mute)
+	}
+}
