@@ -23,6 +23,9 @@ type Match struct {
 type Index struct {
 	entries []indexed
 	bands   map[uint64][]int32 // band key → positions in entries
+	// feeds are the feeds each story has a member of: a story never gets
+	// two members of one feed.
+	feeds map[string]map[string]bool
 }
 
 type indexed struct {
@@ -33,7 +36,7 @@ type indexed struct {
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{bands: map[uint64][]int32{}}
+	return &Index{bands: map[uint64][]int32{}, feeds: map[string]map[string]bool{}}
 }
 
 // Len is the number of entries added and not removed.
@@ -57,12 +60,18 @@ func (x *Index) Add(e Entry, sig Signature) {
 	}
 	n := int32(len(x.entries))
 	x.entries = append(x.entries, indexed{Entry: e, sig: sig})
+	if x.feeds[e.Story] == nil {
+		x.feeds[e.Story] = map[string]bool{}
+	}
+	x.feeds[e.Story][e.Feed] = true
 	for _, k := range bandKeys(&sig) {
 		x.bands[k] = append(x.bands[k], n)
 	}
 }
 
-// Remove forgets the entry with this key (one whose store failed).
+// Remove forgets the entry with this key (one whose store failed). Its
+// story still counts its feed as a member's: a later item of that feed is
+// then left out of the story, which is the cautious side.
 func (x *Index) Remove(key string) {
 	for i := range x.entries {
 		if x.entries[i].Key == key {
@@ -72,9 +81,10 @@ func (x *Index) Remove(key string) {
 }
 
 // Find returns the entry of another feed most alike sig, if it reaches
-// Threshold. Entries of the same feed are skipped: a feed's own later
-// entry on a subject is its own news, and a feed's edit of an entry is the
-// same item already.
+// Threshold. Entries of the same feed, and of stories that already have a
+// member of that feed, are skipped: a feed's own later entry on a subject
+// is its own news (a follow-up, an update), and a feed's edit of an entry
+// is the same item already.
 func (x *Index) Find(feed string, sig Signature) (Match, bool) {
 	if !sig.ok {
 		return Match{}, false
@@ -89,7 +99,7 @@ func (x *Index) Find(feed string, sig Signature) (Match, bool) {
 			}
 			checked[n] = true
 			e := &x.entries[n]
-			if e.removed || e.Feed == feed {
+			if e.removed || e.Feed == feed || x.feeds[e.Story][feed] {
 				continue
 			}
 			sim := Score(&e.sig, &sig)

@@ -92,6 +92,11 @@ func TestIndex(t *testing.T) {
 	if m, ok := x.Find("press-news", third); !ok || m.Story != "rsna-1" {
 		t.Errorf("Find third copy = %+v, %v; want story rsna-1", m, ok)
 	}
+	// The first feed's own later copy is not its story's member: a story
+	// has one member per feed.
+	if m, ok := x.Find("rsna-news", third); ok {
+		t.Errorf("Find from a feed the story has = %+v; want nothing", m)
+	}
 	x.Remove("sd-1")
 	x.Remove("rsna-1")
 	if m, ok := x.Find("press-news", third); ok {
