@@ -43,6 +43,10 @@ type Content struct {
 	// delivery job groups by them): their items say "From a society you
 	// follow." Empty when the recipients chose none.
 	FollowedSocieties []string
+	// AlsoFrom lists, by the key of an item shown, the societies of the
+	// other items that tell the same story and are not shown
+	// (digest.CollapseStories): the item says "Also from RSNA, ACR".
+	AlsoFrom map[string][]string
 }
 
 // Section is the items of one topic, under a heading with its name.

@@ -74,6 +74,18 @@ func (r *JobRenderer) Compile(ctx context.Context, job delivery.Job, list []item
 	societies := r.societyNames(ctx)
 	content := Content{Kind: job.Kind, Format: job.Format, SocietyNames: societies, TopicNames: r.topicNames,
 		Chosen: job.Topics, FollowedSocieties: job.Societies}
+	// A story is shown once, by its first item, naming the societies of
+	// the others: grouped among the job's items only, which the
+	// recipients' societies and topics chose.
+	list, also := digest.CollapseStories(list)
+	for key, others := range also {
+		if content.AlsoFrom == nil {
+			content.AlsoFrom = map[string][]string{}
+		}
+		for _, o := range others {
+			content.AlsoFrom[key] = append(content.AlsoFrom[key], o.Society)
+		}
+	}
 	for _, sec := range digest.GroupByTopic(job.Topics, r.topicOrder, list) {
 		topic, _ := r.taxonomy.Lookup(sec.Topic)
 		content.Sections = append(content.Sections, Section{Topic: topic, Items: sec.Items})
