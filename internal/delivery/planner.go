@@ -282,7 +282,7 @@ func (p *Planner) plan(ctx context.Context, req Request) (Report, error) {
 	}
 
 	jobs := jobGrouper{template: Job{RunID: req.RunID, Kind: kind, Until: rep.Until}, open: map[string]*Job{}}
-	selections := selector{all: all, until: rep.Until, kind: kind, cache: map[string]*selection{}}
+	selections := selector{all: all, until: rep.Until, kind: kind, cache: map[string]*selection{}, stories: p.storyMembers(ctx, all)}
 	// Nothing to send: a digest subscriber's period just ends, and their
 	// next due hour is set. An alert subscriber's is left as it is: their
 	// next alert looks back no further than its lookback anyway, and a
@@ -293,7 +293,7 @@ func (p *Planner) plan(ctx context.Context, req Request) (Report, error) {
 	for i, c := range candidates {
 		sub := c.Subscriber
 		detail := PlannedRecipient{SubscriberID: sub.ID, Email: sub.Email}
-		sel := selections.of(sub.Preferences, sinces[i])
+		sel := selections.of(sub.Preferences, sinces[i], c)
 		switch {
 		case suppressed[hashes[i]] != "":
 			detail.Skip = SkipSuppressed + " (" + string(suppressed[hashes[i]]) + ")"
@@ -387,14 +387,20 @@ type selector struct {
 	until time.Time
 	kind  digest.Kind
 	cache map[string]*selection
+	// stories are the members of the stories with more than one item
+	// (storyMembers): an item whose story a subscriber was already mailed
+	// is not sent again.
+	stories map[string][]items.Item
 }
 
-func (s *selector) of(p subscribers.Preferences, since time.Time) *selection {
-	key := since.Format(time.RFC3339Nano) + "|" + string(p.Format) + "|" + digest.MatchKey(p)
+func (s *selector) of(p subscribers.Preferences, since time.Time, c Candidate) *selection {
+	sentAfter, sentUntil := s.sentBefore(c, since)
+	key := since.Format(time.RFC3339Nano) + "|" + string(p.Format) + "|" + digest.MatchKey(p) +
+		"|" + sentAfter.Format(time.RFC3339Nano) + "|" + sentUntil.Format(time.RFC3339Nano)
 	if sel, ok := s.cache[key]; ok {
 		return sel
 	}
-	picked := digest.Pick(p, s.all, since, s.until)
+	picked := s.dropSentStories(p, digest.Pick(p, s.all, since, s.until), sentAfter, sentUntil)
 	sel := &selection{keys: make([]string, len(picked))}
 	seenTopics := map[string]bool{}
 	for i, n := range picked {

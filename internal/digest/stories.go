@@ -3,8 +3,10 @@ package digest
 import (
 	"cmp"
 	"slices"
+	"time"
 
 	"github.com/radiogram/radiogram/internal/items"
+	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
 // CollapseStories shows each story once: of the items of list that tell
@@ -45,4 +47,32 @@ func firstSeenFirst(a, b items.Item) int {
 		return c
 	}
 	return cmp.Compare(a.Key, b.Key)
+}
+
+// SentBefore is the stretch of the past (after, until] whose matching
+// items a subscriber was already mailed, as far as a planner can tell: up
+// to the watermark (the end of their last period, sent or found empty),
+// from their confirmation. A subscriber never sent anything (zero
+// watermark) was sent nothing: until is zero.
+func SentBefore(sub subscribers.Subscriber, watermark time.Time) (after, until time.Time) {
+	if watermark.IsZero() {
+		return time.Time{}, time.Time{}
+	}
+	return sub.ConfirmedAt, watermark
+}
+
+// StorySent reports whether a subscriber with preferences p was already
+// mailed it's story: another of its members (from members, the story's
+// items the planner knows) was first seen in (after, until] and matches p.
+// An item that starts its story, or has none, never was.
+func StorySent(p subscribers.Preferences, it items.Item, members []items.Item, after, until time.Time) bool {
+	if it.Story == "" || until.IsZero() {
+		return false
+	}
+	for _, m := range members {
+		if m.Key != it.Key && m.FirstSeen.After(after) && !m.FirstSeen.After(until) && Matches(p, m) {
+			return true
+		}
+	}
+	return false
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/radiogram/radiogram/internal/items"
+	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
 func TestCollapseStories(t *testing.T) {
@@ -58,6 +59,43 @@ func TestCollapseStories(t *testing.T) {
 				if got := keys(also[lead]); !slices.Equal(got, want) {
 					t.Errorf("also[%s] = %v, want %v", lead, got, want)
 				}
+			}
+		})
+	}
+}
+
+func TestStorySent(t *testing.T) {
+	t0 := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
+	p := subscribers.Preferences{Topics: []string{"ai"}, Societies: []string{"rsna", "acr"}}
+	item := func(key, society, story, topic string, h int) items.Item {
+		return items.Item{Key: key, Society: society, Story: story, FirstSeen: t0.Add(time.Duration(h) * time.Hour),
+			Topics: []items.TopicScore{{ID: topic, Score: 1}}}
+	}
+	copy := item("acr-1", "acr", "rsna-1", "ai", 10)
+	sub := subscribers.Subscriber{ConfirmedAt: t0.Add(-24 * time.Hour)}
+	watermark := t0.Add(5 * time.Hour)
+	tests := []struct {
+		name    string
+		it      items.Item
+		members []items.Item
+		sub     subscribers.Subscriber
+		mark    time.Time
+		want    bool
+	}{
+		{"its first item was in an earlier mail", copy, []items.Item{item("rsna-1", "rsna", "", "ai", 1), copy}, sub, watermark, true},
+		{"its first item came after the last mail", copy, []items.Item{item("rsna-1", "rsna", "", "ai", 6), copy}, sub, watermark, false},
+		{"its first item was of another topic", copy, []items.Item{item("rsna-1", "rsna", "", "covid", 1), copy}, sub, watermark, false},
+		{"its first item was of a society not followed", copy, []items.Item{item("esr-1", "esr", "", "ai", 1), copy}, sub, watermark, false},
+		{"never mailed", copy, []items.Item{item("rsna-1", "rsna", "", "ai", 1), copy}, sub, time.Time{}, false},
+		{"confirmed after its first item", copy, []items.Item{item("rsna-1", "rsna", "", "ai", 1), copy},
+			subscribers.Subscriber{ConfirmedAt: t0.Add(2 * time.Hour)}, watermark, false},
+		{"the first item itself", item("rsna-1", "rsna", "", "ai", 1), []items.Item{item("rsna-1", "rsna", "", "ai", 1), copy}, sub, watermark, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			after, until := SentBefore(tt.sub, tt.mark)
+			if got := StorySent(p, tt.it, tt.members, after, until); got != tt.want {
+				t.Errorf("StorySent = %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -16,10 +16,9 @@ type StoryTexts interface {
 	StoryTexts(ctx context.Context, since, until time.Time) ([]items.Item, error)
 }
 
-// StoryWindow is how far back a new item's story is looked for: a release
-// reprinted, or a joint statement posted by another society, appears
-// within days.
-const StoryWindow = 7 * 24 * time.Hour
+// StoryWindow is how far back a new item's story is looked for
+// (stories.Window).
+const StoryWindow = stories.Window
 
 // storyGroups recognises, during one run, the new items that tell the
 // story of a recent item of another feed, or of another new item of the

@@ -1,5 +1,13 @@
 package stories
 
+import "time"
+
+// Window is how far back a new item's story is looked for: a release
+// reprinted, or a joint statement posted by another society, appears
+// within days. A story's members are thus first seen within Window of its
+// first member.
+const Window = 7 * 24 * time.Hour
+
 // Entry is an item as the index knows it.
 type Entry struct {
 	Key  string // the item's storage key
