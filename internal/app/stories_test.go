@@ -50,7 +50,7 @@ func TestStoryOnce(t *testing.T) {
 	t.Parallel()
 	fs, published := storyServer(t)
 	a := newTestApp(t, fs.writeRegistry(t, []feedDef{{"esr", "/story/esr/feed", nil}, {"rsna", "/story/rsna/feed", nil}}))
-	newTestAPI(t, a)
+	srv := newTestAPI(t, a)
 	ctx := context.Background()
 	every := []string{"ai", "screening", "guidelines", "policy", "safety", "ultrasound", "workforce", "events", "education", "research"}
 	addConfirmed(t, a, "alerts@hospital.test", subscribers.Preferences{Topics: every, Frequency: subscribers.Instant})
@@ -88,6 +88,18 @@ func TestStoryOnce(t *testing.T) {
 	}
 	if other := byKey[items.KeyFor("rsna", "https://rsna.example/news/paediatric-dose")]; other.Story != "" {
 		t.Errorf("unrelated news has story %q", other.Story)
+	}
+	// The admin listing shows the grouping.
+	status, page := adminCall(t, http.MethodGet, srv.URL+"/admin/items?society=rsna", "")
+	listed, _ := page["items"].([]any)
+	found := false
+	for _, raw := range listed {
+		if v, _ := raw.(map[string]any); v["id"] == retold.Key {
+			found = v["story"] == esr.Key
+		}
+	}
+	if status != http.StatusOK || !found {
+		t.Errorf("GET /admin/items?society=rsna: %d %v; want the RSNA's item with \"story\": %q", status, page, esr.Key)
 	}
 	drain(t, a, sender)
 	box = mailbox(t, a, "alerts@hospital.test")

@@ -84,13 +84,16 @@ type itemView struct {
 	Summary   string             `json:"summary"`
 	Topics    []string           `json:"topics"`
 	Scores    []items.TopicScore `json:"topic_scores"`
+	// Story is the id of the first item of another feed telling the same
+	// story, when there is one.
+	Story string `json:"story,omitempty"`
 }
 
 func viewItem(it items.Item) itemView {
 	v := itemView{
 		ID: it.Key, Society: it.Society, FeedID: it.FeedID, Title: it.Title, Link: it.Link,
 		Published: it.Published, FirstSeen: it.FirstSeen, Updated: it.Updated(),
-		Summary: it.Summary, Topics: it.TopicIDs(), Scores: it.Topics,
+		Summary: it.Summary, Topics: it.TopicIDs(), Scores: it.Topics, Story: it.Story,
 	}
 	if it.Updated() {
 		v.UpdatedAt = &it.UpdatedAt
