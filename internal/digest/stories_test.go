@@ -71,7 +71,7 @@ func TestStorySent(t *testing.T) {
 		return items.Item{Key: key, Society: society, Story: story, FirstSeen: t0.Add(time.Duration(h) * time.Hour),
 			Topics: []items.TopicScore{{ID: topic, Score: 1}}}
 	}
-	copy := item("acr-1", "acr", "rsna-1", "ai", 10)
+	retold := item("acr-1", "acr", "rsna-1", "ai", 10)
 	sub := subscribers.Subscriber{ConfirmedAt: t0.Add(-24 * time.Hour)}
 	watermark := t0.Add(5 * time.Hour)
 	tests := []struct {
@@ -82,14 +82,14 @@ func TestStorySent(t *testing.T) {
 		mark    time.Time
 		want    bool
 	}{
-		{"its first item was in an earlier mail", copy, []items.Item{item("rsna-1", "rsna", "", "ai", 1), copy}, sub, watermark, true},
-		{"its first item came after the last mail", copy, []items.Item{item("rsna-1", "rsna", "", "ai", 6), copy}, sub, watermark, false},
-		{"its first item was of another topic", copy, []items.Item{item("rsna-1", "rsna", "", "covid", 1), copy}, sub, watermark, false},
-		{"its first item was of a society not followed", copy, []items.Item{item("esr-1", "esr", "", "ai", 1), copy}, sub, watermark, false},
-		{"never mailed", copy, []items.Item{item("rsna-1", "rsna", "", "ai", 1), copy}, sub, time.Time{}, false},
-		{"confirmed after its first item", copy, []items.Item{item("rsna-1", "rsna", "", "ai", 1), copy},
+		{"its first item was in an earlier mail", retold, []items.Item{item("rsna-1", "rsna", "", "ai", 1), retold}, sub, watermark, true},
+		{"its first item came after the last mail", retold, []items.Item{item("rsna-1", "rsna", "", "ai", 6), retold}, sub, watermark, false},
+		{"its first item was of another topic", retold, []items.Item{item("rsna-1", "rsna", "", "covid", 1), retold}, sub, watermark, false},
+		{"its first item was of a society not followed", retold, []items.Item{item("esr-1", "esr", "", "ai", 1), retold}, sub, watermark, false},
+		{"never mailed", retold, []items.Item{item("rsna-1", "rsna", "", "ai", 1), retold}, sub, time.Time{}, false},
+		{"confirmed after its first item", retold, []items.Item{item("rsna-1", "rsna", "", "ai", 1), retold},
 			subscribers.Subscriber{ConfirmedAt: t0.Add(2 * time.Hour)}, watermark, false},
-		{"the first item itself", item("rsna-1", "rsna", "", "ai", 1), []items.Item{item("rsna-1", "rsna", "", "ai", 1), copy}, sub, watermark, false},
+		{"the first item itself", item("rsna-1", "rsna", "", "ai", 1), []items.Item{item("rsna-1", "rsna", "", "ai", 1), retold}, sub, watermark, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
