@@ -19,15 +19,27 @@ import (
 // is logged and leaves the stories as the items show them: a story sent
 // twice is better than a plan that fails.
 func (p *Planner) storyMembers(ctx context.Context, all []items.Item) map[string][]items.Item {
+	// Most items tell a story of their own: only the stories some item
+	// names are gathered.
 	members := map[string][]items.Item{}
-	have := make(map[string]bool, len(all))
 	for _, it := range all {
-		have[it.Key] = true
-		members[it.StoryKey()] = append(members[it.StoryKey()], it)
+		if it.Story != "" {
+			members[it.Story] = nil
+		}
+	}
+	if len(members) == 0 {
+		return nil
+	}
+	have := map[string]bool{}
+	for _, it := range all {
+		if _, named := members[it.StoryKey()]; named {
+			have[it.Key] = true
+			members[it.StoryKey()] = append(members[it.StoryKey()], it)
+		}
 	}
 	var missing []string
-	for story, group := range members {
-		if !have[story] && group[0].Story != "" {
+	for story := range members {
+		if !have[story] {
 			missing = append(missing, story)
 		}
 	}
