@@ -395,8 +395,10 @@ type selector struct {
 
 func (s *selector) of(p subscribers.Preferences, since time.Time, c Candidate) *selection {
 	sentAfter, sentUntil := s.sentBefore(c, since)
-	key := since.Format(time.RFC3339Nano) + "|" + string(p.Format) + "|" + digest.MatchKey(p) +
-		"|" + sentAfter.Format(time.RFC3339Nano) + "|" + sentUntil.Format(time.RFC3339Nano)
+	key := since.Format(time.RFC3339Nano) + "|" + string(p.Format) + "|" + digest.MatchKey(p)
+	if !sentUntil.IsZero() {
+		key += "|" + sentAfter.Format(time.RFC3339Nano) + "|" + sentUntil.Format(time.RFC3339Nano)
+	}
 	if sel, ok := s.cache[key]; ok {
 		return sel
 	}
