@@ -185,6 +185,7 @@ func newApp(ctx context.Context, cfg config.Config, logs io.Writer) (*App, error
 		Now:             time.Now,
 		Log:             log,
 		Metrics:         a.Metrics,
+		Stories:         a.Items,
 		AfterRun: func(ctx context.Context, sum ingest.Summary) {
 			a.Planner().AlertAfterIngest(ctx, sum.ItemsNew, sum.FinishedAt)
 		},

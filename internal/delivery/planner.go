@@ -282,7 +282,7 @@ func (p *Planner) plan(ctx context.Context, req Request) (Report, error) {
 	}
 
 	jobs := jobGrouper{template: Job{RunID: req.RunID, Kind: kind, Until: rep.Until}, open: map[string]*Job{}}
-	selections := selector{run: digest.NewRun(all), until: rep.Until, kind: kind, cache: map[string]*selection{}}
+	selections := selector{run: digest.NewRun(all), until: rep.Until, kind: kind, cache: map[string]*selection{}, stories: p.storyMembers(ctx, all)}
 	// Nothing to send: a digest subscriber's period just ends, and their
 	// next due hour is set. An alert subscriber's is left as it is: their
 	// next alert looks back no further than its lookback anyway, and a
@@ -293,7 +293,7 @@ func (p *Planner) plan(ctx context.Context, req Request) (Report, error) {
 	for i, c := range candidates {
 		sub := c.Subscriber
 		detail := PlannedRecipient{SubscriberID: sub.ID, Email: sub.Email}
-		sel := selections.of(sub.Preferences, sinces[i])
+		sel := selections.of(sub.Preferences, sinces[i], c)
 		switch {
 		case suppressed[hashes[i]] != "":
 			detail.Skip = SkipSuppressed + " (" + string(suppressed[hashes[i]]) + ")"
@@ -392,19 +392,28 @@ type selector struct {
 	cache map[string]*selection
 	buf   []byte           // where keys are built
 	keys  digest.MatchKeys // digest.MatchKey, each list of phrases sorted once
+	// stories are the members of the stories with more than one item
+	// (storyMembers): an item whose story a subscriber was already mailed
+	// is not sent again.
+	stories map[string][]items.Item
 }
 
-func (s *selector) of(p subscribers.Preferences, since time.Time) *selection {
+func (s *selector) of(p subscribers.Preferences, since time.Time, c Candidate) *selection {
+	sentAfter, sentUntil := s.sentBefore(c, since)
 	// The key is built in one buffer: a lookup that finds its selection
 	// allocates nothing, which counts with a million subscribers.
 	s.buf = since.AppendFormat(s.buf[:0], time.RFC3339Nano)
 	s.buf = append(append(append(s.buf, '|'), p.Format...), '|')
 	s.buf = s.keys.Append(s.buf, p)
+	if !sentUntil.IsZero() {
+		s.buf = sentAfter.AppendFormat(append(s.buf, '|'), time.RFC3339Nano)
+		s.buf = sentUntil.AppendFormat(append(s.buf, '|'), time.RFC3339Nano)
+	}
 	if sel, ok := s.cache[string(s.buf)]; ok {
 		return sel
 	}
 	key := string(s.buf)
-	picked := s.run.Pick(p, since, s.until)
+	picked := s.dropSentStories(p, s.run.Pick(p, since, s.until), sentAfter, sentUntil)
 	sel := &selection{keys: make([]string, len(picked)), titles: make([]string, 0, min(5, len(picked))), keywords: s.run.Followed(p.Keywords, picked)}
 	all := s.run.Items()
 	for i, n := range picked {

@@ -47,6 +47,10 @@ type Content struct {
 	// by them): an item matching one says "You follow: <phrase>", naming
 	// the first in this order.
 	Keywords []string
+	// AlsoFrom lists, by the key of an item shown, the societies of the
+	// other items that tell the same story and are not shown
+	// (digest.CollapseStories): the item says "Also from RSNA, ACR".
+	AlsoFrom map[string][]string
 }
 
 // Section is the items of one topic, under a heading with its name.

@@ -81,6 +81,9 @@ func weeklyDigest(t testing.TB, format subscribers.Format) Content {
 		SocietyNames: societyNames,
 		TopicNames:   map[string]string{"thoracic": "Chest", "safety": "Safety"},
 		Location:     mustLoadLocation(t, "Europe/Vienna"),
+		// The ESR's statement was also posted by RSNA and ACR (twice: one
+		// name each), and by the ESR's other feed (never named).
+		AlsoFrom: map[string][]string{"esr-1a2b3c": {"rsna", "acr", "acr", "esr"}},
 	}
 }
 
@@ -125,6 +128,7 @@ func textDigest(t testing.TB) Content {
 			{Topic: topicNeuro, Items: it[6:7]},
 		},
 		SocietyNames: societyNames,
+		AlsoFrom:     map[string][]string{"esr-0d1e2f": {"ers"}}, // a society without a name
 	}
 }
 

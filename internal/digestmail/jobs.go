@@ -76,6 +76,18 @@ func (r *JobRenderer) Compile(ctx context.Context, job delivery.Job, list []item
 	societies := r.societyNames(ctx)
 	content := Content{Kind: job.Kind, Format: job.Format, SocietyNames: societies, TopicNames: r.topicNames,
 		Chosen: job.Topics, FollowedSocieties: job.Societies, Keywords: job.Keywords}
+	// A story is shown once, by its first item, naming the societies of
+	// the others: grouped among the job's items only, which the
+	// recipients' societies and topics chose.
+	list, also := digest.CollapseStories(list)
+	for key, others := range also {
+		if content.AlsoFrom == nil {
+			content.AlsoFrom = map[string][]string{}
+		}
+		for _, o := range others {
+			content.AlsoFrom[key] = append(content.AlsoFrom[key], o.Society)
+		}
+	}
 	if followed := followedOnly(job, list); len(followed) > 0 {
 		content.Sections = append(content.Sections, FollowedSection(followed))
 	}

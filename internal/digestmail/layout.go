@@ -47,6 +47,7 @@ type itemView struct {
 	date    string // "" when the feed gave none
 	badge   string // at most one topic, never the section's own
 	reason  string // why it matched beyond its topic, "" when it did not
+	also    string // "Also from …": the societies of the same story's other items
 	link    string // "" unless an absolute http(s) URL
 	site    string // the link's host, for "Read on <site> →"
 	summary string // cut at a sentence or word boundary
@@ -242,6 +243,7 @@ func (r *Renderer) itemView(c Content, s Section, it items.Item, key string, top
 	if len(reasons) > 0 {
 		iv.reason = strings.ToUpper(reasons[0][:1]) + strings.Join(reasons, "; ")[1:] + "."
 	}
+	iv.also = alsoFrom(c, it)
 	if iv.badge == "" && c.Kind == digest.KindAlert && !s.Followed {
 		// An alert has no sections: its badge says the item's topic.
 		iv.badge = topicNames[s.Topic.ID]
@@ -276,6 +278,29 @@ func matchedTerms(t items.TopicScore) string {
 		}
 	}
 	return strings.Join(terms, ", ")
+}
+
+// alsoFrom names the societies of the other items of it's story, by name,
+// each once and never the item's own: "Also from Radiological Society of
+// North America, American College of Radiology".
+func alsoFrom(c Content, it items.Item) string {
+	var names []string
+	for _, id := range c.AlsoFrom[it.Key] {
+		if id == it.Society {
+			continue
+		}
+		name := oneLine(c.SocietyNames[id])
+		if name == "" {
+			name = oneLine(strings.ToUpper(id))
+		}
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return "Also from " + strings.Join(names, ", ")
 }
 
 func sectionName(s Section) string {
@@ -409,6 +434,9 @@ func itemsHTML(v *view, archive string) string {
 			if it.reason != "" {
 				fmt.Fprintf(&b, "<p class=\"reason\">%s</p>\n", esc(it.reason))
 			}
+			if it.also != "" {
+				fmt.Fprintf(&b, "<p class=\"meta\">%s</p>\n", esc(it.also))
+			}
 			if it.summary != "" {
 				fmt.Fprintf(&b, "<p class=\"summary\">%s</p>\n", esc(it.summary))
 			}
@@ -453,6 +481,9 @@ func (r *Renderer) plainText(v *view, f fieldValues) string {
 			b.WriteString(letters.Wrap(joinNonEmpty(" · ", it.society, it.date, it.badge)) + "\n")
 			if it.reason != "" {
 				b.WriteString(letters.Wrap(it.reason) + "\n")
+			}
+			if it.also != "" {
+				b.WriteString(letters.Wrap(it.also) + "\n")
 			}
 			if it.summary != "" {
 				b.WriteString("\n" + letters.Wrap(it.summary) + "\n")

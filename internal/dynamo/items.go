@@ -73,6 +73,7 @@ type itemRecord struct {
 	// (at TopicsCorrectedAt): ingest's writes then leave them alone.
 	TopicsSetBy       string `dynamodbav:"topics_set_by,omitempty"`
 	TopicsCorrectedAt string `dynamodbav:"topics_corrected_at,omitempty"`
+	Story             string `dynamodbav:"story,omitempty"`
 }
 
 func toItemRecord(it items.Item) itemRecord {
@@ -87,6 +88,7 @@ func toItemRecord(it items.Item) itemRecord {
 		Topics: it.Topics, TopicIDs: it.TopicIDs(),
 		PubKey: sortableTime(it.Published) + "#" + it.Key, PubYear: pubYear(it.Published),
 		IngestDay: it.FirstSeen.UTC().Format(time.DateOnly), IngestKey: sortableTime(it.FirstSeen) + "#" + it.Key,
+		Story: it.Story,
 	}
 }
 
@@ -95,6 +97,7 @@ func (r itemRecord) item() items.Item {
 		Key: r.ID, Society: r.Society, FeedID: r.FeedID, GUID: r.GUID, Title: r.Title, Link: r.Link,
 		Published: parseTime(r.Published), FirstSeen: parseTime(r.FirstSeen), UpdatedAt: parseTime(r.UpdatedAt),
 		Content: r.Content, Summary: r.Summary, ContentHash: r.ContentHash, RawHash: r.RawHash, Topics: r.Topics,
+		Story: r.Story,
 	}
 }
 
@@ -183,13 +186,19 @@ func (s *ItemStore) getMany(ctx context.Context, keys []string, projection strin
 // IngestedBetween returns the items first seen in (since, until], reading
 // one index partition per day of the period.
 func (s *ItemStore) IngestedBetween(ctx context.Context, since, until time.Time) ([]items.Item, error) {
+	return s.ingestedBetween(ctx, since, until, nil, nil)
+}
+
+func (s *ItemStore) ingestedBetween(ctx context.Context, since, until time.Time, projection *string, names map[string]string) ([]items.Item, error) {
 	var found []items.Item
 	lo, hi := sortableTime(since)+"#~", sortableTime(until)+"#~" // "~" sorts after every key
 	for day := since.UTC().Truncate(24 * time.Hour); !day.After(until); day = day.Add(24 * time.Hour) {
 		p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-			TableName:              &s.table,
-			IndexName:              aws.String(indexByIngest),
-			KeyConditionExpression: aws.String("ingest_day = :day AND ingest_key BETWEEN :lo AND :hi"),
+			TableName:                &s.table,
+			IndexName:                aws.String(indexByIngest),
+			KeyConditionExpression:   aws.String("ingest_day = :day AND ingest_key BETWEEN :lo AND :hi"),
+			ProjectionExpression:     projection,
+			ExpressionAttributeNames: names,
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":day": &types.AttributeValueMemberS{Value: day.Format(time.DateOnly)},
 				":lo":  &types.AttributeValueMemberS{Value: lo},

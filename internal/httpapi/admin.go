@@ -84,6 +84,9 @@ type itemView struct {
 	Summary   string      `json:"summary"`
 	Topics    []string    `json:"topics"`
 	Scores    []topicView `json:"topic_scores"`
+	// Story is the id of the first item of another feed telling the same
+	// story, when there is one.
+	Story string `json:"story,omitempty"`
 }
 
 // topicView is one of an item's topics with what gave it: its source, the
@@ -97,7 +100,7 @@ func viewItem(it items.Item) itemView {
 	v := itemView{
 		ID: it.Key, Society: it.Society, FeedID: it.FeedID, Title: it.Title, Link: it.Link,
 		Published: it.Published, FirstSeen: it.FirstSeen, Updated: it.Updated(),
-		Summary: it.Summary, Topics: it.TopicIDs(), Scores: make([]topicView, len(it.Topics)),
+		Summary: it.Summary, Topics: it.TopicIDs(), Scores: make([]topicView, len(it.Topics)), Story: it.Story,
 	}
 	for i, t := range it.Topics {
 		v.Scores[i] = topicView{TopicScore: t, Reason: t.Reason()}

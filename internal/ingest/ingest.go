@@ -94,6 +94,9 @@ type Runner struct {
 	// AfterRun, if set, is called with each finished run's summary: instant
 	// alerts go out after a run that found news.
 	AfterRun func(ctx context.Context, sum Summary)
+	// Stories, if set, groups each new item with a recent item of another
+	// feed that tells the same story (items.Item.Story).
+	Stories StoryTexts
 }
 
 // DefaultMaxItemsPerFeed is the items stored from one feed in one run when
@@ -210,6 +213,7 @@ func (r *Runner) Run(ctx context.Context, trigger Trigger) (Summary, error) {
 	}
 
 	results := make([]FeedResult, len(due))
+	storyCtx := withStories(ctx, r.Stories, sum.StartedAt)
 	sem := make(chan struct{}, max(r.Concurrency, 1))
 	var wg sync.WaitGroup
 	for i, f := range due {
@@ -217,7 +221,7 @@ func (r *Runner) Run(ctx context.Context, trigger Trigger) (Summary, error) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			results[i] = r.ingestFeed(ctx, f)
+			results[i] = r.ingestFeed(storyCtx, f)
 		}()
 	}
 	wg.Wait()
@@ -383,7 +387,11 @@ func (r *Runner) store(ctx context.Context, f feeds.Feed, parsed []feedparse.Ent
 			continue
 		}
 		it.FirstSeen = now
+		r.groupStory(ctx, &it)
 		created, err := r.Items.Create(ctx, it)
+		if err != nil || !created {
+			r.forgetStory(ctx, it.Key)
+		}
 		if err != nil {
 			if r.skipRejected(ctx, f, it, err, res) {
 				continue

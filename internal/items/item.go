@@ -99,6 +99,19 @@ type Item struct {
 	// entry whose raw hash is the one stored, without normalising it.
 	RawHash string       `json:"raw_hash,omitempty"`
 	Topics  []TopicScore `json:"topics"`
+	// Story is the key of the earliest item of another feed that tells the
+	// same story (internal/stories), set when the item is first stored; ""
+	// when no other feed's recent item does.
+	Story string `json:"story,omitempty"`
+}
+
+// StoryKey names the story the item belongs to: its Story, or its own key
+// when it is the first (or only) item to tell it.
+func (it Item) StoryKey() string {
+	if it.Story != "" {
+		return it.Story
+	}
+	return it.Key
 }
 
 // Hashes are what an item store holds to tell a changed entry from the
