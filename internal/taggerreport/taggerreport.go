@@ -39,26 +39,7 @@ type Example struct {
 }
 
 // Counts tallies item×topic decisions.
-type Counts struct{ TruePos, FalsePos, FalseNeg int }
-
-func (c Counts) Precision() float64 { return ratio(c.TruePos, c.TruePos+c.FalsePos) }
-func (c Counts) Recall() float64    { return ratio(c.TruePos, c.TruePos+c.FalseNeg) }
-
-// F1 is the harmonic mean of precision and recall, 0 when both are.
-func (c Counts) F1() float64 {
-	p, r := c.Precision(), c.Recall()
-	if p+r == 0 {
-		return 0
-	}
-	return 2 * p * r / (p + r)
-}
-
-func ratio(a, b int) float64 {
-	if b == 0 {
-		return 0
-	}
-	return float64(a) / float64(b)
-}
+type Counts = corpus.Counts
 
 // Score is how the tagger did on a set of examples.
 type Score struct {
@@ -78,19 +59,9 @@ func Measure(examples []Example, tag Tag) Score {
 		for _, id := range union(got, ex.Gold) {
 			inGot, inGold := slices.Contains(got, id), slices.Contains(ex.Gold, id)
 			c := s.PerTopic[id]
-			switch {
-			case inGot && inGold:
-				c.TruePos++
-				s.Micro.TruePos++
-			case inGot:
-				c.FalsePos++
-				s.Micro.FalsePos++
-				exact = false
-			default:
-				c.FalseNeg++
-				s.Micro.FalseNeg++
-				exact = false
-			}
+			c.Add(inGold, inGot)
+			s.Micro.Add(inGold, inGot)
+			exact = exact && inGot == inGold
 			s.PerTopic[id] = c
 		}
 		if exact {

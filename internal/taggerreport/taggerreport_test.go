@@ -36,7 +36,7 @@ func TestMeasure(t *testing.T) {
 	if p, r, f := s.Micro.Precision(), s.Micro.Recall(), s.Micro.F1(); p != 0.8 || r != 0.8 || math.Abs(f-0.8) > 1e-9 {
 		t.Errorf("precision %v recall %v F1 %v, want 0.8 each", p, r, f)
 	}
-	want := map[string]Counts{"ai": {2, 0, 0}, "safety": {1, 0, 0}, "workforce": {0, 1, 0}, "events": {1, 0, 0}, "education": {0, 0, 1}}
+	want := map[string]Counts{"ai": {TruePos: 2}, "safety": {TruePos: 1}, "workforce": {FalsePos: 1}, "events": {TruePos: 1}, "education": {FalseNeg: 1}}
 	for id, c := range want {
 		if s.PerTopic[id] != c {
 			t.Errorf("%s: %+v, want %+v", id, s.PerTopic[id], c)

@@ -102,43 +102,15 @@ func TestCorpusCoversEveryTopic(t *testing.T) {
 	}
 }
 
-// counts tallies item×topic decisions.
-type counts struct{ truePos, falsePos, falseNeg int }
-
-func (c *counts) add(gold, got bool) {
-	switch {
-	case gold && got:
-		c.truePos++
-	case got:
-		c.falsePos++
-	case gold:
-		c.falseNeg++
-	}
-}
-
-func (c counts) precision() float64 { return ratio(c.truePos, c.truePos+c.falsePos) }
-func (c counts) recall() float64    { return ratio(c.truePos, c.truePos+c.falseNeg) }
-func (c counts) support() int       { return c.truePos + c.falseNeg }
-func (c counts) f1() float64 {
-	p, r := c.precision(), c.recall()
-	if p+r == 0 {
-		return 0
-	}
-	return 2 * p * r / (p + r)
-}
-
-func ratio(a, b int) float64 {
-	if b == 0 {
-		return 0
-	}
-	return float64(a) / float64(b)
-}
-
 // splitResult is the tagger's quality on one split of the corpus.
 type splitResult struct {
 	items, fullyRight int
-	overall           counts
-	perTopic          map[string]*counts
+	overall           corpus.Counts
+	perTopic          map[string]*corpus.Counts
+}
+
+func (r *splitResult) fullyRightShare() float64 {
+	return float64(r.fullyRight) / float64(max(r.items, 1))
 }
 
 // TestTaggerQuality measures the taxonomy against the labelled corpus, with
@@ -152,9 +124,9 @@ func TestTaggerQuality(t *testing.T) {
 
 	results := map[string]*splitResult{}
 	for _, split := range []string{corpus.Tune, corpus.Holdout} {
-		r := &splitResult{perTopic: map[string]*counts{}}
+		r := &splitResult{perTopic: map[string]*corpus.Counts{}}
 		for _, topic := range tax.Topics() {
-			r.perTopic[topic.ID] = &counts{}
+			r.perTopic[topic.ID] = &corpus.Counts{}
 		}
 		results[split] = r
 	}
@@ -165,8 +137,8 @@ func TestTaggerQuality(t *testing.T) {
 		r.items++
 		for _, topic := range tax.Topics() {
 			gold, tagged := slices.Contains(it.Topics, topic.ID), slices.Contains(predicted, topic.ID)
-			r.overall.add(gold, tagged)
-			r.perTopic[topic.ID].add(gold, tagged)
+			r.overall.Add(gold, tagged)
+			r.perTopic[topic.ID].Add(gold, tagged)
 		}
 		if sameSet(it.Topics, predicted) {
 			r.fullyRight++
@@ -186,10 +158,10 @@ func TestTaggerQuality(t *testing.T) {
 	// Floors just under what the taxonomy achieves on the holdout: a change
 	// that makes the tagger worse on news it was not tuned on fails here.
 	holdout := results[corpus.Holdout]
-	if f1 := holdout.overall.f1(); f1 < minHoldoutF1 {
+	if f1 := holdout.overall.F1(); f1 < minHoldoutF1 {
 		t.Errorf("holdout micro-F1 = %.3f, want at least %.2f", f1, minHoldoutF1)
 	}
-	if share := ratio(holdout.fullyRight, holdout.items); share < minHoldoutFullyRight {
+	if share := holdout.fullyRightShare(); share < minHoldoutFullyRight {
 		t.Errorf("holdout items fully right = %.3f, want at least %.2f", share, minHoldoutFullyRight)
 	}
 }
@@ -211,22 +183,22 @@ func qualityReport(tax *topics.Taxonomy, results map[string]*splitResult) string
 		fmt.Fprintf(&b, " | %5s %5s %5s %5s", "P", "R", "F1", "n")
 	}
 	b.WriteString("\n")
-	row := func(name string, c func(r *splitResult) counts) {
+	row := func(name string, c func(r *splitResult) corpus.Counts) {
 		fmt.Fprintf(&b, "%-12s", name)
 		for _, split := range splits {
 			cs := c(results[split])
-			fmt.Fprintf(&b, " | %5.2f %5.2f %5.2f %5d", cs.precision(), cs.recall(), cs.f1(), cs.support())
+			fmt.Fprintf(&b, " | %5.2f %5.2f %5.2f %5d", cs.Precision(), cs.Recall(), cs.F1(), cs.Support())
 		}
 		b.WriteString("\n")
 	}
 	for _, topic := range tax.Topics() {
-		row(topic.ID, func(r *splitResult) counts { return *r.perTopic[topic.ID] })
+		row(topic.ID, func(r *splitResult) corpus.Counts { return *r.perTopic[topic.ID] })
 	}
-	row("micro", func(r *splitResult) counts { return r.overall })
+	row("micro", func(r *splitResult) corpus.Counts { return r.overall })
 	fmt.Fprintf(&b, "%-12s", "fully right")
 	for _, split := range splits {
 		r := results[split]
-		fmt.Fprintf(&b, " | %-23s", fmt.Sprintf("%.1f%% (%d of %d)", 100*ratio(r.fullyRight, r.items), r.fullyRight, r.items))
+		fmt.Fprintf(&b, " | %-23s", fmt.Sprintf("%.1f%% (%d of %d)", 100*r.fullyRightShare(), r.fullyRight, r.items))
 	}
 	b.WriteString("\n")
 	return b.String()
