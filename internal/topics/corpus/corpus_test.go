@@ -27,6 +27,7 @@ func TestCorpus(t *testing.T) {
 	}
 	ids := make(map[string]bool, len(all))
 	titles := make(map[string]string, len(all))
+	sources := make(map[string]string, len(all))
 	splits := map[string]int{}
 	for _, it := range all {
 		if ids[it.ID] {
@@ -38,6 +39,13 @@ func TestCorpus(t *testing.T) {
 			t.Errorf("%s: same society and title as %s", it.ID, other)
 		}
 		titles[key] = it.ID
+		// The same page's item read twice, under two spellings of its
+		// publisher, would be in both splits.
+		read := strings.TrimSuffix(it.Source, "/") + "\x00" + strings.ToLower(it.Title)
+		if other, dup := sources[read]; dup {
+			t.Errorf("%s: the same item of the same page as %s", it.ID, other)
+		}
+		sources[read] = it.ID
 		if u, err := url.Parse(it.Source); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			t.Errorf("%s: source %q is not a web address", it.ID, it.Source)
 		}
