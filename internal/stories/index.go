@@ -73,7 +73,9 @@ func (x *Index) Add(e Entry, sig Signature) {
 	}
 	x.feeds[e.Story][e.Feed] = true
 	for _, k := range bandKeys(&sig) {
-		x.bands[k] = append(x.bands[k], n)
+		if k != 0 {
+			x.bands[k] = append(x.bands[k], n)
+		}
 	}
 }
 
@@ -101,6 +103,9 @@ func (x *Index) Find(feed string, sig Signature) (Match, bool) {
 	bestN := int32(-1)
 	checked := map[int32]bool{}
 	for _, k := range bandKeys(&sig) {
+		if k == 0 {
+			continue
+		}
 		for _, n := range x.bands[k] {
 			if checked[n] {
 				continue

@@ -46,6 +46,11 @@ const (
 	// all: two short generic headlines ("Annual meeting 2026") would
 	// otherwise look alike for want of anything else.
 	MinShingles = 6
+	// MinHeadlineWords is the fewest words (after Normalise) a headline
+	// needs for two identical ones to make the same story whatever their
+	// leads: in the labelled pairs and the corpus every pair of identical
+	// headlines that long is one story, told with a different lead.
+	MinHeadlineWords = 5
 )
 
 // Signature is a text's MinHash signature, with the numbers of its title;
@@ -58,6 +63,9 @@ type Signature struct {
 	// ("Tip Sheet: October 6, 2025" and "… Sept 12, 2025", "KCR 2016" and
 	// "KCR 2017"), however alike the rest of their text.
 	numbers []string
+	// headline hashes the normalised title when it has MinHeadlineWords
+	// words; 0 otherwise.
+	headline uint64
 }
 
 // Valid reports whether the text was long enough to be compared.
@@ -79,12 +87,16 @@ func Similarity(a, b *Signature) float64 {
 	return float64(same) / Hashes
 }
 
-// Score is how alike two items are for grouping: Similarity, or 0 when
-// their titles' numbers conflict (each has one the other lacks). Two items
-// tell the same story when Score reaches Threshold.
+// Score is how alike two items are for grouping: 1 for the same long
+// headline, else Similarity; 0 when their titles' numbers conflict (each
+// has one the other lacks). Two items tell the same story when Score
+// reaches Threshold.
 func Score(a, b *Signature) float64 {
-	if numbersConflict(a.numbers, b.numbers) {
+	switch {
+	case numbersConflict(a.numbers, b.numbers):
 		return 0
+	case a.headline != 0 && a.headline == b.headline:
+		return 1
 	}
 	return Similarity(a, b)
 }
@@ -129,13 +141,22 @@ func mix(z uint64) uint64 {
 func Sign(title, lead string) Signature {
 	s := signShingles(Shingles(title, lead))
 	if s.ok {
-		for _, w := range Normalise(title) {
+		words := Normalise(title)
+		for _, w := range words {
 			if isNumber(w) {
 				s.numbers = append(s.numbers, w)
 			}
 		}
 		slices.Sort(s.numbers)
 		s.numbers = slices.Compact(s.numbers)
+		if len(words) >= MinHeadlineWords {
+			h := fnv.New64a()
+			for _, w := range words {
+				h.Write([]byte(w))
+				h.Write([]byte{0})
+			}
+			s.headline = h.Sum64() | 1 // never 0, which means no headline
+		}
 	}
 	return s
 }
@@ -257,10 +278,12 @@ var stopWords = func() map[string]bool {
 }()
 
 // bandKeys hashes each band of a signature, with its band number, into one
-// lookup key.
-func bandKeys(s *Signature) [Bands]uint64 {
-	var keys [Bands]uint64
-	for b := range keys {
+// lookup key; a long headline is one more key, so that two items with the
+// same headline meet however different their leads.
+func bandKeys(s *Signature) [Bands + 1]uint64 {
+	var keys [Bands + 1]uint64
+	keys[Bands] = s.headline
+	for b := range keys[:Bands] {
 		h := uint64(b+1) * 0x9e3779b97f4a7c15
 		for _, v := range s.mins[b*Rows : (b+1)*Rows] {
 			h = bits.RotateLeft64(h^v, 27) * 0x94d049bb133111eb

@@ -49,6 +49,32 @@ func TestSimilarity(t *testing.T) {
 	}
 }
 
+// TestSameHeadline: the same headline of MinHeadlineWords words or more
+// is one story however different the leads; a shorter one, or one whose
+// numbers conflict, is not.
+func TestSameHeadline(t *testing.T) {
+	tests := []struct {
+		name           string
+		titleA, titleB string
+		want           bool
+	}{
+		{"same long headline", "RSNA announces global learning center in Peru", "RSNA Announces Global Learning Center in Peru", true},
+		{"short headline", "EFSUMB during the pandemic", "EFSUMB during the pandemic", false},
+		{"conflicting numbers", "KCR 2016 opens its doors in Seoul", "KCR 2017 opens its doors in Seoul", false},
+	}
+	for _, tt := range tests {
+		a, b := Sign(tt.titleA, release), Sign(tt.titleB, other)
+		if got := Score(&a, &b) >= Threshold; got != tt.want {
+			t.Errorf("%s: score %.3f, same story %v; want %v", tt.name, Score(&a, &b), got, tt.want)
+		}
+		x := NewIndex()
+		x.Add(Entry{Key: "a", Feed: "fa"}, a)
+		if _, found := x.Find("fb", b); found != tt.want {
+			t.Errorf("%s: the index found it %v; want %v", tt.name, found, tt.want)
+		}
+	}
+}
+
 func TestNumbersConflict(t *testing.T) {
 	body := "New research has been published ahead of print by the journal, which the society publishes to advance nuclear medicine and molecular imaging."
 	tests := []struct {
