@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/radiogram/radiogram/internal/items"
+	"github.com/radiogram/radiogram/internal/keywords"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
 
@@ -189,6 +190,29 @@ func Matches(p subscribers.Preferences, it items.Item) bool {
 		return false
 	}
 	return hasTopic(p, &it)
+}
+
+// IsFor reports whether an item is for a subscriber by the whole rule Pick
+// applies, whatever its period: Matches, or a keyword matches it within
+// the subscriber's societies, and no mute phrase matches it. It compiles
+// the phrases on each call, so it suits the few items a run does not hold
+// (the earlier members of a story, StorySent), not a run's items.
+func IsFor(p subscribers.Preferences, it items.Item) bool {
+	if len(p.Keywords)+len(p.Mute) == 0 {
+		return Matches(p, it)
+	}
+	if len(p.Societies) > 0 && !slices.Contains(p.Societies, it.Society) {
+		return false
+	}
+	text := keywords.Tokenize(it.Title, it.Summary)
+	if _, muted := keywords.First(keywords.Compile(p.Mute), text); muted {
+		return false
+	}
+	if hasTopic(p, &it) {
+		return true
+	}
+	_, followed := keywords.First(keywords.Compile(p.Keywords), text)
+	return followed
 }
 
 // MatchKey names what Pick reads of the preferences: two subscribers

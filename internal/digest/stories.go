@@ -70,7 +70,7 @@ func StorySent(p subscribers.Preferences, it items.Item, members []items.Item, a
 		return false
 	}
 	for _, m := range members {
-		if m.Key != it.Key && m.FirstSeen.After(after) && !m.FirstSeen.After(until) && Matches(p, m) {
+		if m.Key != it.Key && m.FirstSeen.After(after) && !m.FirstSeen.After(until) && IsFor(p, m) {
 			return true
 		}
 	}

@@ -69,7 +69,7 @@ func TestStorySent(t *testing.T) {
 	p := subscribers.Preferences{Topics: []string{"ai"}, Societies: []string{"rsna", "acr"}}
 	item := func(key, society, story, topic string, h int) items.Item {
 		return items.Item{Key: key, Society: society, Story: story, FirstSeen: t0.Add(time.Duration(h) * time.Hour),
-			Topics: []items.TopicScore{{ID: topic, Score: 1}}}
+			Title: "Joint statement on reporting", Topics: []items.TopicScore{{ID: topic, Score: 1}}}
 	}
 	retold := item("acr-1", "acr", "rsna-1", "ai", 10)
 	sub := subscribers.Subscriber{ConfirmedAt: t0.Add(-24 * time.Hour)}
@@ -81,20 +81,29 @@ func TestStorySent(t *testing.T) {
 		sub     subscribers.Subscriber
 		mark    time.Time
 		want    bool
+		prefs   *subscribers.Preferences // p when nil
 	}{
-		{"its first item was in an earlier mail", retold, []items.Item{item("rsna-1", "rsna", "", "ai", 1), retold}, sub, watermark, true},
-		{"its first item came after the last mail", retold, []items.Item{item("rsna-1", "rsna", "", "ai", 6), retold}, sub, watermark, false},
-		{"its first item was of another topic", retold, []items.Item{item("rsna-1", "rsna", "", "covid", 1), retold}, sub, watermark, false},
-		{"its first item was of a society not followed", retold, []items.Item{item("esr-1", "esr", "", "ai", 1), retold}, sub, watermark, false},
-		{"never mailed", retold, []items.Item{item("rsna-1", "rsna", "", "ai", 1), retold}, sub, time.Time{}, false},
+		{"its first item was in an earlier mail", retold, []items.Item{item("rsna-1", "rsna", "", "ai", 1), retold}, sub, watermark, true, nil},
+		{"its first item came after the last mail", retold, []items.Item{item("rsna-1", "rsna", "", "ai", 6), retold}, sub, watermark, false, nil},
+		{"its first item was of another topic", retold, []items.Item{item("rsna-1", "rsna", "", "covid", 1), retold}, sub, watermark, false, nil},
+		{"its first item was of a society not followed", retold, []items.Item{item("esr-1", "esr", "", "ai", 1), retold}, sub, watermark, false, nil},
+		{"never mailed", retold, []items.Item{item("rsna-1", "rsna", "", "ai", 1), retold}, sub, time.Time{}, false, nil},
 		{"confirmed after its first item", retold, []items.Item{item("rsna-1", "rsna", "", "ai", 1), retold},
-			subscribers.Subscriber{ConfirmedAt: t0.Add(2 * time.Hour)}, watermark, false},
-		{"the first item itself", item("rsna-1", "rsna", "", "ai", 1), []items.Item{item("rsna-1", "rsna", "", "ai", 1), retold}, sub, watermark, false},
+			subscribers.Subscriber{ConfirmedAt: t0.Add(2 * time.Hour)}, watermark, false, nil},
+		{"the first item itself", item("rsna-1", "rsna", "", "ai", 1), []items.Item{item("rsna-1", "rsna", "", "ai", 1), retold}, sub, watermark, false, nil},
+		{"its first item was in an earlier mail by a keyword", retold, []items.Item{item("rsna-1", "rsna", "", "covid", 1), retold}, sub, watermark, true,
+			&subscribers.Preferences{Topics: []string{"ai"}, Societies: []string{"rsna", "acr"}, Keywords: []string{"joint statement"}}},
+		{"its first item was muted", retold, []items.Item{item("rsna-1", "rsna", "", "ai", 1), retold}, sub, watermark, false,
+			&subscribers.Preferences{Topics: []string{"ai"}, Mute: []string{"reporting"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			after, until := SentBefore(tt.sub, tt.mark)
-			if got := StorySent(p, tt.it, tt.members, after, until); got != tt.want {
+			prefs := p
+			if tt.prefs != nil {
+				prefs = *tt.prefs
+			}
+			if got := StorySent(prefs, tt.it, tt.members, after, until); got != tt.want {
 				t.Errorf("StorySent = %v, want %v", got, tt.want)
 			}
 		})
