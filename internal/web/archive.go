@@ -55,6 +55,7 @@ type archiveItem struct {
 	DateTime string // for <time datetime>
 	Summary  string
 	Topics   []link
+	AlsoFrom string // "Also from RSNA, ACR": the other societies telling its story, on a reader's page
 }
 
 // feedLink is one format of the feed a page has.
@@ -207,7 +208,12 @@ func (a *archive) forReader(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err, expiredOtherAdvice)
 		return
 	}
-	picked := digest.Select(sub.Preferences, all, since, until)
+	// A story shows once, as in the reader's mail, whose overflow this
+	// page is: collapsed among the picked items only, so a member from a
+	// society the reader does not follow is neither shown nor named. The
+	// cursor is a kept item's key, so paging walks the collapsed list.
+	// The public listings page the store directly and show every member.
+	picked, also := digest.CollapseStories(digest.Select(sub.Preferences, all, since, until))
 	start := 0
 	if c := r.URL.Query().Get("cursor"); c != "" {
 		i := slices.IndexFunc(picked, func(it items.Item) bool { return it.Key == c })
@@ -223,7 +229,11 @@ func (a *archive) forReader(w http.ResponseWriter, r *http.Request) {
 		Heading: "Your news, " + period(since, until, readerZone(sub)),
 		Lead:    "The items of this period on your topics and from your societies, as your preferences stand now, newest first.",
 		Empty:   "No items of this period match your topics and societies now.",
-		Items:   a.view(a.readCatalog(r), picked[start:end]),
+	}
+	cat := a.readCatalog(r)
+	v.Items = a.view(cat, picked[start:end])
+	for i, it := range picked[start:end] {
+		v.Items[i].AlsoFrom = alsoFrom(cat, it, also[it.Key])
 	}
 	if len(sub.Preferences.Keywords)+len(sub.Preferences.Mute) > 0 {
 		v.Lead = "The items of this period on your topics or keywords and from your societies, less those your mute words match, as your preferences stand now, newest first."
@@ -278,13 +288,38 @@ func topicName(cat Catalog, id string) (string, bool) {
 	return id, false
 }
 
+// societyName is a society's display name in cat, or its id in capitals
+// when the catalog does not name it.
+func societyName(cat Catalog, id string) string {
+	if j := slices.IndexFunc(cat.Societies, func(s Society) bool { return s.ID == id }); j >= 0 {
+		return cat.Societies[j].Name
+	}
+	return strings.ToUpper(id)
+}
+
+// alsoFrom names the societies of a kept item's other story members
+// ("Also from RSNA, ACR"), as the mail does: each once, in the members'
+// order, never the item's own society; "" when there is none to name.
+func alsoFrom(cat Catalog, it items.Item, members []items.Item) string {
+	var names []string
+	for _, m := range members {
+		if m.Society == it.Society {
+			continue
+		}
+		if name := societyName(cat, m.Society); !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return "Also from " + strings.Join(names, ", ")
+}
+
 func (a *archive) view(cat Catalog, list []items.Item) []archiveItem {
 	out := make([]archiveItem, len(list))
 	for i, it := range list {
-		name := strings.ToUpper(it.Society)
-		if j := slices.IndexFunc(cat.Societies, func(s Society) bool { return s.ID == it.Society }); j >= 0 {
-			name = cat.Societies[j].Name
-		}
+		name := societyName(cat, it.Society)
 		v := archiveItem{
 			ID:       it.Key,
 			Title:    it.Title,

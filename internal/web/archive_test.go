@@ -117,17 +117,25 @@ func archiveItems() []items.Item {
 
 func newArchiveHarness(t testing.TB) (*harness, *fakeItems) {
 	t.Helper()
+	return newArchiveHarnessWith(t, archiveItems(), 0)
+}
+
+// newArchiveHarnessWith serves list, pageSize items a page (0: the
+// default).
+func newArchiveHarnessWith(t testing.TB, list []items.Item, pageSize int) (*harness, *fakeItems) {
+	t.Helper()
 	h := &harness{fake: newFake(testCatalog()), logs: new(bytes.Buffer), catalog: testCatalog()}
 	h.fake.add(jane)
 	h.fake.add(pat)
-	store := &fakeItems{list: archiveItems()}
+	store := &fakeItems{list: list}
 	mux := http.NewServeMux()
 	(&Handlers{
-		Subscribers: h.fake,
-		Catalog:     func(context.Context) (Catalog, error) { return h.catalog, nil },
-		Log:         slog.New(slog.NewTextHandler(h.logs, nil)),
-		Items:       store,
-		Archive:     fakePeriods{h.fake},
+		Subscribers:     h.fake,
+		Catalog:         func(context.Context) (Catalog, error) { return h.catalog, nil },
+		Log:             slog.New(slog.NewTextHandler(h.logs, nil)),
+		Items:           store,
+		Archive:         fakePeriods{h.fake},
+		ArchivePageSize: pageSize,
 	}).Register(mux)
 	h.handler = mux
 	return h, store
