@@ -168,20 +168,21 @@ func (g *Tagger) features(text Text, feed FeedTopics, found *tally, scores []flo
 }
 
 // probabilities are the model's per-topic probabilities for an item's
-// features.
-func (m *compiledModel) probabilities(features []feature) []float64 {
+// features, and each feature's weights (nil for a feature the model lacks).
+func (m *compiledModel) probabilities(features []feature) (p []float64, rows [][]float64) {
 	z := slices.Clone(m.bias)
-	for _, f := range features {
-		if row, ok := m.weights[f.name]; ok {
-			for i, w := range row {
-				z[i] += w * f.value
-			}
+	rows = make([][]float64, len(features))
+	for k, f := range features {
+		row := m.weights[f.name]
+		rows[k] = row
+		for i, w := range row {
+			z[i] += w * f.value
 		}
 	}
 	for i, v := range z {
 		z[i] = 1 / (1 + math.Exp(-v))
 	}
-	return z
+	return z, rows
 }
 
 // chosen lists the topics whose probability reaches their threshold, most
@@ -199,38 +200,48 @@ func chosen(p, thresholds []float64, max int) []int {
 
 // modelMatched is a model topic's reason: its rules' terms as without a
 // model, then the item's words that weigh most for the topic, with their
-// field, at most maxMatched in all.
-func (g *Tagger) modelMatched(topic int, found *tally, features []feature) []items.Match {
+// field, at most maxMatched in all. rows are the features' weights.
+func (g *Tagger) modelMatched(topic int, found *tally, features []feature, rows [][]float64) []items.Match {
 	out := g.matched(topic, found)
-	type contribution struct {
-		match items.Match
-		value float64
+	if len(out) >= maxMatched {
+		return out
 	}
-	var words []contribution
-	for _, f := range features {
-		w := g.taxonomy.model.weights[f.name]
-		if w == nil || w[topic]*f.value <= 0 {
-			continue
-		}
-		if term, ok := strings.CutPrefix(f.name, titleWordPrefix); ok {
-			words = append(words, contribution{items.Match{Term: term, Field: fieldNames[fieldTitle]}, w[topic] * f.value})
-		} else if term, ok := strings.CutPrefix(f.name, summaryWordPrefix); ok {
-			words = append(words, contribution{items.Match{Term: term, Field: fieldNames[fieldSummary]}, w[topic] * f.value})
-		}
-	}
-	slices.SortStableFunc(words, func(a, b contribution) int { return cmp.Compare(b.value, a.value) })
 	// A word the topic's rules already name in that field is not repeated.
 	named := make([]items.Match, len(out))
 	for i, m := range out {
 		named[i] = items.Match{Term: strings.Join(Words(m.Term), " "), Field: m.Field}
 	}
-	for _, c := range words {
-		if len(out) >= maxMatched {
-			break
+	type contribution struct {
+		match items.Match
+		value float64
+	}
+	var words []contribution
+	for k, f := range features {
+		if rows[k] == nil || rows[k][topic]*f.value <= 0 {
+			continue
 		}
-		if !slices.Contains(named, c.match) {
-			out = append(out, c.match)
+		var m items.Match
+		if term, ok := strings.CutPrefix(f.name, titleWordPrefix); ok {
+			m = items.Match{Term: term, Field: fieldNames[fieldTitle]}
+		} else if term, ok := strings.CutPrefix(f.name, summaryWordPrefix); ok {
+			m = items.Match{Term: term, Field: fieldNames[fieldSummary]}
+		} else {
+			continue
 		}
+		if !slices.Contains(named, m) {
+			words = append(words, contribution{m, rows[k][topic] * f.value})
+		}
+	}
+	// The strongest first (the earlier of equals): a few picks, not a sort.
+	for len(out) < maxMatched && len(words) > 0 {
+		best := 0
+		for i, c := range words {
+			if c.value > words[best].value {
+				best = i
+			}
+		}
+		out = append(out, words[best].match)
+		words = slices.Delete(words, best, best+1)
 	}
 	return out
 }

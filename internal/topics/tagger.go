@@ -168,9 +168,9 @@ func (g *Tagger) Tag(text Text, feed FeedTopics) []items.TopicScore {
 		// The model decides, from the rules' findings and decision, the
 		// feed and the item's words.
 		features := g.features(text, feed, found, scores, ruleTopics, func(w string) bool { return m.stopwords[w] })
-		p := m.probabilities(features)
+		p, rows := m.probabilities(features)
 		for _, i := range chosen(p, m.thresholds, tax.maxTopics) {
-			tagged = append(tagged, items.TopicScore{ID: tax.topics[i].ID, Score: p[i], Source: items.SourceRules, Matched: g.modelMatched(i, found, features)})
+			tagged = append(tagged, items.TopicScore{ID: tax.topics[i].ID, Score: p[i], Source: items.SourceRules, Matched: g.modelMatched(i, found, features, rows)})
 		}
 	} else {
 		for _, i := range ruleTopics {

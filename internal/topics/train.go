@@ -113,7 +113,7 @@ func Train(tax *Taxonomy, examples []Example, opt TrainOptions) (*Model, error) 
 		}
 		m := fit(xs, ys, train, n, l2)
 		for _, e := range test {
-			oof[e] = m.probabilities(xs[e])
+			oof[e], _ = m.probabilities(xs[e])
 		}
 	}
 	thresholds := chooseThresholds(oof, ys, examples, tax)
