@@ -132,6 +132,11 @@ func TestTaggerQuality(t *testing.T) {
 	}
 	for _, it := range loadCorpus(t) {
 		got := tagger.Tag(topics.Text{Title: it.Title, Summary: it.Summary, Categories: it.Categories}, bySociety[it.Society])
+		for _, ts := range got {
+			if ts.Source == items.SourceRules && len(ts.Matched) == 0 {
+				t.Errorf("%s: topic %s from the rules without a reason", it.ID, ts.ID)
+			}
+		}
 		predicted := topicIDs(got)
 		r := results[it.Split]
 		r.items++
