@@ -9,7 +9,7 @@ LAMBDA_GOARCH ?= arm64
 STATICCHECK = $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 LAMBDA_BUILD = GOOS=linux GOARCH=$(LAMBDA_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w'
 
-.PHONY: run test tools lint unit parity bench build clean fuzz fuzz-smoke tagger-report \
+.PHONY: run test tools lint unit parity bench build clean fuzz fuzz-smoke tagger-report tagger-train \
 	build-IngestFunction build-ApiFunction build-PlannerFunction build-SenderFunction build-FeedbackFunction \
 	build-InboundFunction
 
@@ -34,6 +34,10 @@ lint:
 
 tagger-report: ## the tagger against every admin correction in the configured store (RADIOGRAM_ITEMS_TABLE, RADIOGRAM_ADMIN_TABLE, RADIOGRAM_AWS_ENDPOINT) and the labelled corpus
 	$(GO) run ./cmd/radiogram-tagger-report
+
+tagger-train: ## retrain the tagger's model on the corpus's tune split into infra/topics.json, then measure it
+	$(GO) run ./cmd/radiogram-tagger-train
+	$(GO) test -count=1 -run 'Quality|CrossValidation' -v ./internal/topics
 
 unit: ## tests that need no moto_server
 	$(GO) test -short -count=1 ./...

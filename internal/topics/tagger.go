@@ -152,30 +152,31 @@ func (g *Tagger) add(pattern string, m matcher) {
 // decided it. A topic scores raw/(raw+threshold), so one that just reaches
 // the threshold scores 0.5 and stronger evidence approaches 1.
 //
+// With a model in the taxonomy, the model decides instead: the topics whose
+// probability reaches the model's threshold for them, most probable first,
+// at most max_topics, scored by that probability; each keeps its rules'
+// terms and the words that weighed most for it as its reason.
+//
 // The feed's Always topics follow. The result is never empty: when nothing
 // else places the item, it gets the feed's defaults (unknown ids are
 // ignored), else the taxonomy's fallback.
 func (g *Tagger) Tag(text Text, feed FeedTopics) []items.TopicScore {
 	tax := g.taxonomy
-	found := g.count(text)
-	scores := make([]float64, len(tax.topics))
-	for k, rc := range found.found {
-		rule := g.rules[rc.rule]
-		scores[rule.topic] += rule.weight * found.evidence[k]
-	}
-
-	relative := tax.relativeThreshold * slices.Max(scores)
+	found, scores, ruleTopics := g.byRules(text)
 	var tagged []items.TopicScore
-	for i, s := range scores {
-		if threshold := tax.thresholds[i]; s >= max(threshold, relative) {
-			tagged = append(tagged, items.TopicScore{ID: tax.topics[i].ID, Score: s / (s + threshold), Source: items.SourceRules})
+	if m := tax.model; m != nil {
+		// The model decides, from the rules' findings and decision, the
+		// feed and the item's words.
+		features := g.features(text, feed, found, scores, ruleTopics, func(w string) bool { return m.stopwords[w] })
+		p, rows := m.probabilities(features)
+		for _, i := range chosen(p, m.thresholds, tax.maxTopics) {
+			tagged = append(tagged, items.TopicScore{ID: tax.topics[i].ID, Score: p[i], Source: items.SourceRules, Matched: g.modelMatched(i, found, features, rows)})
 		}
-	}
-	// Stable, so equal scores keep the taxonomy's display order.
-	slices.SortStableFunc(tagged, func(a, b items.TopicScore) int { return cmp.Compare(b.Score, a.Score) })
-	tagged = tagged[:min(len(tagged), tax.maxTopics)]
-	for i := range tagged {
-		tagged[i].Matched = g.matched(tax.index[tagged[i].ID], found)
+	} else {
+		for _, i := range ruleTopics {
+			s, threshold := scores[i], tax.thresholds[i]
+			tagged = append(tagged, items.TopicScore{ID: tax.topics[i].ID, Score: s / (s + threshold), Source: items.SourceRules, Matched: g.matched(i, found)})
+		}
 	}
 
 	tagged = g.appendFeedTopics(tagged, feed.Always, alwaysConfidence)
@@ -186,6 +187,31 @@ func (g *Tagger) Tag(text Text, feed FeedTopics) []items.TopicScore {
 		tagged = []items.TopicScore{{ID: tax.fallback, Score: unscoredConfidence, Source: items.SourceFallback}}
 	}
 	return tagged
+}
+
+// byRules is what the rules find in an item: the rules matched, each
+// topic's score, and the topics the rules give (reaching both thresholds),
+// best first, equal scores in the taxonomy's display order, at most
+// max_topics.
+func (g *Tagger) byRules(text Text) (*tally, []float64, []int) {
+	tax := g.taxonomy
+	found := g.count(text)
+	scores := make([]float64, len(tax.topics))
+	for k, rc := range found.found {
+		rule := g.rules[rc.rule]
+		scores[rule.topic] += rule.weight * found.evidence[k]
+	}
+	relative := tax.relativeThreshold * slices.Max(scores)
+	var topics []int
+	confidence := make([]float64, len(scores))
+	for i, s := range scores {
+		if threshold := tax.thresholds[i]; s >= max(threshold, relative) {
+			topics = append(topics, i)
+			confidence[i] = s / (s + threshold)
+		}
+	}
+	slices.SortStableFunc(topics, func(a, b int) int { return cmp.Compare(confidence[b], confidence[a]) })
+	return found, scores, topics[:min(len(topics), tax.maxTopics)]
 }
 
 // tally is what the tagger found in one item. An item matches few of the

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/radiogram/radiogram/infra"
 	"github.com/radiogram/radiogram/internal/items"
 )
 
@@ -17,7 +18,20 @@ import (
 // match does so only in the title (2 × title weight 2).
 func newTestTagger(t *testing.T, adjust func(f *taxonomyFile)) *Tagger {
 	t.Helper()
-	f := taxonomyFile{
+	f := testTaxonomyFile()
+	if adjust != nil {
+		adjust(&f)
+	}
+	tax, err := Load(mustJSON(t, f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewTagger(tax)
+}
+
+// testTaxonomyFile is newTestTagger's taxonomy.
+func testTaxonomyFile() taxonomyFile {
+	return taxonomyFile{
 		Threshold: 3,
 		Fallback:  "general",
 		Topics: []topicFile{
@@ -37,14 +51,6 @@ func newTestTagger(t *testing.T, adjust func(f *taxonomyFile)) *Tagger {
 			{Topic: Topic{ID: "general", Name: "General", Group: "Other"}, Rules: []Rule{{Term: "society news", Weight: 3}}},
 		},
 	}
-	if adjust != nil {
-		adjust(&f)
-	}
-	tax, err := Load(mustJSON(t, f))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return NewTagger(tax)
 }
 
 func ids(scores []items.TopicScore) []string {
@@ -438,13 +444,18 @@ func TestDefaultTaxonomyExamples(t *testing.T) {
 	g := NewTagger(loadDefaultTaxonomy(t))
 
 	got := g.Tag(Text{Title: "Lung cancer screening with low-dose CT"}, FeedTopics{})
-	if !slices.Equal(ids(got), []string{"screening", "cancer"}) {
-		t.Fatalf("lung cancer screening: %+v, want screening and cancer", got)
+	if !slices.Equal(ids(got), []string{"cancer", "screening"}) {
+		t.Fatalf("lung cancer screening: %+v, want cancer and screening", got)
 	}
-	screening := got[0]
-	want := []items.Match{{Term: "screening", Field: "title"}, {Term: "low-dose ct", Field: "title"}}
-	if screening.Source != items.SourceRules || math.Round(screening.Score*100) != 74 || !reflect.DeepEqual(screening.Matched, want) {
-		t.Errorf("screening = %+v, want from the rules, score 0.74, matched %v", screening, want)
+	// The model's probability, the rules' terms, then the model's words.
+	screening := got[1]
+	want := []items.Match{{Term: "screening", Field: "title"}, {Term: "low-dose ct", Field: "title"},
+		{Term: "lung", Field: "title"}, {Term: "cancer", Field: "title"}, {Term: "ct", Field: "title"}}
+	if screening.Source != items.SourceRules || math.Round(screening.Score*100) != 57 || !reflect.DeepEqual(screening.Matched, want) {
+		t.Errorf("screening = %+v, want from the rules, score 0.57, matched %v", screening, want)
+	}
+	if got[0].Reason() != "matched: cancer (title), screening (title), lung (title), ct (title)" {
+		t.Errorf("cancer's reason = %q", got[0].Reason())
 	}
 
 	for _, tt := range []struct{ text, notTopic string }{
@@ -463,7 +474,23 @@ func TestDefaultTaxonomyExamples(t *testing.T) {
 		t.Errorf("a congress: %v, want events", got)
 	}
 
-	// Categories weigh 1: with a weak title cue, the feed's own tag decides.
+	// Categories weigh 1: with a weak title cue, the feed's own tag decides
+	// for the rules alone. (The model reads a category only through the
+	// rules' score and decision, and few training items had categories: with
+	// it, this one is not enough.)
+	withCategory := Text{Title: "New reporting software", Categories: []string{"Artificial intelligence"}}
+	if got := ids(g.Tag(withCategory, FeedTopics{})); slices.Contains(got, "ai") {
+		t.Errorf("with the model, the category alone gives %v; the README says it rarely gives a topic", got)
+	}
+	rulesOnly, err := WithModel(infra.Topics, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tax, err := Load(rulesOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g = NewTagger(tax)
 	text := Text{Title: "New reporting software"}
 	if got := ids(g.Tag(text, FeedTopics{})); slices.Contains(got, "ai") {
 		t.Errorf("without categories: %v, want no ai", got)

@@ -63,6 +63,8 @@ type Taxonomy struct {
 	negationCues      []string
 	maxTopics         int
 	fallback          string
+	// model, when the file has one, decides the topics (see Model).
+	model *compiledModel
 }
 
 type taxonomyFile struct {
@@ -85,6 +87,8 @@ type taxonomyFile struct {
 	// Fallback is the topic of items that nothing else fits.
 	Fallback string      `json:"fallback"`
 	Topics   []topicFile `json:"topics"`
+	// Model is written by radiogram-tagger-train, never by hand.
+	Model *Model `json:"model,omitempty"`
 }
 
 type topicFile struct {
@@ -144,6 +148,9 @@ func Load(data []byte) (*Taxonomy, error) {
 			t.notAbout = append(t.notAbout, tf.NotAbout)
 		}
 	}
+	if f.Model != nil {
+		t.model = f.Model.compile(t.index)
+	}
 	return t, nil
 }
 
@@ -188,6 +195,15 @@ func (f *taxonomyFile) validate() error {
 	}
 	if !seen[f.Fallback] {
 		errs = append(errs, fmt.Errorf("fallback %q: not a topic id", f.Fallback))
+	}
+	if f.Model != nil {
+		ids := make([]string, len(f.Topics))
+		for i, tf := range f.Topics {
+			ids[i] = tf.ID
+		}
+		if err := f.Model.validate(ids); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }
