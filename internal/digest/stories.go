@@ -3,11 +3,32 @@ package digest
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/radiogram/radiogram/internal/items"
 	"github.com/radiogram/radiogram/internal/subscribers"
 )
+
+// AlsoFrom names the societies of a shown item's other story members, as a
+// mail and the archive both say it: "Also from RSNA, ACR", each name once,
+// in the members' order, never the item's own society; "" when there is
+// none to name. name gives a society's display name.
+func AlsoFrom(own string, members []string, name func(society string) string) string {
+	var names []string
+	for _, society := range members {
+		if society == own {
+			continue
+		}
+		if n := name(society); !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return "Also from " + strings.Join(names, ", ")
+}
 
 // CollapseStories shows each story once: of the items of list that tell
 // the same story (items.Item.StoryKey), only the first seen stays, and the

@@ -280,27 +280,16 @@ func matchedTerms(t items.TopicScore) string {
 	return strings.Join(terms, ", ")
 }
 
-// alsoFrom names the societies of the other items of it's story, by name,
-// each once and never the item's own: "Also from Radiological Society of
+// alsoFrom names the societies of the other items of its story by name
+// (digest.AlsoFrom): "Also from Radiological Society of
 // North America, American College of Radiology".
 func alsoFrom(c Content, it items.Item) string {
-	var names []string
-	for _, id := range c.AlsoFrom[it.Key] {
-		if id == it.Society {
-			continue
+	return digest.AlsoFrom(it.Society, c.AlsoFrom[it.Key], func(id string) string {
+		if name := oneLine(c.SocietyNames[id]); name != "" {
+			return name
 		}
-		name := oneLine(c.SocietyNames[id])
-		if name == "" {
-			name = oneLine(strings.ToUpper(id))
-		}
-		if !slices.Contains(names, name) {
-			names = append(names, name)
-		}
-	}
-	if len(names) == 0 {
-		return ""
-	}
-	return "Also from " + strings.Join(names, ", ")
+		return oneLine(strings.ToUpper(id))
+	})
 }
 
 func sectionName(s Section) string {

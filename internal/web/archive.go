@@ -297,23 +297,14 @@ func societyName(cat Catalog, id string) string {
 	return strings.ToUpper(id)
 }
 
-// alsoFrom names the societies of a kept item's other story members
-// ("Also from RSNA, ACR"), as the mail does: each once, in the members'
-// order, never the item's own society; "" when there is none to name.
+// alsoFrom names the other societies telling its story among the reader's
+// items (digest.AlsoFrom), by their display names.
 func alsoFrom(cat Catalog, it items.Item, members []items.Item) string {
-	var names []string
-	for _, m := range members {
-		if m.Society == it.Society {
-			continue
-		}
-		if name := societyName(cat, m.Society); !slices.Contains(names, name) {
-			names = append(names, name)
-		}
+	societies := make([]string, len(members))
+	for i, m := range members {
+		societies[i] = m.Society
 	}
-	if len(names) == 0 {
-		return ""
-	}
-	return "Also from " + strings.Join(names, ", ")
+	return digest.AlsoFrom(it.Society, societies, func(id string) string { return societyName(cat, id) })
 }
 
 func (a *archive) view(cat Catalog, list []items.Item) []archiveItem {
