@@ -14,9 +14,6 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
-	"unicode"
-
-	"golang.org/x/text/unicode/norm"
 
 	"github.com/radiogram/radiogram/internal/topics"
 )
@@ -229,7 +226,7 @@ func Shingles(title, lead string) []uint64 {
 // (topics.Words), and common function words dropped, which would
 // otherwise make unrelated sentences share shingles ("of the").
 func Normalise(s string) []string {
-	words := topics.Words(foldAccents(s))
+	words := topics.Words(s)
 	kept := words[:0]
 	for _, w := range words {
 		if !stopWords[w] {
@@ -237,30 +234,6 @@ func Normalise(s string) []string {
 		}
 	}
 	return kept
-}
-
-// foldAccents removes combining marks after canonical decomposition:
-// "Société" → "Societe", so a French and an English spelling of a name
-// match.
-func foldAccents(s string) string {
-	isASCII := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			isASCII = false
-			break
-		}
-	}
-	if isASCII {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range norm.NFKD.String(s) {
-		if !unicode.Is(unicode.Mn, r) {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 // stopWords are English function words, after topics.Words' plural
